@@ -1,0 +1,61 @@
+# tenant_guard: build with PGXS against the PostgreSQL whose pg_config is found.
+#
+#   make && make install      build and install the extension
+#   make demo                 start a local guarded PostgreSQL with a demo schema
+#   make test                 install what is missing, build, run every suite
+#
+# `make test` and `make demo` are plain scripts under test/ so that they can run
+# on a machine where the server headers (and so PGXS) are not installed yet.
+
+EXTENSION = tenant_guard
+MODULE_big = tenant_guard
+OBJS = \
+	src/tenant_guard.o \
+	src/settings.o \
+	src/extension_state.o \
+	src/tenant_catalog.o \
+	src/catalog_functions.o
+DATA = tenant_guard--0.1.0.sql
+PGFILEDESC = "tenant_guard - tenant isolation and atomic money updates"
+
+PG_CPPFLAGS = -I$(srcdir)/src
+
+# pg_regress suites live in sql/ and expected/.
+REGRESS = settings catalog registry privileges
+
+# Isolation specs live in test/specs with their output in test/expected.
+ISOLATION = registry_visibility
+ISOLATION_OPTS = --inputdir=test
+
+# TAP tests live in test/t (PROVE_FLAGS is set after PGXS, which resets it).
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+PROVE_FLAGS = -I test/t
+else
+all install installcheck:
+	@echo "PostgreSQL server headers (PGXS) not found: install postgresql-server-dev-15," >&2
+	@echo "or run 'make test' as root, which installs them." >&2
+	@exit 1
+endif
+
+# Each suite on its own, so the harness can report them separately.
+
+.PHONY: test demo demo-stop regresscheck isolationcheck tapcheck
+regresscheck:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) --dbname=contrib_regression $(REGRESS)
+isolationcheck:
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) --dbname=isolation_regression $(ISOLATION)
+tapcheck:
+	$(prove_installcheck)
+
+test:
+	bash test/run-tests.sh
+demo:
+	bash test/demo.sh
+demo-stop:
+	bash test/demo.sh stop

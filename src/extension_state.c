@@ -1,0 +1,138 @@
+/*-------------------------------------------------------------------------
+ *
+ * extension_state.c
+ *	  Whether CREATE EXTENSION tenant_guard has run in the current database,
+ *	  and the OIDs of the extension's own objects, cached per backend.
+ *
+ * The library is preloaded into every backend of the cluster, but it must
+ * do nothing in a database where the extension does not exist.  The hooks
+ * ask extension_is_active() on every statement, so the answer is cached
+ * and recomputed only after an invalidation that could change it:
+ *
+ *	- while the extension is absent, any pg_class change (a syscache
+ *	  invalidation on RELOID) might be CREATE EXTENSION creating the
+ *	  registry table, so the cached "absent" is dropped;
+ *	- while it is present, a relcache invalidation of the registry table
+ *	  (DROP EXTENSION drops it) or of everything drops the cached state.
+ *
+ * Invalidations reach every backend at its next transaction start or lock
+ * acquisition, so CREATE and DROP EXTENSION take effect in other sessions
+ * at their next statement.  This file must not look at anything but the
+ * extension's own catalog entries.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "tenant_guard.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+typedef enum ExtensionState
+{
+	EXTENSION_UNKNOWN,
+	EXTENSION_ABSENT,
+	EXTENSION_PRESENT
+} ExtensionState;
+
+static ExtensionState state = EXTENSION_UNKNOWN;
+static Oid	schema_oid = InvalidOid;
+static Oid	registry_relid = InvalidOid;
+static Oid	registry_index_oid = InvalidOid;
+
+static void
+forget_state(void)
+{
+	state = EXTENSION_UNKNOWN;
+	schema_oid = InvalidOid;
+	registry_relid = InvalidOid;
+	registry_index_oid = InvalidOid;
+}
+
+static void
+pg_class_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	if (state == EXTENSION_ABSENT)
+		state = EXTENSION_UNKNOWN;
+}
+
+static void
+relation_changed(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == registry_relid)
+	{
+		if (state == EXTENSION_PRESENT)
+			tenant_catalog_reset();
+		forget_state();
+	}
+}
+
+void
+extension_state_init(void)
+{
+	CacheRegisterSyscacheCallback(RELOID, pg_class_changed, (Datum) 0);
+	CacheRegisterRelcacheCallback(relation_changed, (Datum) 0);
+}
+
+/*
+ * The extension counts as present once its registry table and the table's
+ * primary key exist: while CREATE EXTENSION is still running its script,
+ * or half-way through DROP EXTENSION, it does not.
+ */
+static void
+compute_state(void)
+{
+	Oid			nsp;
+	Oid			registry;
+	Oid			index;
+
+	if (!OidIsValid(get_extension_oid(TENANT_GUARD_NAME, true)) ||
+		!OidIsValid(nsp = get_namespace_oid(TENANT_GUARD_SCHEMA, true)) ||
+		!OidIsValid(registry = get_relname_relid("registry", nsp)) ||
+		!OidIsValid(index = get_relname_relid("registry_pkey", nsp)))
+	{
+		state = EXTENSION_ABSENT;
+		return;
+	}
+	schema_oid = nsp;
+	registry_relid = registry;
+	registry_index_oid = index;
+	state = EXTENSION_PRESENT;
+}
+
+/*
+ * True when the extension exists in this database and the guard may act.
+ * Outside a transaction nothing can be looked up, and nothing needs to be.
+ */
+bool
+extension_is_active(void)
+{
+	if (state == EXTENSION_UNKNOWN)
+	{
+		if (!IsTransactionState())
+			return false;
+		compute_state();
+	}
+	return state == EXTENSION_PRESENT;
+}
+
+Oid
+extension_schema_oid(void)
+{
+	return extension_is_active() ? schema_oid : InvalidOid;
+}
+
+Oid
+extension_registry_relid(void)
+{
+	return extension_is_active() ? registry_relid : InvalidOid;
+}
+
+Oid
+extension_registry_index_oid(void)
+{
+	return extension_is_active() ? registry_index_oid : InvalidOid;
+}

@@ -1,0 +1,122 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.c
+ *	  The tenant_guard.* configuration parameters.
+ *
+ * Owns the GUC definitions and their validation.  Every parameter that can
+ * weaken the guard is PGC_SUSET, so only superusers (or roles granted SET
+ * on the parameter) can change it, also through set_config(), ALTER ROLE
+ * ... SET or a function's SET clause.  tenant_columns is parsed once, in
+ * its check hook, and the parsed list is handed to the assign hook through
+ * "extra"; the assign hook only swaps a pointer and resets the tenant-table
+ * cache, because assign hooks may run outside a transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "tenant_guard.h"
+
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/varlena.h"
+
+int			tenant_guard_mode = GUARD_MODE_LOG;
+const TenantColumnList *tenant_column_list = NULL;
+
+/* The raw string GUC variable; only the check and assign hooks read it. */
+static char *tenant_columns_setting = NULL;
+
+static const struct config_enum_entry guard_mode_options[] = {
+	{"off", GUARD_MODE_OFF, false},
+	{"log", GUARD_MODE_LOG, false},
+	{"enforce", GUARD_MODE_ENFORCE, false},
+	{NULL, 0, false}
+};
+
+/*
+ * Parse a comma-separated identifier list.  Quoted names keep their case,
+ * unquoted ones are folded to lower case and over-long ones truncated, as
+ * PostgreSQL does with any identifier.  On success the result
+ * is malloc'd, because GUC "extra" must outlive any memory context.
+ */
+static bool
+check_tenant_columns(char **newval, void **extra, GucSource source)
+{
+	char	   *rawcopy = pstrdup(*newval);
+	List	   *names;
+	ListCell   *lc;
+	TenantColumnList *parsed;
+	int			i = 0;
+
+	if (!SplitIdentifierString(rawcopy, ',', &names))
+	{
+		GUC_check_errdetail("List syntax is invalid: expected comma-separated column names.");
+		return false;
+	}
+	if (names == NIL)
+	{
+		GUC_check_errdetail("At least one tenant column name is required.");
+		return false;
+	}
+
+	parsed = malloc(offsetof(TenantColumnList, names) +
+					sizeof(NameData) * list_length(names));
+	if (parsed == NULL)
+	{
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		GUC_check_errmsg("out of memory");
+		return false;
+	}
+
+	foreach(lc, names)
+	{
+		const char *name = lfirst(lc);
+
+		for (int j = 0; j < i; j++)
+		{
+			if (strcmp(NameStr(parsed->names[j]), name) == 0)
+			{
+				GUC_check_errdetail("Column name \"%s\" is listed twice.", name);
+				free(parsed);
+				return false;
+			}
+		}
+		namestrcpy(&parsed->names[i++], name);
+	}
+	parsed->count = i;
+	*extra = parsed;
+	return true;
+}
+
+static void
+assign_tenant_columns(const char *newval, void *extra)
+{
+	tenant_column_list = (const TenantColumnList *) extra;
+	tenant_catalog_reset();
+}
+
+void
+settings_define(void)
+{
+	DefineCustomEnumVariable("tenant_guard.mode",
+							 "What to do with a statement that touches a tenant table without a tenant scope.",
+							 "off does nothing, log records the violation and lets the statement run, "
+							 "enforce rejects the statement.",
+							 &tenant_guard_mode,
+							 GUARD_MODE_LOG,
+							 guard_mode_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("tenant_guard.tenant_columns",
+							   "Column names that make a table a tenant table, first match wins.",
+							   "Comma-separated identifiers; tables can be registered or excluded "
+							   "individually with tenant_guard.register_table() and exclude_table().",
+							   &tenant_columns_setting,
+							   "org_id, organization_id, firm_id, tenant_id",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   check_tenant_columns,
+							   assign_tenant_columns,
+							   NULL);
+}

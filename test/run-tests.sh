@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `make test`: install what is missing, build with warnings as errors,
+# install, start a throwaway cluster with tenant_guard preloaded, run every
+# pg_regress suite, every isolation spec and every TAP test, stop and remove
+# everything it started (also on failure), print a summary, and exit
+# non-zero on any failure.
+#
+# Environment: KEEP=1 keeps the work directory for inspection.
+set -uo pipefail
+# shellcheck source=test/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+tg_ensure_packages || exit 1
+tg_build_and_install || exit 1
+
+WORK=$(tg_make_workdir test)
+cleanup() {
+	tg_stop_cluster "$WORK/cluster"
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "kept $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The suites write results next to their inputs, so they run in a copy of
+# the tree that the cluster owner can write.
+tg_log "copying the tree to $WORK/tree"
+mkdir -p "$WORK/tree"
+tar -C "$TG_ROOT" --exclude=.git --exclude=results --exclude=tmp_check \
+	--exclude=output_iso --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - . |
+	tar -C "$WORK/tree" -xf -
+[ "$(id -u)" -eq 0 ] && chown -R postgres: "$WORK/tree"
+
+PORT=$(tg_free_port)
+tg_log "starting a cluster on port $PORT in $WORK/cluster"
+tg_start_cluster "$WORK/cluster" "$PORT" || exit 1
+
+passed=0
+failed=0
+failed_suites=()
+
+# run_suite NAME TARGET: run one make target in the copy and count its tests
+# from the runner's own lines (pg_regress: "... ok" / "... FAILED",
+# prove: one line per test file).
+run_suite() {
+	local name=$1 target=$2 log="$WORK/$1.log" status p f
+	tg_log "running $name"
+	tg_as_owner env PGHOST="$WORK/cluster" PGPORT="$PORT" PGUSER=postgres \
+		make -C "$WORK/tree" PG_CONFIG="$PG_CONFIG" "$target" >"$log" 2>&1
+	status=$?
+	cat "$log"
+	if [ "$target" = tapcheck ]; then
+		p=$(grep -cE '^test/t/.*\.pl \.+ ok' "$log")
+		f=$(grep -E '^test/t/.*\.pl \.+' "$log" | grep -vcE '\.+ ok')
+	else
+		p=$(grep -cE '\.\.\. ok ' "$log")
+		f=$(grep -cE '\.\.\. FAILED' "$log")
+	fi
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # the runner itself failed
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$status" -ne 0 ]; then
+		failed_suites+=("$name")
+		for diffs in "$WORK"/tree/regression.diffs "$WORK"/tree/output_iso/regression.diffs; do
+			[ -s "$diffs" ] && { echo "--- $diffs"; head -n 200 "$diffs"; }
+		done
+		[ "$target" = tapcheck ] && for l in "$WORK"/tree/tmp_check/log/*; do
+			echo "--- $l (last 40 lines)"; tail -n 40 "$l"
+		done
+	fi
+}
+
+run_suite pg_regress regresscheck
+run_suite isolation isolationcheck
+run_suite tap tapcheck
+
+if [ "${#failed_suites[@]}" -gt 0 ]; then
+	echo "--- server log of the shared cluster (last 50 lines)"
+	tail -n 50 "$WORK/cluster/server.log"
+fi
+echo
+echo "tenant_guard test summary"
+echo "  failed suites: ${failed_suites[*]:-none}"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "${#failed_suites[@]}" -eq 0 ]
