@@ -14,7 +14,8 @@ OBJS = \
 	src/settings.o \
 	src/extension_state.o \
 	src/tenant_catalog.o \
-	src/catalog_functions.o
+	src/catalog_functions.o \
+	src/violation.o
 DATA = tenant_guard--0.1.0.sql
 PGFILEDESC = "tenant_guard - tenant isolation and atomic money updates"
 

@@ -1,0 +1,119 @@
+/*-------------------------------------------------------------------------
+ *
+ * violation.c
+ *	  Reporting a violation: the server-log line, the audit trail, the
+ *	  optional client message, and in enforce mode the error.
+ *
+ * Both guards (unscoped queries, non-atomic amounts) decide *whether* there
+ * is a violation; this file alone decides what happens to it, so the audit
+ * trail and the log format live in one place.  It must not analyse
+ * queries.
+ *
+ * The server-log line is one LOG_SERVER_ONLY message per violation:
+ *
+ *	tenant_guard violation: {"kind": ..., "action": ..., "relation": ...,
+ *	  "column": ..., "role": ..., "application": ..., "statement": ...}
+ *
+ * The JSON object is the documented, parseable part.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "violation.h"
+
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+
+const char *
+violation_kind_name(ViolationKind kind)
+{
+	switch (kind)
+	{
+		case VIOLATION_UNSCOPED_READ:
+			return "unscoped_read";
+		case VIOLATION_UNSCOPED_WRITE:
+			return "unscoped_write";
+		case VIOLATION_NON_ATOMIC_AMOUNT:
+			return "non_atomic_amount";
+	}
+	elog(ERROR, "unknown violation kind %d", (int) kind);
+	return NULL;				/* keep compiler quiet */
+}
+
+/* "schema.table", quoted where needed; never NULL. */
+char *
+relation_qualified_name(Oid relid)
+{
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+
+	if (relname == NULL || nspname == NULL)
+		return psprintf("relation %u", relid);
+	return quote_qualified_identifier(nspname, relname);
+}
+
+static void
+append_json_field(StringInfo buf, const char *key, const char *value)
+{
+	if (buf->len > 1)
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfoString(buf, ": ");
+	if (value == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, value);
+}
+
+static void
+write_log_line(const Violation *violation, const char *relation, bool rejected)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	append_json_field(&buf, "kind", violation_kind_name(violation->kind));
+	append_json_field(&buf, "action", rejected ? "rejected" : "logged");
+	append_json_field(&buf, "relation", relation);
+	append_json_field(&buf, "column", violation->column);
+	append_json_field(&buf, "role", GetUserNameFromId(GetUserId(), true));
+	append_json_field(&buf, "application", application_name);
+	append_json_field(&buf, "statement", debug_query_string);
+	appendStringInfoChar(&buf, '}');
+
+	ereport(LOG_SERVER_ONLY,
+			(errmsg("tenant_guard violation: %s", buf.data),
+			 errhidestmt(true)));
+	pfree(buf.data);
+}
+
+/*
+ * Report a violation found in the given mode.  In enforce mode this does
+ * not return.
+ */
+void
+violation_report(const Violation *violation, GuardMode mode)
+{
+	bool		rejected = (mode == GUARD_MODE_ENFORCE);
+	char	   *relation;
+
+	if (mode == GUARD_MODE_OFF)
+		return;
+
+	relation = relation_qualified_name(violation->relid);
+	write_log_line(violation, relation, rejected);
+
+	if (rejected)
+		ereport(ERROR,
+				(errcode(violation->sqlstate),
+				 errmsg_internal("%s", violation->message),
+				 violation->detail ? errdetail_internal("%s", violation->detail) : 0,
+				 violation->hint ? errhint("%s", violation->hint) : 0));
+
+	pfree(relation);
+}

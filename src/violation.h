@@ -1,0 +1,36 @@
+/*-------------------------------------------------------------------------
+ *
+ * violation.h
+ *	  The one hand-off point where every violation is reported, whichever
+ *	  guard found it.  See violation.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TENANT_GUARD_VIOLATION_H
+#define TENANT_GUARD_VIOLATION_H
+
+#include "tenant_guard.h"
+
+typedef enum ViolationKind
+{
+	VIOLATION_UNSCOPED_READ,
+	VIOLATION_UNSCOPED_WRITE,
+	VIOLATION_NON_ATOMIC_AMOUNT
+} ViolationKind;
+
+typedef struct Violation
+{
+	ViolationKind kind;
+	Oid			relid;			/* the tenant or protected table */
+	const char *column;			/* its tenant column, or the amount column */
+	int			sqlstate;		/* the error's code in enforce mode */
+	const char *message;		/* errmsg, errdetail and errhint, formatted */
+	const char *detail;
+	const char *hint;
+} Violation;
+
+extern const char *violation_kind_name(ViolationKind kind);
+extern char *relation_qualified_name(Oid relid);
+extern void violation_report(const Violation *violation, GuardMode mode);
+
+#endif							/* TENANT_GUARD_VIOLATION_H */
