@@ -15,14 +15,18 @@ OBJS = \
 	src/extension_state.o \
 	src/tenant_catalog.o \
 	src/catalog_functions.o \
-	src/violation.o
+	src/violation.o \
+	src/scope_analysis.o \
+	src/scoping_guard.o \
+	src/check_function.o
 DATA = tenant_guard--0.1.0.sql
 PGFILEDESC = "tenant_guard - tenant isolation and atomic money updates"
 
 PG_CPPFLAGS = -I$(srcdir)/src
 
 # pg_regress suites live in sql/ and expected/.
-REGRESS = settings catalog registry privileges
+REGRESS = settings catalog registry privileges scope_rules_enforce scope_rules_log \
+	statement_kinds plan_cache internal_queries check_function guard_privileges
 
 # Isolation specs live in test/specs with their output in test/expected.
 ISOLATION = registry_visibility

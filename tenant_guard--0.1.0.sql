@@ -185,3 +185,16 @@ CREATE VIEW tenant_guard.tenant_tables AS
 		   LATERAL tenant_guard.describe_tenant_table(c.oid) d
 	 WHERE c.relkind IN ('r', 'p', 'f', 'm');
 GRANT SELECT ON tenant_guard.tenant_tables TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Scoping guard (SPEC sections 3, 4 and 7)
+------------------------------------------------------------------------------
+
+-- Plans a statement without running it and returns the violations it
+-- would raise; no rows when it is clean.  Works in every mode, records
+-- nothing.
+CREATE FUNCTION tenant_guard.check(query text)
+RETURNS TABLE (relation text, tenant_column name, kind text, detail text)
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_check';

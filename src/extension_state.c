@@ -29,6 +29,7 @@
 #include "commands/extension.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/plancache.h"
 #include "utils/syscache.h"
 
 typedef enum ExtensionState
@@ -39,6 +40,7 @@ typedef enum ExtensionState
 } ExtensionState;
 
 static ExtensionState state = EXTENSION_UNKNOWN;
+static bool was_absent = false;	/* last known state was EXTENSION_ABSENT */
 static Oid	schema_oid = InvalidOid;
 static Oid	registry_relid = InvalidOid;
 static Oid	registry_index_oid = InvalidOid;
@@ -56,7 +58,10 @@ static void
 pg_class_changed(Datum arg, int cacheid, uint32 hashvalue)
 {
 	if (state == EXTENSION_ABSENT)
+	{
 		state = EXTENSION_UNKNOWN;
+		was_absent = true;
+	}
 }
 
 static void
@@ -95,12 +100,21 @@ compute_state(void)
 		!OidIsValid(index = get_relname_relid("registry_pkey", nsp)))
 	{
 		state = EXTENSION_ABSENT;
+		was_absent = true;
 		return;
 	}
 	schema_oid = nsp;
 	registry_relid = registry;
 	registry_index_oid = index;
 	state = EXTENSION_PRESENT;
+
+	/*
+	 * Plans cached before CREATE EXTENSION were planned unguarded and carry
+	 * no findings: have them planned again.
+	 */
+	if (was_absent)
+		ResetPlanCache();
+	was_absent = false;
 }
 
 /*

@@ -17,9 +17,11 @@
 
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/plancache.h"
 #include "utils/varlena.h"
 
 int			tenant_guard_mode = GUARD_MODE_LOG;
+int			tenant_guard_client_messages = CLIENT_MESSAGE_OFF;
 const TenantColumnList *tenant_column_list = NULL;
 
 /* The raw string GUC variable; only the check and assign hooks read it. */
@@ -29,6 +31,13 @@ static const struct config_enum_entry guard_mode_options[] = {
 	{"off", GUARD_MODE_OFF, false},
 	{"log", GUARD_MODE_LOG, false},
 	{"enforce", GUARD_MODE_ENFORCE, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry client_message_options[] = {
+	{"off", CLIENT_MESSAGE_OFF, false},
+	{"notice", CLIENT_MESSAGE_NOTICE, false},
+	{"warning", CLIENT_MESSAGE_WARNING, false},
 	{NULL, 0, false}
 };
 
@@ -87,11 +96,16 @@ check_tenant_columns(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/*
+ * Another list makes other tables tenant tables: forget every cached answer,
+ * and every cached plan, whose findings were computed with the old list.
+ */
 static void
 assign_tenant_columns(const char *newval, void *extra)
 {
 	tenant_column_list = (const TenantColumnList *) extra;
 	tenant_catalog_reset();
+	ResetPlanCache();
 }
 
 void
@@ -104,6 +118,17 @@ settings_define(void)
 							 &tenant_guard_mode,
 							 GUARD_MODE_LOG,
 							 guard_mode_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("tenant_guard.client_messages",
+							 "Whether clients also see violations that log mode lets through.",
+							 "off sends them to the server log and the audit trail only; notice "
+							 "or warning also sends them to the client at that level.",
+							 &tenant_guard_client_messages,
+							 CLIENT_MESSAGE_OFF,
+							 client_message_options,
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);

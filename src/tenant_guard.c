@@ -4,25 +4,116 @@
  *	  Loading: _PG_init and the installation of tenant_guard's hooks.
  *
  * The library must be in shared_preload_libraries: the guard has to be in
- * place before the first query of every backend, and later issues put an
- * audit queue in shared memory.  Loaded any other way it refuses with an
- * error that says how to fix it.  In binary-upgrade mode (pg_upgrade) it
- * does nothing at all.
+ * place before the first query of every backend, and the audit queue lives
+ * in shared memory.  Loaded any other way it refuses with an error that
+ * says how to fix it.  In binary-upgrade mode (pg_upgrade) it does nothing
+ * at all.
  *
  * Hooks live here and stay thin: each one calls into the file that owns the
- * concern and chains to the previous hook exactly once.
+ * concern and chains to the previous hook, or the standard function,
+ * exactly once, whatever the mode.
  *
  *-------------------------------------------------------------------------
  */
 #include "tenant_guard.h"
 
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "optimizer/paths.h"
+#include "optimizer/planner.h"
+#include "scoping_guard.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+
+/* Nesting depth of the extension's own work, which the guards ignore. */
+int			tenant_guard_internal_depth = 0;
+
+static planner_hook_type prev_planner_hook = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
+
+static PlannedStmt *
+tenant_guard_planner(Query *parse, const char *query_string,
+					 int cursorOptions, ParamListInfo boundParams)
+{
+	ScopeCollector collector;
+	bool		collecting = scoping_guard_begin_planning(&collector);
+	PlannedStmt *result;
+
+	PG_TRY();
+	{
+		if (prev_planner_hook)
+			result = prev_planner_hook(parse, query_string, cursorOptions,
+									   boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions,
+									  boundParams);
+	}
+	PG_FINALLY();
+	{
+		if (collecting)
+			scoping_guard_end_planning(&collector);
+	}
+	PG_END_TRY();
+
+	if (collecting)
+		scoping_guard_attach_findings(result, &collector);
+	return result;
+}
+
+static void
+tenant_guard_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel,
+							  Index rti, RangeTblEntry *rte)
+{
+	if (prev_set_rel_pathlist_hook)
+		prev_set_rel_pathlist_hook(root, rel, rti, rte);
+	scoping_guard_examine_rel(root, rel, rti, rte);
+}
+
+static void
+tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_ExecutorStart_hook)
+		prev_ExecutorStart_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	/* After the standard start, so that permission errors come first. */
+	scoping_guard_check_execution(queryDesc, eflags);
+}
+
+static void
+tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+							bool readOnlyTree, ProcessUtilityContext context,
+							ParamListInfo params, QueryEnvironment *queryEnv,
+							DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	UtilityGuardState saved_state;
+
+	scoping_guard_check_utility(parsetree);
+	scoping_guard_begin_utility(parsetree, &saved_state);
+	PG_TRY();
+	{
+		if (prev_ProcessUtility_hook)
+			prev_ProcessUtility_hook(pstmt, queryString, readOnlyTree, context,
+									 params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		scoping_guard_end_utility(&saved_state);
+	}
+	PG_END_TRY();
+}
 
 void
 _PG_init(void)
@@ -41,4 +132,13 @@ _PG_init(void)
 
 	extension_state_init();
 	tenant_catalog_init();
+
+	prev_planner_hook = planner_hook;
+	planner_hook = tenant_guard_planner;
+	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = tenant_guard_set_rel_pathlist;
+	prev_ExecutorStart_hook = ExecutorStart_hook;
+	ExecutorStart_hook = tenant_guard_ExecutorStart;
+	prev_ProcessUtility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = tenant_guard_ProcessUtility;
 }

@@ -17,6 +17,9 @@
 #define TENANT_GUARD_NAME		"tenant_guard"
 #define TENANT_GUARD_SCHEMA		"tenant_guard"
 
+/* tenant_guard.c */
+extern int	tenant_guard_internal_depth;
+
 /* settings.c */
 typedef enum GuardMode
 {
@@ -31,7 +34,15 @@ typedef struct TenantColumnList
 	NameData	names[FLEXIBLE_ARRAY_MEMBER];
 } TenantColumnList;
 
+typedef enum ClientMessageLevel
+{
+	CLIENT_MESSAGE_OFF,
+	CLIENT_MESSAGE_NOTICE,
+	CLIENT_MESSAGE_WARNING
+} ClientMessageLevel;
+
 extern int	tenant_guard_mode;
+extern int	tenant_guard_client_messages;
 extern const TenantColumnList *tenant_column_list;
 
 extern void settings_define(void);

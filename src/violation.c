@@ -14,7 +14,10 @@
  *	tenant_guard violation: {"kind": ..., "action": ..., "relation": ...,
  *	  "column": ..., "role": ..., "application": ..., "statement": ...}
  *
- * The JSON object is the documented, parseable part.
+ * The JSON object is the documented, parseable part.  In log mode the
+ * client sees the violation too when tenant_guard.client_messages says so;
+ * at NOTICE or WARNING level it reaches the server log as well, and then
+ * the statement is hidden since the log line already names it.
  *
  *-------------------------------------------------------------------------
  */
@@ -114,6 +117,14 @@ violation_report(const Violation *violation, GuardMode mode)
 				 errmsg_internal("%s", violation->message),
 				 violation->detail ? errdetail_internal("%s", violation->detail) : 0,
 				 violation->hint ? errhint("%s", violation->hint) : 0));
+
+	if (tenant_guard_client_messages != CLIENT_MESSAGE_OFF)
+		ereport(tenant_guard_client_messages == CLIENT_MESSAGE_WARNING ? WARNING : NOTICE,
+				(errcode(violation->sqlstate),
+				 errmsg_internal("%s", violation->message),
+				 violation->detail ? errdetail_internal("%s", violation->detail) : 0,
+				 violation->hint ? errhint("%s", violation->hint) : 0,
+				 errhidestmt(true)));
 
 	pfree(relation);
 }

@@ -53,11 +53,13 @@ run_suite() {
 	status=$?
 	cat "$log"
 	if [ "$target" = tapcheck ]; then
-		p=$(grep -cE '^test/t/.*\.pl \.+ ok' "$log")
-		f=$(grep -E '^test/t/.*\.pl \.+' "$log" | grep -vcE '\.+ ok')
+		# prove: one line per failed file in its summary report
+		f=$(grep -cE '^test/t/[^ ]+\.pl +\(Wstat' "$log")
+		p=$(( $(ls "$TG_ROOT"/test/t/*.pl | wc -l) - f ))
 	else
-		p=$(grep -cE '\.\.\. ok ' "$log")
-		f=$(grep -cE '\.\.\. FAILED' "$log")
+		# pg_regress: "test NAME ... ok" or "     NAME ... FAILED"
+		p=$(grep -cE '^(test| {5}) [^ ]+ +\.\.\. ok ' "$log")
+		f=$(grep -cE '^(test| {5}) [^ ]+ +\.\.\. FAILED' "$log")
 	fi
 	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1 # the runner itself failed

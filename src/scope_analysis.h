@@ -1,0 +1,19 @@
+/*-------------------------------------------------------------------------
+ *
+ * scope_analysis.h
+ *	  Does a scan's restriction contain a tenant scope?  See
+ *	  scope_analysis.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TENANT_GUARD_SCOPE_ANALYSIS_H
+#define TENANT_GUARD_SCOPE_ANALYSIS_H
+
+#include "tenant_guard.h"
+
+#include "nodes/pathnodes.h"
+
+extern bool restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
+										 AttrNumber tenant_attnum);
+
+#endif							/* TENANT_GUARD_SCOPE_ANALYSIS_H */

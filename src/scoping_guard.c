@@ -1,0 +1,431 @@
+/*-------------------------------------------------------------------------
+ *
+ * scoping_guard.c
+ *	  The scoping guard (SPEC sections 3 and 4): statements that touch a
+ *	  tenant table without a tenant scope.
+ *
+ * Planning.  While the planner runs, set_rel_pathlist_hook shows us every
+ * base relation it plans, in every subquery, CTE and sublink, after views
+ * and SQL functions were inlined.  For each tenant table among them,
+ * scope_analysis.c judges the restriction; unscoped ones become findings
+ * of the innermost planner invocation (a collector stack, since planning
+ * can run queries that are planned in turn).  Findings are collected in
+ * every mode, so that a plan cached while the guard was off still knows
+ * what it does when the guard is switched on.
+ *
+ * Carrying.  The findings travel inside the PlannedStmt, so they survive
+ * plan caching (prepared statements, PL/pgSQL, SPI), which copies plans
+ * with copyObject.  They ride on one extra RTE_RESULT entry appended to the
+ * plan's final range table, named "tenant_guard", with the findings in its
+ * securityQuals field: the executor ignores range-table entries that are
+ * not relations, and securityQuals of the final range table are otherwise
+ * always empty (setrefs.c clears them).  Plans without findings carry
+ * nothing.
+ *
+ * Reporting.  ExecutorStart reports the plan's findings under the mode in
+ * force at that moment, so a mode change applies at once to cached plans.
+ * Registry and column changes invalidate cached plans through relcache
+ * invalidation of the table; a tenant_columns change resets the plan cache.
+ * EXPLAIN without ANALYZE never starts the executor for real and reports
+ * nothing.  Utility statements that read or write a whole table (COPY
+ * table TO, TRUNCATE) are judged in the utility hook.
+ *
+ * Never judged: referential-integrity queries (PostgreSQL runs them with
+ * SECURITY_NOFORCE_RLS, the flag RLS itself uses to exempt them), the
+ * extension's own work (tenant_guard_internal_depth), parallel workers
+ * (the leader decides), replication connections, databases without the
+ * extension, the internal queries of REFRESH MATERIALIZED VIEW
+ * CONCURRENTLY (the view's own query is judged) and of ALTER TABLE.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "scoping_guard.h"
+
+#include "access/parallel.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/value.h"
+#include "replication/walsender.h"
+#include "scope_analysis.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
+
+#define CARRIER_NAME "tenant_guard"
+
+
+static ScopeCollector *current_collector = NULL;
+static Oid	refreshing_matview = InvalidOid;
+
+/* Is the statement at hand one the guard judges at all? */
+static bool
+guard_applies(void)
+{
+	return tenant_guard_internal_depth == 0 &&
+		!IsParallelWorker() &&
+		!am_walsender &&
+		!InNoForceRLSOperation() &&
+		extension_is_active();
+}
+
+/*
+ * A finding, as carried in the plan: a List of (Integer relid, Integer
+ * kind, Integer access path, String tenant column), plain nodes that
+ * copyObject and the plan serialization for parallel query understand.
+ */
+static List *
+make_finding(Oid relid, ViolationKind kind, AccessPath path)
+{
+	TenantTableInfo info;
+
+	tenant_table_describe(relid, &info);
+	return list_make4(makeInteger((int) relid),
+					  makeInteger((int) kind),
+					  makeInteger((int) path),
+					  makeString(pstrdup(NameStr(info.tenant_column))));
+}
+
+static void
+read_finding(List *finding, UnscopedAccess *access)
+{
+	access->relid = (Oid) intVal(linitial(finding));
+	access->kind = (ViolationKind) intVal(lsecond(finding));
+	access->path = (AccessPath) intVal(lthird(finding));
+	access->tenant_column = strVal(lfourth(finding));
+}
+
+static List *
+add_finding(List *findings, Oid relid, ViolationKind kind, AccessPath path)
+{
+	ListCell   *lc;
+
+	foreach(lc, findings)
+	{
+		UnscopedAccess seen;
+
+		read_finding(lfirst(lc), &seen);
+		if (seen.relid == relid && seen.kind == kind)
+			return findings;
+	}
+	return lappend(findings, make_finding(relid, kind, path));
+}
+
+static List *
+findings_to_accesses(List *findings)
+{
+	List	   *accesses = NIL;
+	ListCell   *lc;
+
+	foreach(lc, findings)
+	{
+		UnscopedAccess *access = palloc(sizeof(UnscopedAccess));
+
+		read_finding(lfirst(lc), access);
+		accesses = lappend(accesses, access);
+	}
+	return accesses;
+}
+
+/*----------
+ * Planning
+ *----------
+ */
+
+/* Returns false, and pushes nothing, when the statement is not judged. */
+bool
+scoping_guard_begin_planning(ScopeCollector *collector)
+{
+	if (!guard_applies())
+		return false;
+	collector->findings = NIL;
+	collector->outer = current_collector;
+	current_collector = collector;
+	return true;
+}
+
+void
+scoping_guard_end_planning(ScopeCollector *collector)
+{
+	current_collector = collector->outer;
+}
+
+void
+scoping_guard_attach_findings(PlannedStmt *stmt, ScopeCollector *collector)
+{
+	RangeTblEntry *carrier;
+
+	if (collector->findings == NIL)
+		return;
+	carrier = makeNode(RangeTblEntry);
+	carrier->rtekind = RTE_RESULT;
+	carrier->eref = makeAlias(CARRIER_NAME, NIL);
+	carrier->securityQuals = collector->findings;
+	stmt->rtable = lappend(stmt->rtable, carrier);
+}
+
+/* The findings a plan carries; NIL for almost every plan, cheaply. */
+List *
+scoping_guard_plan_findings(PlannedStmt *stmt)
+{
+	RangeTblEntry *last;
+
+	if (stmt->rtable == NIL)
+		return NIL;
+	last = llast_node(RangeTblEntry, stmt->rtable);
+	if (last->rtekind != RTE_RESULT || last->eref == NULL ||
+		strcmp(last->eref->aliasname, CARRIER_NAME) != 0)
+		return NIL;
+	return findings_to_accesses(last->securityQuals);
+}
+
+/*
+ * An inheritance child or partition is judged through its parent when the
+ * parent is a tenant table: the child's restriction is the parent's,
+ * translated, and one finding per statement and table is enough.
+ */
+static bool
+judged_through_parent(PlannerInfo *root, RelOptInfo *rel)
+{
+	RangeTblEntry *parent;
+
+	if (rel->reloptkind != RELOPT_OTHER_MEMBER_REL ||
+		bms_num_members(rel->top_parent_relids) != 1)
+		return false;
+	parent = root->simple_rte_array[bms_singleton_member(rel->top_parent_relids)];
+	return parent->rtekind == RTE_RELATION &&
+		tenant_table_attnum(parent->relid) != InvalidAttrNumber;
+}
+
+static bool
+is_result_relation(PlannerInfo *root, RelOptInfo *rel, Index rti)
+{
+	Index		result = root->parse->resultRelation;
+
+	if (result == 0)
+		return false;
+	return rti == result ||
+		(rel->top_parent_relids != NULL &&
+		 bms_is_member(result, rel->top_parent_relids));
+}
+
+/*
+ * REFRESH MATERIALIZED VIEW CONCURRENTLY compares the view with a new copy
+ * in temporary tables through internal queries; those read the view and
+ * the temporary copies whole, by design.
+ */
+static bool
+is_refresh_internal_scan(Oid relid)
+{
+	return OidIsValid(refreshing_matview) &&
+		(relid == refreshing_matview ||
+		 get_rel_persistence(relid) == RELPERSISTENCE_TEMP);
+}
+
+void
+scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
+						  RangeTblEntry *rte)
+{
+	AttrNumber	tenant_attnum;
+	ViolationKind kind;
+
+	if (current_collector == NULL || rte->rtekind != RTE_RELATION)
+		return;
+	tenant_attnum = tenant_table_attnum(rte->relid);
+	if (tenant_attnum == InvalidAttrNumber)
+		return;
+	if (judged_through_parent(root, rel) || is_refresh_internal_scan(rte->relid))
+		return;
+	if (restriction_has_tenant_scope(root, rel, tenant_attnum))
+		return;
+
+	kind = is_result_relation(root, rel, rti) ?
+		VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ;
+	current_collector->findings =
+		add_finding(current_collector->findings, rte->relid, kind, ACCESS_SCAN);
+}
+
+/*-----------
+ * Reporting
+ *-----------
+ */
+
+const char *
+unscoped_access_detail(const UnscopedAccess *access)
+{
+	switch (access->path)
+	{
+		case ACCESS_SCAN:
+			return "No top-level condition restricts the tenant column to a constant, "
+				"a parameter or an expression of them, after the planner has "
+				"simplified the statement.";
+		case ACCESS_COPY_TO:
+			return "COPY ... TO reads every row of the table, for every tenant.";
+		case ACCESS_TRUNCATE:
+			return "TRUNCATE removes the rows of every tenant.";
+	}
+	return NULL;
+}
+
+static char *
+unscoped_access_hint(const UnscopedAccess *access)
+{
+	const char *column = quote_identifier(access->tenant_column);
+
+	switch (access->path)
+	{
+		case ACCESS_SCAN:
+			break;
+		case ACCESS_COPY_TO:
+			return psprintf("Copy one tenant's rows with COPY (SELECT ... WHERE %s = <tenant id>) TO.",
+							column);
+		case ACCESS_TRUNCATE:
+			return psprintf("Delete one tenant's rows with DELETE ... WHERE %s = <tenant id>, "
+							"or truncate as a role whose tenant_guard.mode is off.",
+							column);
+	}
+	return psprintf("Restrict the statement to one tenant, for example with "
+					"WHERE %s = <tenant id>, = $1, IN (...) or = ANY ($1).",
+					column);
+}
+
+static void
+report_unscoped_access(const UnscopedAccess *access)
+{
+	char	   *relation = relation_qualified_name(access->relid);
+	Violation	violation;
+
+	violation.kind = access->kind;
+	violation.relid = access->relid;
+	violation.column = access->tenant_column;
+	violation.sqlstate = ERRCODE_INSUFFICIENT_PRIVILEGE;
+	violation.message =
+		psprintf(access->kind == VIOLATION_UNSCOPED_WRITE ?
+				 "unscoped write to tenant table \"%s\": no condition on tenant column \"%s\"" :
+				 "unscoped read of tenant table \"%s\": no condition on tenant column \"%s\"",
+				 relation, access->tenant_column);
+	violation.detail = unscoped_access_detail(access);
+	violation.hint = unscoped_access_hint(access);
+	violation_report(&violation, (GuardMode) tenant_guard_mode);
+}
+
+static void
+report_all(List *accesses)
+{
+	ListCell   *lc;
+
+	foreach(lc, accesses)
+		report_unscoped_access(lfirst(lc));
+}
+
+void
+scoping_guard_check_execution(QueryDesc *queryDesc, int eflags)
+{
+	List	   *accesses;
+
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
+		tenant_guard_mode == GUARD_MODE_OFF)
+		return;
+	accesses = scoping_guard_plan_findings(queryDesc->plannedstmt);
+	if (accesses == NIL || !guard_applies())
+		return;
+	report_all(accesses);
+}
+
+/*---------------------
+ * Utility statements
+ *---------------------
+ */
+
+static Oid
+tenant_table_of(RangeVar *relation)
+{
+	Oid			relid = RangeVarGetRelid(relation, NoLock, true);
+
+	if (!OidIsValid(relid) || tenant_table_attnum(relid) == InvalidAttrNumber)
+		return InvalidOid;
+	return relid;
+}
+
+/*
+ * COPY table TO and TRUNCATE touch every row.  COPY (query) TO is judged by
+ * its query, as is COPY table TO on a table with row-level security, which
+ * COPY itself turns into a query.  A relation that does not exist is left
+ * to the command to report.
+ */
+List *
+scoping_guard_utility_findings(Node *parsetree)
+{
+	List	   *findings = NIL;
+
+	if (IsA(parsetree, CopyStmt))
+	{
+		CopyStmt   *copy = (CopyStmt *) parsetree;
+		Oid			relid;
+
+		if (copy->is_from || copy->relation == NULL)
+			return NIL;
+		relid = tenant_table_of(copy->relation);
+		if (OidIsValid(relid) &&
+			check_enable_rls(relid, InvalidOid, true) != RLS_ENABLED)
+			findings = add_finding(findings, relid, VIOLATION_UNSCOPED_READ,
+								   ACCESS_COPY_TO);
+	}
+	else if (IsA(parsetree, TruncateStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((TruncateStmt *) parsetree)->relations)
+		{
+			Oid			relid = tenant_table_of(lfirst_node(RangeVar, lc));
+
+			if (OidIsValid(relid))
+				findings = add_finding(findings, relid, VIOLATION_UNSCOPED_WRITE,
+									   ACCESS_TRUNCATE);
+		}
+	}
+	return findings_to_accesses(findings);
+}
+
+void
+scoping_guard_check_utility(Node *parsetree)
+{
+	if (tenant_guard_mode == GUARD_MODE_OFF)
+		return;
+	if (!IsA(parsetree, CopyStmt) && !IsA(parsetree, TruncateStmt))
+		return;
+	if (!guard_applies())
+		return;
+	report_all(scoping_guard_utility_findings(parsetree));
+}
+
+/*
+ * Around a utility statement.  REFRESH MATERIALIZED VIEW notes which view is
+ * refreshed.  ALTER TABLE validates foreign keys with an internal query
+ * (RI_Initial_Check) that, unlike the per-row checks, does not run with
+ * SECURITY_NOFORCE_RLS, so the whole command counts as internal work.
+ */
+void
+scoping_guard_begin_utility(Node *parsetree, UtilityGuardState *saved)
+{
+	saved->refreshing_matview = refreshing_matview;
+	saved->internal = false;
+	if (IsA(parsetree, RefreshMatViewStmt))
+		refreshing_matview =
+			RangeVarGetRelid(((RefreshMatViewStmt *) parsetree)->relation, NoLock, true);
+	else if (IsA(parsetree, AlterTableStmt))
+	{
+		tenant_guard_internal_depth++;
+		saved->internal = true;
+	}
+}
+
+void
+scoping_guard_end_utility(const UtilityGuardState *saved)
+{
+	refreshing_matview = saved->refreshing_matview;
+	if (saved->internal)
+		tenant_guard_internal_depth--;
+}

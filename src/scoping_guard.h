@@ -1,0 +1,67 @@
+/*-------------------------------------------------------------------------
+ *
+ * scoping_guard.h
+ *	  The scoping guard: finds scans of tenant tables without a tenant
+ *	  scope while a statement is planned, carries the findings in the plan,
+ *	  and reports them when the plan is executed.  See scoping_guard.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TENANT_GUARD_SCOPING_GUARD_H
+#define TENANT_GUARD_SCOPING_GUARD_H
+
+#include "tenant_guard.h"
+
+#include "executor/execdesc.h"
+#include "nodes/pathnodes.h"
+#include "nodes/plannodes.h"
+#include "violation.h"
+
+/* How an unscoped access was made. */
+typedef enum AccessPath
+{
+	ACCESS_SCAN,				/* a scan in a planned statement */
+	ACCESS_COPY_TO,				/* COPY table TO */
+	ACCESS_TRUNCATE				/* TRUNCATE table */
+} AccessPath;
+
+/* One unscoped access found in a statement. */
+typedef struct UnscopedAccess
+{
+	Oid			relid;
+	ViolationKind kind;			/* unscoped_read or unscoped_write */
+	AccessPath	path;
+	const char *tenant_column;
+} UnscopedAccess;
+
+extern const char *unscoped_access_detail(const UnscopedAccess *access);
+
+/* Findings of one (possibly nested) planner invocation. */
+typedef struct ScopeCollector
+{
+	List	   *findings;		/* carrier lists, see scoping_guard.c */
+	struct ScopeCollector *outer;
+} ScopeCollector;
+
+extern bool scoping_guard_begin_planning(ScopeCollector *collector);
+extern void scoping_guard_end_planning(ScopeCollector *collector);
+extern void scoping_guard_attach_findings(PlannedStmt *stmt,
+										  ScopeCollector *collector);
+extern void scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel,
+									  Index rti, RangeTblEntry *rte);
+extern void scoping_guard_check_execution(QueryDesc *queryDesc, int eflags);
+extern void scoping_guard_check_utility(Node *parsetree);
+/* What a utility statement changed about the guard, to be undone after it. */
+typedef struct UtilityGuardState
+{
+	Oid			refreshing_matview;
+	bool		internal;
+} UtilityGuardState;
+
+extern void scoping_guard_begin_utility(Node *parsetree, UtilityGuardState *saved);
+extern void scoping_guard_end_utility(const UtilityGuardState *saved);
+
+extern List *scoping_guard_plan_findings(PlannedStmt *stmt);
+extern List *scoping_guard_utility_findings(Node *parsetree);
+
+#endif							/* TENANT_GUARD_SCOPING_GUARD_H */
