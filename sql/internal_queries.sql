@@ -58,4 +58,33 @@ RESET enable_indexscan; RESET enable_bitmapscan;
 
 SELECT id, firm_id FROM iq.invoices WHERE firm_id = 1 ORDER BY id;
 
+-- parallel workers receive the plan with its findings but leave the
+-- verdict to the leader: one report per statement, not one per process
+INSERT INTO iq.invoices SELECT i, 1 FROM generate_series(100, 5000) i;
+ANALYZE iq.invoices;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET enable_indexscan = off; SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM iq.invoices WHERE firm_id = 1;
+SELECT count(*) FROM iq.invoices WHERE firm_id = 1;
+SELECT count(*) FROM iq.invoices;
+SET tenant_guard.mode = log;
+SET tenant_guard.client_messages = notice;
+CREATE FUNCTION iq.workers_launched(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	line text;
+BEGIN
+	FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query LOOP
+		IF line ~ 'Workers Launched' THEN RETURN trim(line); END IF;
+	END LOOP;
+	RETURN 'no parallel workers';
+END $$;
+SELECT iq.workers_launched('SELECT count(*) FROM iq.invoices');
+RESET tenant_guard.client_messages;
+RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather; RESET enable_indexscan; RESET enable_bitmapscan;
+SET tenant_guard.mode = enforce;
+
 DROP SCHEMA iq CASCADE;

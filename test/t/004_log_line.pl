@@ -1,0 +1,67 @@
+# Every violation writes one parseable server-log line: in log mode the
+# statement runs, in enforce mode it fails; the JSON object carries the
+# documented fields.  Clients see nothing in log mode unless
+# tenant_guard.client_messages says so.
+use strict;
+use warnings;
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use TenantGuardNode;
+
+my $node = new_guarded_node('log_line');
+$node->safe_psql('postgres',
+	'CREATE TABLE invoices (id int, firm_id int); CREATE ROLE regress_app LOGIN; GRANT ALL ON invoices TO regress_app'
+);
+
+# The JSON objects logged since $offset.
+sub violations_since
+{
+	my ($offset) = @_;
+	my $log = slurp_file($node->logfile, $offset);
+	return map { decode_json($_) } ($log =~ /tenant_guard violation: (\{.*\})$/mg);
+}
+
+my $offset = -s $node->logfile;
+my ($ret, $stdout, $stderr) = $node->psql(
+	'postgres',
+	'UPDATE invoices SET id = id WHERE id = 1',
+	extra_params => [ '-U', 'regress_app' ],
+	connstr => $node->connstr('postgres') . ' application_name=billing-cron');
+is($ret, 0, 'log mode lets the unscoped UPDATE run');
+is($stderr, '', 'and the client sees nothing by default');
+my @logged = violations_since($offset);
+is(scalar @logged, 1, 'one log line for the violation');
+is_deeply(
+	$logged[0],
+	{
+		kind => 'unscoped_write',
+		action => 'logged',
+		relation => 'public.invoices',
+		column => 'firm_id',
+		role => 'regress_app',
+		application => 'billing-cron',
+		statement => 'UPDATE invoices SET id = id WHERE id = 1'
+	},
+	'the line names kind, action, relation, column, role, application and statement');
+
+$offset = -s $node->logfile;
+($ret, $stdout, $stderr) = $node->psql('postgres',
+	"SET tenant_guard.mode = enforce; SELECT count(*) FROM invoices");
+like($stderr, qr/ERROR:  unscoped read of tenant table "public.invoices"/,
+	'enforce mode rejects');
+@logged = violations_since($offset);
+is(scalar @logged, 1, 'one log line for the rejected statement');
+is($logged[0]{action}, 'rejected', 'with action "rejected"');
+is($logged[0]{kind}, 'unscoped_read', 'and kind "unscoped_read"');
+
+$offset = -s $node->logfile;
+($ret, $stdout, $stderr) = $node->psql('postgres',
+	"SET tenant_guard.client_messages = warning; SELECT count(*) FROM invoices");
+like($stderr, qr/WARNING:  unscoped read of tenant table "public.invoices"/,
+	'client_messages = warning shows the violation to the client');
+is(scalar(my @l = violations_since($offset)), 1, 'still exactly one log line');
+
+$node->stop;
+done_testing();
