@@ -41,8 +41,38 @@ show() {
 	"$PG_BINDIR/psql" "$CONN" -X -v VERBOSITY=default -c "$2" 2>&1 | sed 's/^/    /' || true
 }
 
+# show_log: the server-log lines tenant_guard wrote since the last call.
+LOG_OFFSET=$(stat -c %s "$DEMO_DIR/server.log")
+show_log() {
+	sleep 0.2
+	tail -c +"$((LOG_OFFSET + 1))" "$DEMO_DIR/server.log" | grep -o 'tenant_guard violation: .*' | sed 's/^/    log: /' || true
+	LOG_OFFSET=$(stat -c %s "$DEMO_DIR/server.log")
+}
+
 show "The tables tenant_guard treats as tenant tables (detected by their firm_id column):" \
 	"SELECT relid, tenant_column, source FROM tenant_guard.tenant_tables ORDER BY relid::text;"
+
+show "Mode log (the default): a scoped query runs silently..." \
+	"SELECT count(*) FROM invoices WHERE firm_id = 1 AND autopay_opt_in;"
+show "...and an unscoped one, Invoice.objects.filter(autopay_opt_in=True), runs but is logged:" \
+	"SELECT count(*) FROM invoices WHERE autopay_opt_in;"
+show_log
+
+show "Mode enforce: the webhook handler's lookup by provider id across all firms is rejected:" \
+	"SET tenant_guard.mode = enforce; SELECT id, amount_paid FROM invoices WHERE provider_ref = 'pi_42';"
+show_log
+show "...while the same lookup scoped to the firm runs:" \
+	"SET tenant_guard.mode = enforce; SELECT id, amount_paid FROM invoices WHERE firm_id = 2 AND provider_ref = 'pi_42';"
+show "A join is scoped when the planner derives the firm for every table:" \
+	"SET tenant_guard.mode = enforce; SELECT c.name, sum(i.amount_due) FROM clients c JOIN invoices i ON i.client_id = c.id AND i.firm_id = c.firm_id WHERE c.firm_id = 2 GROUP BY c.name ORDER BY c.name LIMIT 3;"
+
+show "tenant_guard.check() plans statements without running them, for an app's CI:" \
+	"SELECT q.statement, c.relation, c.kind
+   FROM (VALUES ('SELECT * FROM invoices WHERE id = \$1'),
+                ('SELECT * FROM invoices WHERE firm_id = \$1 AND id = \$2'),
+                ('UPDATE invoices SET amount_paid = 0 WHERE id = 7'),
+                ('SELECT * FROM payments p JOIN invoices i ON i.id = p.invoice_id WHERE i.firm_id = 1')) q(statement)
+   LEFT JOIN LATERAL tenant_guard.check(q.statement) c ON true;"
 
 cat <<MSG
 
