@@ -29,7 +29,7 @@ REGRESS = settings catalog registry privileges scope_rules_enforce scope_rules_l
 	statement_kinds plan_cache internal_queries check_function guard_privileges
 
 # Isolation specs live in test/specs with their output in test/expected.
-ISOLATION = registry_visibility
+ISOLATION = registry_visibility cached_plan_invalidation
 ISOLATION_OPTS = --inputdir=test
 
 # TAP tests live in test/t (PROVE_FLAGS is set after PGXS, which resets it).
@@ -50,7 +50,7 @@ endif
 
 # Each suite on its own, so the harness can report them separately.
 
-.PHONY: test demo demo-stop regresscheck isolationcheck tapcheck
+.PHONY: test demo demo-stop fuzz regresscheck isolationcheck tapcheck
 regresscheck:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) --dbname=contrib_regression $(REGRESS)
 isolationcheck:
@@ -64,3 +64,5 @@ demo:
 	bash test/demo.sh
 demo-stop:
 	bash test/demo.sh stop
+fuzz:
+	bash test/fuzz/sqlsmith.sh $(or $(QUERIES),20000)

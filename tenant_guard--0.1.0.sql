@@ -74,6 +74,21 @@ BEGIN
 END;
 $$;
 
+-- Writes one registry entry: a tenant column, or NULL to exclude the table.
+CREATE FUNCTION tenant_guard.set_registry_entry(rel regclass, tenant_column name)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO tenant_guard.registry AS r (relid, tenant_column, excluded)
+	VALUES (rel, tenant_column, tenant_column IS NULL)
+	ON CONFLICT (relid) DO UPDATE
+		SET tenant_column = excluded.tenant_column,
+			excluded = excluded.excluded,
+			changed_at = now(),
+			changed_by = session_user;
+$$;
+
 CREATE FUNCTION tenant_guard.register_table(rel regclass, tenant_column name)
 RETURNS void
 LANGUAGE plpgsql
@@ -95,13 +110,7 @@ BEGIN
 			USING ERRCODE = 'undefined_column',
 				  HINT = 'Name an existing column of the table as its tenant column.';
 	END IF;
-	INSERT INTO tenant_guard.registry AS r (relid, tenant_column, excluded)
-	VALUES (rel, register_table.tenant_column, false)
-	ON CONFLICT (relid) DO UPDATE
-		SET tenant_column = excluded.tenant_column,
-			excluded = false,
-			changed_at = now(),
-			changed_by = session_user;
+	PERFORM tenant_guard.set_registry_entry(rel, register_table.tenant_column);
 END;
 $$;
 
@@ -113,13 +122,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM tenant_guard.assert_guardable(rel);
-	INSERT INTO tenant_guard.registry AS r (relid, tenant_column, excluded)
-	VALUES (rel, NULL, true)
-	ON CONFLICT (relid) DO UPDATE
-		SET tenant_column = NULL,
-			excluded = true,
-			changed_at = now(),
-			changed_by = session_user;
+	PERFORM tenant_guard.set_registry_entry(rel, NULL);
 END;
 $$;
 
@@ -144,6 +147,7 @@ END;
 $$;
 
 REVOKE ALL ON FUNCTION tenant_guard.assert_guardable(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.set_registry_entry(regclass, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.register_table(regclass, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.exclude_table(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.forget_table(regclass) FROM PUBLIC;

@@ -61,6 +61,31 @@ SELECT * FROM tenant_guard.describe_tenant_table('app.two_columns');
 ALTER TABLE app.by_org RENAME TO by_org_renamed;
 SELECT * FROM tenant_guard.describe_tenant_table('app.by_org_renamed');
 
+-- the guard answers from its cache: the registry is read once per relation,
+-- and again only after an invalidation
+CREATE TABLE app_cache_probe (id int, org_id int);
+SET stats_fetch_consistency = none;
+CREATE VIEW registry_reads AS
+	SELECT idx_scan FROM pg_stat_user_indexes
+	 WHERE indexrelid = 'tenant_guard.registry_pkey'::regclass;
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan AS reads_before FROM registry_reads \gset
+SELECT count(*) FROM app_cache_probe WHERE org_id = 1;
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan - :reads_before AS reads_after_first_query FROM registry_reads;
+SELECT count(*) FROM app_cache_probe WHERE org_id = 1;
+SELECT count(*) FROM app_cache_probe WHERE org_id = 2;
+SELECT * FROM tenant_guard.describe_tenant_table('app_cache_probe');
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan - :reads_before AS reads_after_four_more FROM registry_reads;
+ALTER TABLE app_cache_probe ADD COLUMN note text;
+SELECT count(*) FROM app_cache_probe WHERE org_id = 1;
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan - :reads_before AS reads_after_alter_table FROM registry_reads;
+DROP VIEW registry_reads;
+DROP TABLE app_cache_probe;
+RESET stats_fetch_consistency;
+
 DROP SCHEMA app CASCADE;
 DROP SERVER regress_catalog_server;
 DROP FOREIGN DATA WRAPPER regress_catalog_fdw;

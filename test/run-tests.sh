@@ -5,12 +5,13 @@
 # everything it started (also on failure), print a summary, and exit
 # non-zero on any failure.
 #
-# Environment: KEEP=1 keeps the work directory for inspection.
+# Environment: KEEP=1 keeps the work directory for inspection;
+# FUZZ_QUERIES sets the sqlsmith queries per mode (default 1000).
 set -uo pipefail
 # shellcheck source=test/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-tg_ensure_packages || exit 1
+tg_ensure_packages sqlsmith || exit 1
 tg_build_and_install || exit 1
 
 WORK=$(tg_make_workdir test)
@@ -80,6 +81,18 @@ run_suite() {
 run_suite pg_regress regresscheck
 run_suite isolation isolationcheck
 run_suite tap tapcheck
+
+# A short randomized-SQL run against a cluster of its own; the long run is
+# `make fuzz` (see the README, section Robustness).
+tg_log "running sqlsmith (${FUZZ_QUERIES:-1000} queries per mode)"
+if bash "$TG_ROOT/test/fuzz/sqlsmith.sh" "${FUZZ_QUERIES:-1000}" 1 >"$WORK/sqlsmith.log" 2>&1; then
+	passed=$((passed + 1))
+	tail -n 1 "$WORK/sqlsmith.log"
+else
+	failed=$((failed + 1))
+	failed_suites+=(sqlsmith)
+	tail -n 60 "$WORK/sqlsmith.log"
+fi
 
 if [ "${#failed_suites[@]}" -gt 0 ]; then
 	echo "--- server log of the shared cluster (last 50 lines)"
