@@ -50,13 +50,24 @@ or run this command as root, which installs them itself."
 	apt-get install -y -q --no-install-recommends $missing >/dev/null
 }
 
+# Without root the installation cannot be refreshed; it will do if it is
+# exactly this build (after a 'sudo make install').
+tg_installed_build_is_current() {
+	local f
+	cmp -s "$TG_ROOT/tenant_guard.so" "$("$PG_CONFIG" --pkglibdir)/tenant_guard.so" || return 1
+	for f in "$TG_ROOT"/tenant_guard.control "$TG_ROOT"/tenant_guard--*.sql; do
+		cmp -s "$f" "$("$PG_CONFIG" --sharedir)/extension/$(basename "$f")" || return 1
+	done
+}
+
 # Build with warnings as errors and install into the server's directories.
 tg_build_and_install() {
 	tg_log "building tenant_guard (warnings are errors)"
 	make -s -C "$TG_ROOT" PG_CONFIG="$PG_CONFIG" COPT=-Werror >/dev/null
 	if [ "$(id -u)" -eq 0 ]; then
 		make -s -C "$TG_ROOT" PG_CONFIG="$PG_CONFIG" install >/dev/null
-	elif ! make -s -C "$TG_ROOT" PG_CONFIG="$PG_CONFIG" install >/dev/null 2>&1; then
+	elif ! make -s -C "$TG_ROOT" PG_CONFIG="$PG_CONFIG" install >/dev/null 2>&1 &&
+		! tg_installed_build_is_current; then
 		tg_die "cannot install into $("$PG_CONFIG" --pkglibdir): run 'sudo make install' first, or run as root"
 	fi
 }
