@@ -65,4 +65,4 @@ demo:
 demo-stop:
 	bash test/demo.sh stop
 fuzz:
-	bash test/fuzz/sqlsmith.sh $(or $(QUERIES),20000)
+	bash test/fuzz/sqlsmith.sh $(or $(QUERIES),20000) $(or $(SEED),1)
