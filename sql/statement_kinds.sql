@@ -148,6 +148,12 @@ SELECT count(*) FROM k.ledger_2 WHERE firm_id = 2;
 SELECT count(*) FROM k.ledger_2;
 UPDATE k.ledger SET amount = amount WHERE id = 1;
 SELECT * FROM tenant_guard.check('SELECT * FROM k.ledger');
+-- two levels of partitions, also under a UNION ALL: one finding for the tree
+CREATE TABLE k.ledger_3 PARTITION OF k.ledger FOR VALUES IN (3) PARTITION BY RANGE (id);
+CREATE TABLE k.ledger_3a PARTITION OF k.ledger_3 FOR VALUES FROM (0) TO (100);
+SELECT relation, kind FROM tenant_guard.check('SELECT id FROM k.ledger UNION ALL SELECT id FROM k.archive');
+SELECT relation, kind FROM tenant_guard.check('SELECT id FROM k.ledger_3');
+SELECT relation, kind FROM tenant_guard.check('DELETE FROM k.ledger WHERE id = 1');
 
 -- inheritance: a child with a tenant column under a parent without one
 CREATE TABLE k.events (id int, payload text);

@@ -184,17 +184,22 @@ scoping_guard_plan_findings(PlannedStmt *stmt)
 /*
  * An inheritance child or partition is judged through its parent when the
  * parent is a tenant table: the child's restriction is the parent's,
- * translated, and one finding per statement and table is enough.
+ * translated, and one finding per statement and table is enough.  The
+ * parent is judged itself, or through its own parent.  Children of
+ * anything else (a UNION ALL, a parent without a tenant column) are judged
+ * on their own.
  */
 static bool
 judged_through_parent(PlannerInfo *root, RelOptInfo *rel)
 {
+	AppendRelInfo *link;
 	RangeTblEntry *parent;
 
 	if (rel->reloptkind != RELOPT_OTHER_MEMBER_REL ||
-		bms_num_members(rel->top_parent_relids) != 1)
+		root->append_rel_array == NULL ||
+		(link = root->append_rel_array[rel->relid]) == NULL)
 		return false;
-	parent = root->simple_rte_array[bms_singleton_member(rel->top_parent_relids)];
+	parent = root->simple_rte_array[link->parent_relid];
 	return parent->rtekind == RTE_RELATION &&
 		tenant_table_attnum(parent->relid) != InvalidAttrNumber;
 }
