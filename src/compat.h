@@ -6,7 +6,16 @@
  *	  PG_VERSION_NUM themselves.
  *
  * Supported today: PostgreSQL 15.  Adding 13, 14, 16 or 17 means adding
- * branches to this file only.
+ * branches to this file only.  The PostgreSQL 15 APIs the logic relies on
+ * that are spelled differently elsewhere, for whoever adds a version:
+ *	- MarkGUCPrefixReserved (15+; EmitWarningsOnPlaceholders before);
+ *	- InitMaterializedSRF (15+; SetSingleFuncCall in 15's first minors,
+ *	  hand-built tuplestores before);
+ *	- pg_analyze_and_rewrite_varparams (15+; pg_analyze_and_rewrite with
+ *	  varparams before);
+ *	- range-table permissions move to RTEPermissionInfo in 16, which
+ *	  changes what an RTE_RESULT entry in a plan's range table needs;
+ *	- ExecutorStart_hook's return type changes in 18.
  *
  *-------------------------------------------------------------------------
  */
