@@ -9,8 +9,8 @@
  * branches to this file only.  The PostgreSQL 15 APIs the logic relies on
  * that are spelled differently elsewhere, for whoever adds a version:
  *	- MarkGUCPrefixReserved (15+; EmitWarningsOnPlaceholders before);
- *	- InitMaterializedSRF (15+; SetSingleFuncCall in 15's first minors,
- *	  hand-built tuplestores before);
+ *	- InitMaterializedSRF (named SetSingleFuncCall in some 15 releases;
+ *	  hand-built tuplestores before 15);
  *	- pg_analyze_and_rewrite_varparams (15+; pg_analyze_and_rewrite with
  *	  varparams before);
  *	- range-table permissions move to RTEPermissionInfo in 16, which
