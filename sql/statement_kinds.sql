@@ -90,6 +90,12 @@ DECLARE scoped_cursor CURSOR FOR SELECT id FROM k.invoices WHERE firm_id = 1 ORD
 FETCH 2 FROM scoped_cursor;
 DECLARE unscoped_cursor CURSOR FOR SELECT id FROM k.invoices ORDER BY id;
 ROLLBACK;
+-- a scoped cursor's row may be updated WHERE CURRENT OF
+BEGIN;
+DECLARE row_cursor CURSOR FOR SELECT id FROM k.invoices WHERE firm_id = 1 AND id = 3 FOR UPDATE;
+FETCH 1 FROM row_cursor;
+UPDATE k.invoices SET amount = amount WHERE CURRENT OF row_cursor;
+ROLLBACK;
 
 -- prepared statements
 PREPARE scoped_stmt(int) AS SELECT count(*) FROM k.invoices WHERE firm_id = $1;

@@ -21,7 +21,8 @@
  *	- an OR whose every arm is scoped by such a term,
  * where X is a constant, a parameter, an uncorrelated scalar subquery (an
  * initplan's output), or a non-volatile expression of those that reads no
- * column of the query.  Binary-compatible casts (RelabelType) around the
+ * column of the query.  WHERE CURRENT OF counts as a scope too: the cursor
+ * that chose the row was judged when it was declared.  Binary-compatible casts (RelabelType) around the
  * tenant column are looked through.
  *
  * This file runs for every tenant-table scan the planner sees.  On the path
@@ -207,6 +208,12 @@ term_is_tenant_scope(PlannerInfo *root, Node *clause, Index relid,
 			(is_tenant_column(right, relid, tenant_attnum) &&
 			 is_tenant_value(root, left));
 	}
+	/*
+	 * WHERE CURRENT OF touches the one row a cursor is on, and the cursor's
+	 * query was judged when it was declared.
+	 */
+	if (IsA(clause, CurrentOfExpr))
+		return ((CurrentOfExpr *) clause)->cvarno == relid;
 	if (IsA(clause, ScalarArrayOpExpr))
 	{
 		ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) clause;
