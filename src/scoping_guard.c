@@ -56,7 +56,6 @@
 
 #define CARRIER_NAME "tenant_guard"
 
-
 static ScopeCollector *current_collector = NULL;
 static Oid	refreshing_matview = InvalidOid;
 
