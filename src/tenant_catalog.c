@@ -55,10 +55,19 @@ static HTAB *tenant_cache = NULL;
 static bool tenant_cache_reset_pending = false;
 static uint64 invalidation_count = 0;
 
+/*
+ * The entry found last, in front of the hash table: most statements use one
+ * relation, often the same one over and over.  Dynahash never moves an
+ * entry, so the pointer stays good until the entry is removed, and every
+ * removal clears it.
+ */
+static const TenantTableInfo *last_entry = NULL;
+
 static void
 forget_relation(Datum arg, Oid relid)
 {
 	invalidation_count++;
+	last_entry = NULL;
 	if (tenant_cache == NULL)
 		return;
 	if (relid == InvalidOid)
@@ -81,6 +90,7 @@ void
 tenant_catalog_reset(void)
 {
 	invalidation_count++;
+	last_entry = NULL;
 	tenant_cache_reset_pending = true;
 }
 
@@ -96,6 +106,7 @@ create_cache(void)
 	tenant_cache = hash_create("tenant_guard tenant tables", 256, &ctl,
 							   HASH_ELEM | HASH_BLOBS);
 	tenant_cache_reset_pending = false;
+	last_entry = NULL;
 }
 
 /*
@@ -238,12 +249,14 @@ cached_tenant_table(Oid relid)
 	TenantTableInfo info;
 	uint64		before;
 
+	if (last_entry != NULL && last_entry->relid == relid)
+		return last_entry;
 	if (tenant_cache == NULL || tenant_cache_reset_pending)
 		create_cache();
 
 	entry = hash_search(tenant_cache, &relid, HASH_FIND, NULL);
 	if (entry != NULL)
-		return entry;
+		return last_entry = entry;
 
 	do
 	{
@@ -255,7 +268,7 @@ cached_tenant_table(Oid relid)
 		create_cache();
 	entry = hash_search(tenant_cache, &relid, HASH_ENTER, NULL);
 	*entry = info;
-	return entry;
+	return last_entry = entry;
 }
 
 /*
