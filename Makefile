@@ -3,6 +3,7 @@
 #   make && make install      build and install the extension
 #   make demo                 start a local guarded PostgreSQL with a demo schema
 #   make test                 install what is missing, build, run every suite
+#   make bench                throughput against plain PostgreSQL and RLS (test/bench)
 #
 # `make test` and `make demo` are plain scripts under test/ so that they can run
 # on a machine where the server headers (and so PGXS) are not installed yet.
@@ -64,3 +65,8 @@ demo:
 	bash test/demo.sh
 demo-stop:
 	bash test/demo.sh stop
+
+# The benchmark (README, "Performance"); settings via BENCH_* variables.
+.PHONY: bench
+bench:
+	bash test/bench/run.sh
