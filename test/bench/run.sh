@@ -49,7 +49,7 @@ BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_ROUNDS=${BENCH_ROUNDS:-5}
 BENCH_CLIENTS=${BENCH_CLIENTS:-$(nproc)}
 BENCH_WARMUP=${BENCH_WARMUP:-2}
-BENCH_WORKLOADS=${BENCH_WORKLOADS:-point_prepared,point_simple,join3,amount_update,select_only,point_simple_many}
+BENCH_WORKLOADS=${BENCH_WORKLOADS:-$BENCH_ALL_WORKLOADS}
 BENCH_OUTPUT=${BENCH_OUTPUT:-}
 
 while [ $# -gt 0 ]; do
@@ -70,18 +70,6 @@ if [ "$BENCH_SECONDS" -eq 0 ] || [ "$BENCH_ROUNDS" -eq 0 ] || [ "$BENCH_CLIENTS"
 	tg_die "seconds, rounds and clients must be at least 1"
 fi
 
-# workload name -> label | database | pgbench arguments | bar | bar kind
-# Bar kinds: tenant (guard/plain >= bar and guard above rls), none (no
-# tenant table: guard/plain >= bar), many (tenant, and guard/plain no lower
-# than the point select's in the database with few tables).
-declare -A WORKLOAD=(
-	[point_prepared]="point select, prepared|bench|-M prepared -f point_select.sql|0.99|tenant"
-	[point_simple]="point select, simple|bench|-M simple -f point_select.sql|0.98|tenant"
-	[join3]="3-table join, prepared|bench|-M prepared -f join3.sql|0.99|tenant"
-	[amount_update]="amount update, prepared|bench|-M prepared -f amount_update.sql|0.99|tenant"
-	[select_only]="pgbench -S (no tenant table), simple|bench|-M simple -S|0.995|none"
-	[point_simple_many]="point select, simple, $BENCH_TABLES more tenant tables|bench_many|-M simple -f point_select.sql|0.98|many"
-)
 IFS=, read -r -a WORKLOADS <<<"$BENCH_WORKLOADS"
 for w in "${WORKLOADS[@]}"; do
 	[ -n "${WORKLOAD[$w]:-}" ] || tg_die "unknown workload '$w'"
@@ -95,20 +83,7 @@ tg_ensure_packages postgresql-client-15
 [ -x "$PG_BINDIR/pgbench" ] || tg_die "no pgbench in $PG_BINDIR"
 tg_build_and_install
 
-WORK=$(tg_make_workdir bench)
-cleanup() {
-	local dir
-	for dir in "$WORK"/*/; do
-		[ -d "$dir/data" ] && tg_stop_cluster "${dir%/}"
-	done
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "kept $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_make_workdir bench
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A PORT
