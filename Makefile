@@ -3,6 +3,8 @@
 #   make && make install      build and install the extension
 #   make demo                 start a local guarded PostgreSQL with a demo schema
 #   make test                 install what is missing, build, run every suite
+#   make bench                throughput against plain PostgreSQL and RLS (test/bench)
+#   make bench-callgrind      instructions per statement, plain versus guard versus RLS
 #
 # `make test` and `make demo` are plain scripts under test/ so that they can run
 # on a machine where the server headers (and so PGXS) are not installed yet.
@@ -66,3 +68,10 @@ demo-stop:
 	bash test/demo.sh stop
 fuzz:
 	bash test/fuzz/sqlsmith.sh $(or $(QUERIES),20000) $(or $(SEED),1)
+
+# The benchmark (README, "Performance"); settings via BENCH_* variables.
+.PHONY: bench bench-callgrind
+bench:
+	bash test/bench/run.sh
+bench-callgrind:
+	bash test/bench/callgrind.sh

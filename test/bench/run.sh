@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# `make bench`: how much throughput tenant_guard costs (SPEC section 9).
+#
+# Builds and installs tenant_guard (test/lib.sh), creates three throwaway
+# clusters from the same binaries and settings (test/bench/lib.sh says what
+# differs): plain (no tenant_guard), guard (enforce mode) and rls (the same
+# tenant scope enforced by a row-level-security policy), loads the same data
+# into each, and runs every workload with pgbench against each in turn:
+#
+#   point select, prepared   one invoice by firm_id and id, -M prepared
+#   point select, simple     the same, simple query protocol (planned each time)
+#   3-table join, prepared   clients/invoices/payments, scoped by equivalence
+#   amount update, prepared  UPDATE invoices SET amount_paid = amount_paid + 1
+#   pgbench -S, simple       pgbench's select-only workload: no tenant table
+#   point select, simple, many tables
+#                            the point select in the database with
+#                            BENCH_TABLES (10,000) more tenant tables
+#
+# Each round runs every cluster once per workload, back to back (the order
+# rotates from round to round), and yields the ratios guard/plain and
+# rls/plain; the report gives the median of each ratio over the rounds and
+# the median tps, so that machine noise shared by neighbouring runs cancels
+# out.  It prints a markdown table with the SPEC bars, the machine and the
+# parameters, and exits non-zero on errors only (a missed bar is reported
+# in the table), including any "tenant_guard violation" in the guard
+# cluster's log: every statement of every workload must pass enforce mode.
+#
+# Usage: test/bench/run.sh [--seconds N] [--rounds N] [--clients N]
+#                          [--workloads a,b,...] [--output FILE]
+# or the same settings in the environment (BENCH_SECONDS=10 ...):
+#   BENCH_SECONDS  seconds per pgbench run (default 10)
+#   BENCH_ROUNDS   rounds (default 5)
+#   BENCH_CLIENTS  pgbench clients, and as many threads (default: nproc)
+#   BENCH_WARMUP   seconds of unrecorded warm-up per cluster and workload
+#                  before the first round (default 2; 0 for none)
+#   BENCH_WORKLOADS  comma-separated subset of: point_prepared,
+#                  point_simple, join3, amount_update, select_only,
+#                  point_simple_many (default all)
+#   BENCH_OUTPUT   also write the report to this file
+#   BENCH_TABLES, BENCH_SCALE, BENCH_FIRMS, ...: data sizes, see lib.sh
+#   PG_BINDIR      the PostgreSQL to build against and run (default
+#                  /usr/lib/postgresql/15/bin)
+#   KEEP=1         keep the work directory (clusters stopped) for inspection
+set -euo pipefail
+# shellcheck source=test/bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+BENCH_SECONDS=${BENCH_SECONDS:-10}
+BENCH_ROUNDS=${BENCH_ROUNDS:-5}
+BENCH_CLIENTS=${BENCH_CLIENTS:-$(nproc)}
+BENCH_WARMUP=${BENCH_WARMUP:-2}
+BENCH_WORKLOADS=${BENCH_WORKLOADS:-$BENCH_ALL_WORKLOADS}
+BENCH_OUTPUT=${BENCH_OUTPUT:-}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+		--seconds) BENCH_SECONDS=$2; shift 2 ;;
+		--rounds) BENCH_ROUNDS=$2; shift 2 ;;
+		--clients) BENCH_CLIENTS=$2; shift 2 ;;
+		--workloads) BENCH_WORKLOADS=$2; shift 2 ;;
+		--output) BENCH_OUTPUT=$2; shift 2 ;;
+		-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+		*) tg_die "unknown argument $1 (try --help)" ;;
+	esac
+done
+for n in BENCH_SECONDS BENCH_ROUNDS BENCH_CLIENTS BENCH_WARMUP BENCH_TABLES; do
+	[[ ${!n} =~ ^[0-9]+$ ]] || tg_die "$n must be a whole number, not '${!n}'"
+done
+if [ "$BENCH_SECONDS" -eq 0 ] || [ "$BENCH_ROUNDS" -eq 0 ] || [ "$BENCH_CLIENTS" -eq 0 ]; then
+	tg_die "seconds, rounds and clients must be at least 1"
+fi
+
+IFS=, read -r -a WORKLOADS <<<"$BENCH_WORKLOADS"
+for w in "${WORKLOADS[@]}"; do
+	[ -n "${WORKLOAD[$w]:-}" ] || tg_die "unknown workload '$w'"
+	if [ "$w" = point_simple_many ] && [ "$BENCH_TABLES" -eq 0 ]; then
+		tg_die "workload point_simple_many needs BENCH_TABLES > 0"
+	fi
+done
+CLUSTERS=(plain guard rls)
+
+tg_ensure_packages postgresql-client-15
+[ -x "$PG_BINDIR/pgbench" ] || tg_die "no pgbench in $PG_BINDIR"
+tg_build_and_install
+
+bench_make_workdir bench
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A PORT
+for c in "${CLUSTERS[@]}"; do
+	tg_log "creating the $c cluster (data: $BENCH_FIRMS firms x $BENCH_INVOICES_PER_FIRM invoices, pgbench scale $BENCH_SCALE, $BENCH_TABLES extra tenant tables)"
+	PORT[$c]=$(bench_create_cluster "$WORK" "$c") || exit 1
+done
+PROTECTED=$(bench_protected_amounts "${PORT[guard]}")
+GUARD_LOG_OFFSET=$(stat -c %s "$WORK/guard/server.log")
+
+# run_pgbench CLUSTER WORKLOAD SECONDS: one pgbench run; prints its tps.
+run_pgbench() {
+	local cluster=$1 workload=$2 seconds=$3 label db args out tps
+	IFS='|' read -r label db args _ _ <<<"${WORKLOAD[$workload]}"
+	# shellcheck disable=SC2046,SC2086
+	out=$(cd "$BENCH_DIR" && PGOPTIONS=$(bench_pgoptions) "$PG_BINDIR/pgbench" \
+		-h 127.0.0.1 -p "${PORT[$cluster]}" -U bench_app -n \
+		-c "$BENCH_CLIENTS" -j "$BENCH_CLIENTS" -T "$seconds" \
+		$(bench_pgbench_vars) $args "$db" 2>&1) ||
+		{ echo "$out" >&2; tg_die "pgbench failed: $workload on $cluster"; }
+	if grep -Eq '^number of failed transactions: [1-9]' <<<"$out"; then
+		echo "$out" >&2
+		tg_die "failed transactions: $workload on $cluster"
+	fi
+	tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' <<<"$out")
+	[ -n "$tps" ] || { echo "$out" >&2; tg_die "no tps in pgbench's output"; }
+	echo "$tps"
+}
+
+RESULTS=$WORK/results.tsv
+: >"$RESULTS"
+for w in "${WORKLOADS[@]}"; do
+	IFS='|' read -r label _ <<<"${WORKLOAD[$w]}"
+	if [ "$BENCH_WARMUP" -gt 0 ]; then
+		tg_log "$label: warm-up, ${BENCH_WARMUP}s per cluster"
+		for c in "${CLUSTERS[@]}"; do
+			run_pgbench "$c" "$w" "$BENCH_WARMUP" >/dev/null
+		done
+	fi
+	for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+		line="$label: round $r/$BENCH_ROUNDS:"
+		for ((k = 0; k < ${#CLUSTERS[@]}; k++)); do
+			# Rotate the order so that no cluster always runs first.
+			c=${CLUSTERS[$(( (k + r - 1) % ${#CLUSTERS[@]} ))]}
+			tps=$(run_pgbench "$c" "$w" "$BENCH_SECONDS")
+			printf '%s\t%s\t%s\t%s\n' "$w" "$r" "$c" "$tps" >>"$RESULTS"
+			line+=" $c $tps"
+		done
+		tg_log "$line"
+	done
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# Every statement must have passed enforce mode.
+sleep 0.5
+if tail -c +"$((GUARD_LOG_OFFSET + 1))" "$WORK/guard/server.log" |
+	grep -m 5 'tenant_guard violation' >&2; then
+	tg_die "the guard cluster logged violations: a workload is not scoped"
+fi
+
+# The report: medians per workload, in the order the workloads ran.
+report() {
+	echo "### tenant_guard benchmark"
+	echo
+	echo "| workload | plain tps | guard tps | guard/plain | rls tps | rls/plain | SPEC bar |"
+	echo "|---|---:|---:|---:|---:|---:|---|"
+	for w in "${WORKLOADS[@]}"; do
+		echo "$w|${WORKLOAD[$w]}"
+	done | perl -e '
+		my $results = shift;
+		my (%tps, %ratio);
+		open my $fh, "<", $results or die "$results: $!";
+		while (<$fh>) {
+			chomp;
+			my ($w, $r, $c, $tps) = split /\t/;
+			$tps{$w}{$c}{$r} = $tps;
+		}
+		sub median {
+			my @v = sort { $a <=> $b } @_;
+			return undef unless @v;
+			return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
+		}
+		my %guard_ratio;
+		my @rows;
+		while (<STDIN>) {
+			chomp;
+			my ($w, $label, $db, $args, $bar, $kind) = split /\|/;
+			my $t = $tps{$w};
+			my @rounds = sort { $a <=> $b } keys %{ $t->{plain} };
+			my %m = map { my $c = $_; ($c => median(map { $t->{$c}{$_} } @rounds)) } qw(plain guard rls);
+			my $g = median(map { $t->{guard}{$_} / $t->{plain}{$_} } @rounds);
+			my $s = median(map { $t->{rls}{$_} / $t->{plain}{$_} } @rounds);
+			$guard_ratio{$w} = $g;
+			push @rows, [$w, $label, $bar, $kind, \%m, $g, $s];
+		}
+		for my $row (@rows) {
+			my ($w, $label, $bar, $kind, $m, $g, $s) = @$row;
+			my ($text, $met);
+			if ($kind eq "none") {
+				$text = sprintf "guard/plain >= %s", $bar;
+				$met = $g >= $bar;
+			} else {
+				$text = sprintf "guard/plain >= %s, above rls/plain", $bar;
+				$met = $g >= $bar && $g > $s;
+				if ($kind eq "many") {
+					my $few = $guard_ratio{point_simple};
+					if (defined $few) {
+						$text .= sprintf ", flat (few tables: %.3f)", $few;
+						$met &&= $g >= $few - 0.01;
+					} else {
+						$text .= ", flat (run point_simple to compare)";
+					}
+				}
+			}
+			printf "| %s | %.0f | %.0f | %.3f | %.0f | %.3f | %s: **%s** |\n",
+				$label, $m->{plain}, $m->{guard}, $g, $m->{rls}, $s, $text,
+				$met ? "met" : "missed";
+		}
+	' "$RESULTS"
+	echo
+	echo "Median over $BENCH_ROUNDS rounds of ${BENCH_SECONDS}s per cluster and workload, $BENCH_CLIENTS clients ($BENCH_CLIENTS pgbench threads); ratios are medians of the per-round ratios."
+	echo
+	bench_machine
+	echo "- load average before / after: $LOAD_BEFORE / $LOAD_AFTER"
+	echo "- data: $BENCH_FIRMS firms, $BENCH_CLIENTS_PER_FIRM clients and $BENCH_INVOICES_PER_FIRM invoices (and payments) per firm, pgbench scale $BENCH_SCALE; $BENCH_TABLES extra tenant tables in the many-tables database"
+	echo "- guard cluster: tenant_guard.mode = enforce; protected amounts: $PROTECTED"
+	echo "- command: BENCH_SECONDS=$BENCH_SECONDS BENCH_ROUNDS=$BENCH_ROUNDS BENCH_CLIENTS=$BENCH_CLIENTS BENCH_WORKLOADS=$BENCH_WORKLOADS make bench"
+}
+report >"$WORK/report.md"
+echo
+cat "$WORK/report.md"
+if [ -n "$BENCH_OUTPUT" ]; then
+	cp "$WORK/report.md" "$BENCH_OUTPUT"
+	tg_log "report written to $BENCH_OUTPUT"
+fi
