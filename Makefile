@@ -20,7 +20,10 @@ OBJS = \
 	src/violation.o \
 	src/scope_analysis.o \
 	src/scoping_guard.o \
-	src/check_function.o
+	src/check_function.o \
+	src/audit_queue.o \
+	src/audit_writer.o \
+	src/audit_functions.o
 DATA = tenant_guard--0.1.0.sql
 PGFILEDESC = "tenant_guard - tenant isolation and atomic money updates"
 
@@ -28,7 +31,8 @@ PG_CPPFLAGS = -I$(srcdir)/src
 
 # pg_regress suites live in sql/ and expected/.
 REGRESS = settings catalog registry privileges scope_rules_enforce scope_rules_log \
-	statement_kinds plan_cache internal_queries check_function guard_privileges
+	statement_kinds plan_cache internal_queries check_function guard_privileges \
+	audit_trail
 
 # Isolation specs live in test/specs with their output in test/expected.
 ISOLATION = registry_visibility cached_plan_invalidation

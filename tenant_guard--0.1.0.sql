@@ -202,3 +202,121 @@ RETURNS TABLE (relation text, tenant_column name, kind text, detail text)
 LANGUAGE c
 VOLATILE
 AS 'MODULE_PATHNAME', 'tenant_guard_check';
+
+------------------------------------------------------------------------------
+-- Audit trail (SPEC section 6)
+------------------------------------------------------------------------------
+
+-- One row per violation, written by tenant_guard's audit workers (or
+-- flush()) in transactions of their own, so that a violation stays
+-- recorded when the statement that caused it failed or rolled back.
+CREATE TABLE tenant_guard.violations (
+	id					bigserial PRIMARY KEY,
+	occurred_at			timestamptz NOT NULL,
+	database_name		name NOT NULL,
+	user_name			name,
+	application_name	text,
+	client_addr			inet,
+	backend_pid			integer NOT NULL,
+	command				text,
+	relation			text NOT NULL,
+	tenant_column		name,
+	kind				text NOT NULL,
+	action				text NOT NULL CHECK (action IN ('rejected', 'logged')),
+	query_id			bigint,
+	query				text,
+	detail				text
+);
+CREATE INDEX violations_occurred_at_idx ON tenant_guard.violations (occurred_at);
+SELECT pg_catalog.pg_extension_config_dump('tenant_guard.violations', '');
+SELECT pg_catalog.pg_extension_config_dump('tenant_guard.violations_id_seq', '');
+
+-- Reading takes an explicit grant.
+REVOKE ALL ON tenant_guard.violations FROM PUBLIC;
+REVOKE ALL ON SEQUENCE tenant_guard.violations_id_seq FROM PUBLIC;
+
+-- Nobody but a superuser writes, changes or removes audit rows, whatever
+-- privileges were granted on the table: superusers bypass privileges, and
+-- everyone else meets these triggers.
+CREATE FUNCTION tenant_guard.refuse_audit_tampering()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+		RAISE EXCEPTION 'audit rows of tenant_guard.violations cannot be changed by %', current_user
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('%s on tenant_guard.violations is reserved for tenant_guard itself and superusers.', TG_OP),
+				  HINT = 'A superuser removes old rows with tenant_guard.purge(older_than interval).';
+	END IF;
+	RETURN CASE TG_OP WHEN 'DELETE' THEN OLD WHEN 'TRUNCATE' THEN NULL ELSE NEW END;
+END;
+$$;
+
+CREATE TRIGGER violations_tamper_rows
+	BEFORE INSERT OR UPDATE OR DELETE ON tenant_guard.violations
+	FOR EACH ROW EXECUTE FUNCTION tenant_guard.refuse_audit_tampering();
+CREATE TRIGGER violations_tamper_truncate
+	BEFORE TRUNCATE ON tenant_guard.violations
+	FOR EACH STATEMENT EXECUTE FUNCTION tenant_guard.refuse_audit_tampering();
+
+-- One row per statement shape (PostgreSQL's query id; the text where a
+-- statement has none), with how often, when and by whom.
+CREATE VIEW tenant_guard.violation_summary AS
+	SELECT v.kind,
+		   v.relation,
+		   v.query_id,
+		   count(*) AS count,
+		   min(v.occurred_at) AS first_seen,
+		   max(v.occurred_at) AS last_seen,
+		   (array_agg(v.query ORDER BY v.occurred_at DESC, v.id DESC))[1] AS sample_query,
+		   array_agg(DISTINCT v.user_name) AS users,
+		   array_agg(DISTINCT v.application_name)
+			   FILTER (WHERE v.application_name IS NOT NULL) AS applications
+	  FROM tenant_guard.violations v
+	 GROUP BY v.kind, v.relation, v.query_id,
+			  CASE WHEN v.query_id IS NULL THEN v.query END;
+REVOKE ALL ON tenant_guard.violation_summary FROM PUBLIC;
+
+-- Writes this database's waiting violations now, in the caller's
+-- transaction; returns how many.
+CREATE FUNCTION tenant_guard.flush()
+RETURNS bigint
+LANGUAGE c
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenant_guard_flush';
+
+-- Since the server started, for every database: violations accepted into
+-- the queue, written to a violations table, dropped (queue full, or their
+-- database lost the extension), and waiting now.
+CREATE FUNCTION tenant_guard.stats(OUT queued bigint, OUT persisted bigint,
+		OUT dropped bigint, OUT pending bigint)
+RETURNS record
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_stats';
+
+-- The documented retention path: removes rows older than the interval.
+CREATE FUNCTION tenant_guard.purge(older_than interval)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	removed bigint;
+BEGIN
+	IF older_than IS NULL OR older_than < interval '0' THEN
+		RAISE EXCEPTION 'older_than must be a positive interval, not %', coalesce(older_than::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	DELETE FROM tenant_guard.violations WHERE occurred_at < now() - older_than;
+	GET DIAGNOSTICS removed = ROW_COUNT;
+	RETURN removed;
+END;
+$$;
+REVOKE ALL ON FUNCTION tenant_guard.purge(interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.refuse_audit_tampering() FROM PUBLIC;

@@ -50,6 +50,7 @@
 #include "nodes/value.h"
 #include "replication/walsender.h"
 #include "scope_analysis.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
@@ -296,7 +297,7 @@ unscoped_access_hint(const UnscopedAccess *access)
 }
 
 static void
-report_unscoped_access(const UnscopedAccess *access)
+report_unscoped_access(const UnscopedAccess *access, const char *command)
 {
 	char	   *relation = relation_qualified_name(access->relid);
 	Violation	violation;
@@ -304,6 +305,7 @@ report_unscoped_access(const UnscopedAccess *access)
 	violation.kind = access->kind;
 	violation.relid = access->relid;
 	violation.column = access->tenant_column;
+	violation.command = command;
 	violation.sqlstate = ERRCODE_INSUFFICIENT_PRIVILEGE;
 	violation.message =
 		psprintf(access->kind == VIOLATION_UNSCOPED_WRITE ?
@@ -316,12 +318,13 @@ report_unscoped_access(const UnscopedAccess *access)
 }
 
 static void
-report_all(List *accesses)
+report_all(List *accesses, Node *statement)
 {
+	const char *command = GetCommandTagName(CreateCommandTag(statement));
 	ListCell   *lc;
 
 	foreach(lc, accesses)
-		report_unscoped_access(lfirst(lc));
+		report_unscoped_access(lfirst(lc), command);
 }
 
 void
@@ -335,7 +338,7 @@ scoping_guard_check_execution(QueryDesc *queryDesc, int eflags)
 	accesses = scoping_guard_plan_findings(queryDesc->plannedstmt);
 	if (accesses == NIL || !guard_applies())
 		return;
-	report_all(accesses);
+	report_all(accesses, (Node *) queryDesc->plannedstmt);
 }
 
 /*---------------------
@@ -402,7 +405,7 @@ scoping_guard_check_utility(Node *parsetree)
 		return;
 	if (!guard_applies())
 		return;
-	report_all(scoping_guard_utility_findings(parsetree));
+	report_all(scoping_guard_utility_findings(parsetree), parsetree);
 }
 
 /*

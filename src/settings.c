@@ -15,6 +15,8 @@
  */
 #include "tenant_guard.h"
 
+#include "audit_queue.h"
+
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/plancache.h"
@@ -132,6 +134,16 @@ settings_define(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("tenant_guard.audit_queue_size",
+							"Violations that can wait in shared memory to be written to tenant_guard.violations.",
+							"When the queue is full, further violations are counted as dropped "
+							"(tenant_guard.stats()) and only logged.  Takes effect at server start.",
+							&audit_queue_size,
+							1024, 16, 1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("tenant_guard.tenant_columns",
 							   "Column names that make a table a tenant table, first match wins.",

@@ -17,6 +17,8 @@
  */
 #include "tenant_guard.h"
 
+#include "audit_queue.h"
+#include "audit_writer.h"
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -24,7 +26,9 @@
 #include "optimizer/planner.h"
 #include "scoping_guard.h"
 #include "tcop/utility.h"
+#include "storage/ipc.h"
 #include "utils/guc.h"
+#include "utils/queryjumble.h"
 
 PG_MODULE_MAGIC;
 
@@ -37,6 +41,24 @@ static planner_hook_type prev_planner_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+tenant_guard_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	audit_queue_request_shmem();
+}
+
+static void
+tenant_guard_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	audit_queue_init_shmem();
+}
 
 static PlannedStmt *
 tenant_guard_planner(Query *parse, const char *query_string,
@@ -132,6 +154,15 @@ _PG_init(void)
 
 	extension_state_init();
 	tenant_catalog_init();
+
+	/* Fingerprints for the audit trail, as pg_stat_statements does. */
+	EnableQueryId();
+	audit_writer_register_launcher();
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = tenant_guard_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = tenant_guard_shmem_startup;
 
 	prev_planner_hook = planner_hook;
 	planner_hook = tenant_guard_planner;

@@ -23,6 +23,7 @@ typedef struct Violation
 	ViolationKind kind;
 	Oid			relid;			/* the tenant or protected table */
 	const char *column;			/* its tenant column, or the amount column */
+	const char *command;		/* command tag of the statement, e.g. "UPDATE" */
 	int			sqlstate;		/* the error's code in enforce mode */
 	const char *message;		/* errmsg, errdetail and errhint, formatted */
 	const char *detail;

@@ -74,6 +74,11 @@ show "tenant_guard.check() plans statements without running them, for an app's C
                 ('SELECT * FROM payments p JOIN invoices i ON i.id = p.invoice_id WHERE i.firm_id = 1')) q(statement)
    LEFT JOIN LATERAL tenant_guard.check(q.statement) c ON true;"
 
+show "The audit trail: every violation above, rejected or logged, one row per statement shape:" \
+	"SELECT tenant_guard.flush() AS just_written;
+ SELECT kind, relation, count, users, applications, sample_query
+   FROM tenant_guard.violation_summary ORDER BY last_seen;"
+
 cat <<MSG
 
 The demo server is running.

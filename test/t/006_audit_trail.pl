@@ -1,0 +1,120 @@
+# The audit trail survives what the violating transaction does not: a
+# rejected statement's row and a logged violation in a rolled-back
+# transaction are written by the audit workers without flush(); each
+# database gets its own rows; queued entries survive a clean restart; a
+# full queue counts what it drops; killing a writer with SIGKILL loses
+# nothing already written and the writers come back.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use TenantGuardNode;
+
+my $node = new_guarded_node('audit', "tenant_guard.mode = 'enforce'", 'restart_after_crash = on',
+	'tenant_guard.audit_queue_size = 16');
+for my $db ('postgres', 'second')
+{
+	$node->safe_psql('postgres', "CREATE DATABASE $db") if $db ne 'postgres';
+	$node->safe_psql($db, 'CREATE EXTENSION IF NOT EXISTS tenant_guard');
+	$node->safe_psql($db,
+		'CREATE TABLE invoices (id int, firm_id int); INSERT INTO invoices VALUES (1, 1)');
+}
+
+sub rows
+{
+	my ($db, $where) = @_;
+	return $node->safe_psql($db,
+		"SELECT count(*) FROM tenant_guard.violations WHERE $where");
+}
+
+sub wait_for_rows
+{
+	my ($db, $where, $expected) = @_;
+	return $node->poll_query_until($db,
+		"SELECT count(*) = $expected FROM tenant_guard.violations WHERE $where");
+}
+
+# A rejected statement: its transaction aborts, its row appears anyway.
+my ($ret, $stdout, $stderr) = $node->psql('postgres',
+	"BEGIN; INSERT INTO invoices VALUES (2, 1); SELECT * FROM invoices WHERE id = 1; COMMIT;");
+like($stderr, qr/unscoped read/, 'the statement is rejected');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM invoices WHERE firm_id = 1'), '1',
+	'and its transaction rolled back');
+ok( wait_for_rows(
+		'postgres', "action = 'rejected' AND query LIKE '%WHERE id = 1;%'", 1),
+	'its audit row is written by the worker, without flush()');
+
+# A logged violation inside a transaction that rolls back.
+$node->safe_psql('postgres',
+	"BEGIN; SET LOCAL tenant_guard.mode = log; DELETE FROM invoices WHERE id = 7; ROLLBACK;");
+ok(wait_for_rows('postgres', "action = 'logged' AND kind = 'unscoped_write'", 1),
+	'a logged violation of a rolled-back transaction is written too');
+
+# Two databases, each with its own rows.
+$node->psql('second', 'SELECT count(*) FROM invoices');
+ok(wait_for_rows('second', "database_name = 'second'", 1),
+	'a violation in the second database lands in its own table');
+is(rows('postgres', "database_name = 'second'"), '0',
+	'and not in the first database');
+
+# Queued entries survive a clean restart.  With no worker slot free the
+# writers cannot start, so the entries wait in the queue.
+$node->append_conf('postgresql.conf', 'max_worker_processes = 1');
+$node->restart;
+$node->psql('postgres', "SELECT * FROM invoices WHERE id = $_") for (101 .. 105);
+is($node->safe_psql('postgres', 'SELECT pending FROM tenant_guard.stats()'),
+	'5', 'five violations wait in the queue');
+$node->append_conf('postgresql.conf', 'max_worker_processes = 8');
+$node->restart;
+ok($node->log_contains('tenant_guard kept 5 queued violations'),
+	'the clean shutdown kept them');
+ok(wait_for_rows('postgres', "query LIKE '%WHERE id = 10_'", 5),
+	'and after the restart they are written');
+
+# A full queue: with writers blocked again, a burst beyond the 16 slots is
+# counted exactly, and the server keeps running.
+$node->append_conf('postgresql.conf', 'max_worker_processes = 1');
+$node->restart;
+$node->pgbench(
+	'--no-vacuum --client=4 --transactions=25',
+	0, [qr/processed: 100\/100/], [qr/^$/],
+	'a burst of 100 violations from 4 clients in log mode',
+	{ 'burst' => "SET tenant_guard.mode = log;\nSELECT count(*) FROM invoices;\n" });
+is($node->safe_psql('postgres', 'SELECT queued, persisted, dropped, pending FROM tenant_guard.stats()'),
+	'16|0|84|16', '16 queued, 84 dropped: every violation accounted for');
+$node->append_conf('postgresql.conf', 'max_worker_processes = 8');
+$node->restart;
+ok($node->poll_query_until('postgres', 'SELECT pending = 0 FROM tenant_guard.stats()'),
+	'the kept entries are written after the restart');
+is(rows('postgres', "query = 'SELECT count(*) FROM invoices;' AND action = 'logged'"), '16',
+	'16 rows for the burst: persisted + dropped = generated');
+
+# SIGKILL of an audit writer: the postmaster restarts the server; nothing
+# written is lost and the writers come back.
+my $before = rows('postgres', 'true');
+$node->psql('postgres', 'SELECT * FROM invoices WHERE id = 500');
+ok(wait_for_rows('postgres', "query LIKE '%id = 500%'", 1), 'one more row written');
+my $writer = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'tenant_guard audit writer' LIMIT 1");
+ok($writer =~ /^\d+$/, 'an audit writer is running');
+kill 'KILL', $writer;
+ok( $node->poll_query_until('postgres', "SELECT count(*) > 0 FROM tenant_guard.violations"),
+	'the server is back after the kill');
+is(rows('postgres', 'true'), $before + 1, 'no written row was lost');
+$node->psql('postgres', 'SELECT * FROM invoices WHERE id = 600');
+ok(wait_for_rows('postgres', "query LIKE '%id = 600%'", 1),
+	'and new violations are written again');
+
+# pg_dump keeps the trail (and, like any reader of whole tenant tables,
+# runs with the guard off).
+{
+	local $ENV{PGOPTIONS} = '-c tenant_guard.mode=off';
+	$node->command_like(
+		[ 'pg_dump', '--data-only', '--table=tenant_guard.violations', '-d', $node->connstr('postgres') ],
+		qr/COPY tenant_guard\.violations .*\n.*id = 600/s,
+		'pg_dump includes the audit rows');
+}
+
+$node->stop;
+done_testing();
