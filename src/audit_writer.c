@@ -7,9 +7,10 @@
  * A background worker can connect to one database only, so the work is
  * split like worker_spi and pg_cron split it:
  *	- the launcher (registered at server start, restarted by the postmaster
- *	  if it dies) connects to no database; every half second it looks for
- *	  databases with waiting entries and starts a database worker for each
- *	  one that has none;
+ *	  if it dies) connects to no database, only to the shared catalogs;
+ *	  every half second it looks for databases with waiting entries and
+ *	  starts a database worker for each one that has none (and discards
+ *	  the entries of a database that has been dropped);
  *	- a database worker claims its database's entries in batches, inserts
  *	  them in a transaction of its own, releases them once that committed,
  *	  and exits after some idle seconds so that quiet databases do not hold
