@@ -90,6 +90,20 @@ ok($node->poll_query_until('postgres', 'SELECT pending = 0 FROM tenant_guard.sta
 is(rows('postgres', "query = 'SELECT count(*) FROM invoices;' AND action = 'logged'"), '16',
 	'16 rows for the burst: persisted + dropped = generated');
 
+# A database whose extension is dropped while its violations wait: they are
+# discarded, and counted as dropped.
+$node->append_conf('postgresql.conf', 'max_worker_processes = 1');
+$node->restart;
+$node->psql('second', "SELECT * FROM invoices WHERE id = $_") for (1 .. 3);
+$node->safe_psql('second', 'DROP EXTENSION tenant_guard');
+$node->append_conf('postgresql.conf', 'max_worker_processes = 8');
+$node->restart;
+ok( $node->poll_query_until('postgres',
+		'SELECT pending = 0 AND dropped = 3 FROM tenant_guard.stats()'),
+	'the waiting violations of a database without the extension are discarded, counted');
+ok($node->log_contains('tenant_guard discarded 3 queued violations of database \d+, which no longer has the extension'),
+	'and the server log says so');
+
 # SIGKILL of an audit writer: the postmaster restarts the server; nothing
 # written is lost and the writers come back.
 my $before = rows('postgres', 'true');
