@@ -278,9 +278,12 @@ audit_queue_finish(const uint64 *positions, int count, bool persisted)
 	LWLockRelease(queue->lock);
 }
 
-/* How many entries of a database another writer is writing right now. */
-int
-audit_queue_claimed_elsewhere(Oid dboid)
+/*
+ * Count the entries of a database in one state; with free_them, also free
+ * them (counted as dropped).
+ */
+static int
+database_slots(Oid dboid, SlotState state, bool free_them)
 {
 	int			count = 0;
 
@@ -289,33 +292,33 @@ audit_queue_claimed_elsewhere(Oid dboid)
 	{
 		AuditSlot  *slot = slot_at(pos);
 
-		count += (slot->state == SLOT_CLAIMED && slot->entry.dboid == dboid);
+		if (slot->state != state || slot->entry.dboid != dboid)
+			continue;
+		count++;
+		if (free_them)
+			slot->state = SLOT_FREE;
+	}
+	if (free_them)
+	{
+		queue->dropped += count;
+		advance_head();
 	}
 	LWLockRelease(queue->lock);
 	return count;
+}
+
+/* How many entries of a database another writer is writing right now. */
+int
+audit_queue_claimed_elsewhere(Oid dboid)
+{
+	return database_slots(dboid, SLOT_CLAIMED, false);
 }
 
 /* Drop the waiting entries of a database where the extension is gone. */
 int
 audit_queue_discard_database(Oid dboid)
 {
-	int			count = 0;
-
-	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
-	for (uint64 pos = queue->head; pos < queue->tail; pos++)
-	{
-		AuditSlot  *slot = slot_at(pos);
-
-		if (slot->state == SLOT_READY && slot->entry.dboid == dboid)
-		{
-			slot->state = SLOT_FREE;
-			count++;
-		}
-	}
-	queue->dropped += count;
-	advance_head();
-	LWLockRelease(queue->lock);
-	return count;
+	return database_slots(dboid, SLOT_READY, true);
 }
 
 /* The databases that have waiting entries, at most max of them. */

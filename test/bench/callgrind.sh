@@ -212,10 +212,4 @@ report() {
 		done
 	fi
 }
-report >"$WORK/report.md"
-echo
-cat "$WORK/report.md"
-if [ -n "$BENCH_OUTPUT" ]; then
-	cp "$WORK/report.md" "$BENCH_OUTPUT"
-	tg_log "report written to $BENCH_OUTPUT"
-fi
+publish_report

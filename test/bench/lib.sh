@@ -205,3 +205,15 @@ bench_cleanup() {
 		rm -rf "$WORK"
 	fi
 }
+
+# Print the report (the caller's report function) and copy it to
+# $BENCH_OUTPUT when that is set.
+publish_report() {
+	report >"$WORK/report.md"
+	echo
+	cat "$WORK/report.md"
+	if [ -n "$BENCH_OUTPUT" ]; then
+		cp "$WORK/report.md" "$BENCH_OUTPUT"
+		tg_log "report written to $BENCH_OUTPUT"
+	fi
+}

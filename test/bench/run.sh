@@ -212,10 +212,4 @@ report() {
 	echo "- guard cluster: tenant_guard.mode = enforce; protected amounts: $PROTECTED"
 	echo "- command: BENCH_SECONDS=$BENCH_SECONDS BENCH_ROUNDS=$BENCH_ROUNDS BENCH_CLIENTS=$BENCH_CLIENTS BENCH_WORKLOADS=$BENCH_WORKLOADS make bench"
 }
-report >"$WORK/report.md"
-echo
-cat "$WORK/report.md"
-if [ -n "$BENCH_OUTPUT" ]; then
-	cp "$WORK/report.md" "$BENCH_OUTPUT"
-	tg_log "report written to $BENCH_OUTPUT"
-fi
+publish_report
