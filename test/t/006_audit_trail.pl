@@ -65,6 +65,16 @@ $node->restart;
 $node->psql('postgres', "SELECT * FROM invoices WHERE id = $_") for (101 .. 105);
 is($node->safe_psql('postgres', 'SELECT pending FROM tenant_guard.stats()'),
 	'5', 'five violations wait in the queue');
+
+# flush() writes in the caller's transaction: a rollback, also of a
+# savepoint, hands the entries back to the queue.
+is( $node->safe_psql('postgres',
+		'BEGIN; SELECT tenant_guard.flush(); ROLLBACK; SELECT pending FROM tenant_guard.stats()'),
+	"5\n5", 'flush() in a rolled-back transaction: written, then given back');
+is( $node->safe_psql('postgres',
+		'BEGIN; SAVEPOINT s; SELECT tenant_guard.flush(); ROLLBACK TO s; COMMIT; SELECT pending FROM tenant_guard.stats()'),
+	"5\n5", 'the same for a rolled-back savepoint');
+is(rows('postgres', "query LIKE '%WHERE id = 10_'"), '0', 'and nothing was written');
 $node->append_conf('postgresql.conf', 'max_worker_processes = 8');
 $node->restart;
 ok($node->log_contains('tenant_guard kept 5 queued violations'),
