@@ -156,6 +156,7 @@ violation_report(const Violation *violation, GuardMode mode)
 {
 	bool		rejected = (mode == GUARD_MODE_ENFORCE);
 	char	   *relation;
+	int			level = 0;
 
 	if (mode == GUARD_MODE_OFF)
 		return;
@@ -164,20 +165,20 @@ violation_report(const Violation *violation, GuardMode mode)
 	write_log_line(violation, relation, rejected);
 	queue_for_audit(violation, relation, rejected);
 
+	/* The error in enforce mode; in log mode the optional client message. */
 	if (rejected)
-		ereport(ERROR,
-				(errcode(violation->sqlstate),
-				 errmsg_internal("%s", violation->message),
-				 violation->detail ? errdetail_internal("%s", violation->detail) : 0,
-				 violation->hint ? errhint("%s", violation->hint) : 0));
-
-	if (tenant_guard_client_messages != CLIENT_MESSAGE_OFF)
-		ereport(tenant_guard_client_messages == CLIENT_MESSAGE_WARNING ? WARNING : NOTICE,
+		level = ERROR;
+	else if (tenant_guard_client_messages == CLIENT_MESSAGE_WARNING)
+		level = WARNING;
+	else if (tenant_guard_client_messages == CLIENT_MESSAGE_NOTICE)
+		level = NOTICE;
+	if (level != 0)
+		ereport(level,
 				(errcode(violation->sqlstate),
 				 errmsg_internal("%s", violation->message),
 				 violation->detail ? errdetail_internal("%s", violation->detail) : 0,
 				 violation->hint ? errhint("%s", violation->hint) : 0,
-				 errhidestmt(true)));
+				 errhidestmt(level != ERROR)));
 
 	pfree(relation);
 }
