@@ -9,34 +9,7 @@
 -- and payment n pays invoice n.
 \set ON_ERROR_STOP on
 
-CREATE TABLE firms (
-	id			bigint PRIMARY KEY,
-	name		text NOT NULL
-);
-CREATE TABLE clients (
-	id			bigint PRIMARY KEY,
-	firm_id		bigint NOT NULL REFERENCES firms,
-	name		text NOT NULL
-);
-CREATE TABLE invoices (
-	id			bigint PRIMARY KEY,
-	firm_id		bigint NOT NULL REFERENCES firms,
-	client_id	bigint NOT NULL REFERENCES clients,
-	amount_due	numeric(12, 2) NOT NULL,
-	amount_paid	numeric(12, 2) NOT NULL DEFAULT 0,
-	autopay_opt_in boolean NOT NULL DEFAULT false,
-	provider_ref text UNIQUE
-);
-CREATE TABLE payments (
-	id			bigint PRIMARY KEY,
-	firm_id		bigint NOT NULL REFERENCES firms,
-	invoice_id	bigint NOT NULL REFERENCES invoices,
-	amount		numeric(12, 2) NOT NULL,
-	received_at	timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX ON clients (firm_id);
-CREATE INDEX ON invoices (firm_id, client_id);
-CREATE INDEX ON payments (firm_id, invoice_id);
+\ir ../saas_schema.sql
 
 INSERT INTO firms
 	SELECT f, 'firm ' || f FROM generate_series(1, :firms) f;
