@@ -54,9 +54,15 @@ all install installcheck:
 	@exit 1
 endif
 
+# The concurrent-payment tool (test/tools/payment_race.c), a libpq client.
+PAYMENT_RACE = test/tools/payment_race
+$(PAYMENT_RACE): test/tools/payment_race.c
+	$(CC) -Wall -Wextra -Werror -O2 -I$(shell $(PG_CONFIG) --includedir) \
+		-o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq -lpthread
+
 # Each suite on its own, so the harness can report them separately.
 
-.PHONY: test demo demo-stop fuzz regresscheck isolationcheck tapcheck
+.PHONY: test demo demo-stop fuzz payment-race regresscheck isolationcheck tapcheck
 regresscheck:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) --dbname=contrib_regression $(REGRESS)
 isolationcheck:
@@ -70,6 +76,7 @@ demo:
 	bash test/demo.sh
 demo-stop:
 	bash test/demo.sh stop
+payment-race: $(PAYMENT_RACE)
 fuzz:
 	bash test/fuzz/sqlsmith.sh $(or $(QUERIES),20000) $(or $(SEED),1)
 

@@ -10,7 +10,7 @@ TG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 PG_CONFIG=${PG_CONFIG:-$PG_BINDIR/pg_config}
 # Debian packages the build and the test suites need.
-TG_PACKAGES=(postgresql-15 postgresql-server-dev-15 libipc-run-perl make gcc)
+TG_PACKAGES=(postgresql-15 postgresql-server-dev-15 libpq-dev libipc-run-perl make gcc)
 
 tg_log() { printf '==> %s\n' "$*"; }
 tg_die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -82,6 +82,36 @@ run_suite pg_regress regresscheck
 run_suite isolation isolationcheck
 run_suite tap tapcheck
 
+# Concurrent payments (test/tools/payment_race.c) against the shared
+# cluster: the safe patterns must lose nothing, and the tool must see the
+# updates that read-modify-write loses on an unprotected column.
+race() {
+	"$TG_ROOT/test/tools/payment_race" "host=$WORK/cluster port=$PORT user=postgres dbname=race" "$@"
+}
+tg_log "running payment_race"
+if make -s -C "$TG_ROOT" PG_CONFIG="$PG_CONFIG" payment-race >"$WORK/payment_race.log" 2>&1 &&
+	"$PG_BINDIR/createdb" -h "$WORK/cluster" -p "$PORT" -U postgres race >>"$WORK/payment_race.log" 2>&1; then
+	for pattern in relative lock webhook refund; do
+		if race "$pattern" 4 2; then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+			failed_suites+=("payment_race:$pattern")
+		fi
+	done
+	race rmw 4 2
+	if [ $? -eq 1 ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failed_suites+=("payment_race:rmw-detects-losses")
+	fi
+else
+	cat "$WORK/payment_race.log"
+	failed=$((failed + 1))
+	failed_suites+=(payment_race)
+fi
+
 # A short randomized-SQL run against a cluster of its own; the long run is
 # `make fuzz` (see the README, section Robustness).
 tg_log "running sqlsmith (${FUZZ_QUERIES:-1000} queries per mode)"
