@@ -207,7 +207,7 @@ report() {
 	echo "Median over $BENCH_ROUNDS rounds of ${BENCH_SECONDS}s per cluster and workload, $BENCH_CLIENTS clients ($BENCH_CLIENTS pgbench threads); ratios are medians of the per-round ratios."
 	echo
 	bench_machine
-	echo "- load average before / after: $LOAD_BEFORE / $LOAD_AFTER"
+	echo "- load average before / after: $LOAD_BEFORE / $LOAD_AFTER (the benchmark itself keeps about clients + 1 CPUs busy)"
 	echo "- data: $BENCH_FIRMS firms, $BENCH_CLIENTS_PER_FIRM clients and $BENCH_INVOICES_PER_FIRM invoices (and payments) per firm, pgbench scale $BENCH_SCALE; $BENCH_TABLES extra tenant tables in the many-tables database"
 	echo "- guard cluster: tenant_guard.mode = enforce; protected amounts: $PROTECTED"
 	echo "- command: BENCH_SECONDS=$BENCH_SECONDS BENCH_ROUNDS=$BENCH_ROUNDS BENCH_CLIENTS=$BENCH_CLIENTS BENCH_WORKLOADS=$BENCH_WORKLOADS make bench"
