@@ -307,6 +307,13 @@ database_slots(Oid dboid, SlotState state, bool free_them)
 	return count;
 }
 
+/* How many entries of a database wait to be written. */
+int
+audit_queue_waiting(Oid dboid)
+{
+	return database_slots(dboid, SLOT_READY, false);
+}
+
 /* How many entries of a database another writer is writing right now. */
 int
 audit_queue_claimed_elsewhere(Oid dboid)

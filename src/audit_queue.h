@@ -52,6 +52,7 @@ extern bool audit_queue_push(const AuditEntry *entry);
 extern int	audit_queue_claim(Oid dboid, AuditEntry *entries, uint64 *positions,
 							  int max);
 extern void audit_queue_finish(const uint64 *positions, int count, bool persisted);
+extern int	audit_queue_waiting(Oid dboid);
 extern int	audit_queue_claimed_elsewhere(Oid dboid);
 extern int	audit_queue_discard_database(Oid dboid);
 extern int	audit_queue_waiting_databases(Oid *dboids, int max);

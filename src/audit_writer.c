@@ -280,8 +280,8 @@ audit_database_worker_main(Datum arg)
 
 	while (idle_ms < WORKER_IDLE_EXIT_MS)
 	{
-		bool		extension_gone;
-		int64		written;
+		bool		extension_gone = false;
+		int64		written = 0;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -289,7 +289,9 @@ audit_database_worker_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		written = database_worker_pass(&extension_gone);
+		/* An idle worker only looks at the queue: no transaction, no SPI. */
+		if (audit_queue_waiting(dboid) > 0)
+			written = database_worker_pass(&extension_gone);
 		if (extension_gone)
 		{
 			discard_entries(dboid, "which no longer has the extension");
