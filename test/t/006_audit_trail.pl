@@ -122,7 +122,12 @@ ok(wait_for_rows('postgres', "query LIKE '%id = 500%'", 1), 'one more row writte
 my $writer = $node->safe_psql('postgres',
 	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'tenant_guard audit writer' LIMIT 1");
 ok($writer =~ /^\d+$/, 'an audit writer is running');
+my $kill_offset = -s $node->logfile;
 kill 'KILL', $writer;
+# Wait for the crash restart itself, so that no query runs on the old server.
+$node->wait_for_log(
+	qr/all server processes terminated; reinitializing(?s:.*)database system is ready to accept connections/,
+	$kill_offset);
 ok( $node->poll_query_until('postgres', "SELECT count(*) > 0 FROM tenant_guard.violations"),
 	'the server is back after the kill');
 is(rows('postgres', 'true'), $before + 1, 'no written row was lost');
