@@ -19,11 +19,15 @@ OBJS = \
 	src/catalog_functions.o \
 	src/violation.o \
 	src/scope_analysis.o \
+	src/plan_carrier.o \
 	src/scoping_guard.o \
 	src/check_function.o \
 	src/audit_queue.o \
 	src/audit_writer.o \
-	src/audit_functions.o
+	src/audit_functions.o \
+	src/amount_statement.o \
+	src/row_locks.o \
+	src/amount_guard.o
 DATA = tenant_guard--0.1.0.sql
 PGFILEDESC = "tenant_guard - tenant isolation and atomic money updates"
 

@@ -320,3 +320,191 @@ END;
 $$;
 REVOKE ALL ON FUNCTION tenant_guard.purge(interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.refuse_audit_tampering() FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Atomic amounts (SPEC section 5)
+------------------------------------------------------------------------------
+
+-- The trigger function behind protect_amount(): refuses (or logs, by
+-- tenant_guard.amount_mode) an UPDATE that changes a protected column
+-- with a value that could lose a concurrent update.
+CREATE FUNCTION tenant_guard.amount_guard()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'amount_guard';
+
+-- What is protected.  The registry is the tenant_guard_amounts trigger
+-- itself: its column list follows renames, blocks DROP COLUMN without
+-- CASCADE, is cloned to partitions and comes back with pg_dump.
+-- Partitions share the protection of their partitioned table and are not
+-- listed on their own.
+CREATE VIEW tenant_guard.protected_amounts AS
+	SELECT t.tgrelid::pg_catalog.regclass AS relid, a.attname AS amount_column
+	  FROM pg_catalog.pg_trigger t
+	 CROSS JOIN LATERAL pg_catalog.unnest(t.tgattr::pg_catalog.int2[]) AS k(attnum)
+	  JOIN pg_catalog.pg_attribute a
+		ON a.attrelid = t.tgrelid AND a.attnum = k.attnum
+	 WHERE t.tgfoid = 'tenant_guard.amount_guard()'::pg_catalog.regprocedure
+	   AND t.tgparentid = 0;
+GRANT SELECT ON tenant_guard.protected_amounts TO PUBLIC;
+
+-- Checks a (relation, amount column) pair and returns the column's
+-- number; raises the error for anything that cannot be protected.
+CREATE FUNCTION tenant_guard.amount_column_attnum(rel regclass, amount_column name)
+RETURNS smallint
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	kind		"char";
+	nsp			name;
+	partition	boolean;
+	col			smallint;
+	typ			oid;
+	base		oid;
+BEGIN
+	IF rel IS NULL OR amount_column IS NULL THEN
+		RAISE EXCEPTION 'relation and amount column must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT c.relkind, n.nspname, c.relispartition INTO kind, nsp, partition
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE c.oid = rel;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', rel::oid
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	IF kind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '"%" is not a table', rel
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = 'Only tables and partitioned tables can have protected amount columns.';
+	END IF;
+	IF nsp IN ('pg_catalog', 'information_schema', 'tenant_guard')
+	   OR nsp LIKE 'pg\_toast%' THEN
+		RAISE EXCEPTION 'relation "%" is in schema "%", which tenant_guard never guards', rel, nsp
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF partition THEN
+		RAISE EXCEPTION 'relation "%" is a partition', rel
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = 'Partitions share the amount protection of their partitioned table.',
+				  HINT = format('Protect or unprotect the column on %s.',
+								(SELECT i.inhparent::regclass FROM pg_inherits i WHERE i.inhrelid = rel));
+	END IF;
+	SELECT a.attnum, a.atttypid INTO col, typ
+	  FROM pg_attribute a
+	 WHERE a.attrelid = rel AND a.attname = amount_column
+	   AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'column "%" of relation "%" does not exist', amount_column, rel
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	base := typ;
+	WHILE (SELECT t.typtype FROM pg_type t WHERE t.oid = base) = 'd' LOOP
+		base := (SELECT t.typbasetype FROM pg_type t WHERE t.oid = base);
+	END LOOP;
+	IF base NOT IN ('numeric'::regtype, 'int2'::regtype, 'int4'::regtype,
+					'int8'::regtype, 'float4'::regtype, 'float8'::regtype,
+					'money'::regtype) THEN
+		RAISE EXCEPTION 'column "%" of relation "%" is of type %, not a number', amount_column, rel, typ::regtype
+			USING ERRCODE = 'datatype_mismatch',
+				  DETAIL = 'Only numeric, integer, floating-point and money columns (or domains over them) can be protected amounts.';
+	END IF;
+	RETURN col;
+END;
+$$;
+
+-- Puts the tenant_guard_amounts trigger on rel for the given columns
+-- (CREATE OR REPLACE keeps one trigger per table), or drops it for none.
+CREATE FUNCTION tenant_guard.set_amount_trigger(rel regclass, columns smallint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	names	text;
+BEGIN
+	IF cardinality(columns) = 0 THEN
+		EXECUTE format('DROP TRIGGER tenant_guard_amounts ON %s', rel);
+		RETURN;
+	END IF;
+	SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO names
+	  FROM pg_attribute a
+	 WHERE a.attrelid = rel AND a.attnum = ANY (columns);
+	EXECUTE format('CREATE OR REPLACE TRIGGER tenant_guard_amounts'
+				   ' BEFORE UPDATE OF %s ON %s'
+				   ' FOR EACH ROW EXECUTE FUNCTION tenant_guard.amount_guard()',
+				   names, rel);
+END;
+$$;
+
+-- The columns rel's tenant_guard_amounts trigger protects now: an empty
+-- array without the trigger.  Refuses a same-named trigger of someone else.
+CREATE FUNCTION tenant_guard.amount_trigger_columns(rel regclass)
+RETURNS smallint[]
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	func	oid;
+	columns	smallint[];
+BEGIN
+	SELECT t.tgfoid, t.tgattr::smallint[] INTO func, columns
+	  FROM pg_trigger t
+	 WHERE t.tgrelid = rel AND t.tgname = 'tenant_guard_amounts';
+	IF NOT FOUND THEN
+		RETURN '{}';
+	END IF;
+	IF func <> 'tenant_guard.amount_guard()'::regprocedure THEN
+		RAISE EXCEPTION 'relation "%" already has a trigger named "tenant_guard_amounts"', rel
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'Rename that trigger; tenant_guard uses the name for its amount protection.';
+	END IF;
+	RETURN columns;
+END;
+$$;
+
+CREATE FUNCTION tenant_guard.protect_amount(rel regclass, amount_column name)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col		smallint := tenant_guard.amount_column_attnum(rel, amount_column);
+	columns	smallint[] := tenant_guard.amount_trigger_columns(rel);
+BEGIN
+	IF col = ANY (columns) THEN
+		RAISE NOTICE 'column "%" of relation "%" is already protected, skipping', amount_column, rel;
+		RETURN;
+	END IF;
+	PERFORM tenant_guard.set_amount_trigger(rel, columns || col);
+END;
+$$;
+
+CREATE FUNCTION tenant_guard.unprotect_amount(rel regclass, amount_column name)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col		smallint := tenant_guard.amount_column_attnum(rel, amount_column);
+	columns	smallint[] := tenant_guard.amount_trigger_columns(rel);
+BEGIN
+	IF NOT col = ANY (columns) THEN
+		RAISE EXCEPTION 'column "%" of relation "%" is not protected', amount_column, rel
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'tenant_guard.protected_amounts lists the protected columns.';
+	END IF;
+	PERFORM tenant_guard.set_amount_trigger(rel, array_remove(columns, col));
+END;
+$$;
+
+REVOKE ALL ON FUNCTION tenant_guard.amount_column_attnum(regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.set_amount_trigger(regclass, smallint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.amount_trigger_columns(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.protect_amount(regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.unprotect_amount(regclass, name) FROM PUBLIC;

@@ -27,6 +27,8 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/extension.h"
+#include "catalog/pg_proc.h"
+#include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/plancache.h"
@@ -44,6 +46,7 @@ static bool was_absent = false;	/* last known state was EXTENSION_ABSENT */
 static Oid	schema_oid = InvalidOid;
 static Oid	registry_relid = InvalidOid;
 static Oid	registry_index_oid = InvalidOid;
+static Oid	amount_guard_oid = InvalidOid;
 
 static void
 forget_state(void)
@@ -52,6 +55,7 @@ forget_state(void)
 	schema_oid = InvalidOid;
 	registry_relid = InvalidOid;
 	registry_index_oid = InvalidOid;
+	amount_guard_oid = InvalidOid;
 }
 
 static void
@@ -149,4 +153,22 @@ Oid
 extension_registry_index_oid(void)
 {
 	return extension_is_active() ? registry_index_oid : InvalidOid;
+}
+
+/*
+ * The amount trigger function tenant_guard.amount_guard().  Looked up
+ * until found, since the install script may create it after the extension
+ * started to count as present.
+ */
+Oid
+extension_amount_guard_oid(void)
+{
+	if (!extension_is_active())
+		return InvalidOid;
+	if (!OidIsValid(amount_guard_oid))
+		amount_guard_oid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+										   CStringGetDatum("amount_guard"),
+										   PointerGetDatum(buildoidvector(NULL, 0)),
+										   ObjectIdGetDatum(schema_oid));
+	return amount_guard_oid;
 }

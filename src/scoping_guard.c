@@ -13,14 +13,8 @@
  * every mode, so that a plan cached while the guard was off still knows
  * what it does when the guard is switched on.
  *
- * Carrying.  The findings travel inside the PlannedStmt, so they survive
- * plan caching (prepared statements, PL/pgSQL, SPI), which copies plans
- * with copyObject.  They ride on one extra RTE_RESULT entry appended to the
- * plan's final range table, named "tenant_guard", with the findings in its
- * securityQuals field: the executor ignores range-table entries that are
- * not relations, and securityQuals of the final range table are otherwise
- * always empty (setrefs.c clears them).  Plans without findings carry
- * nothing.
+ * Carrying.  The findings travel inside the PlannedStmt (plan_carrier.c),
+ * so they survive plan caching.  Plans without findings carry nothing.
  *
  * Reporting.  ExecutorStart reports the plan's findings under the mode in
  * force at that moment, so a mode change applies at once to cached plans.
@@ -48,14 +42,13 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/value.h"
+#include "plan_carrier.h"
 #include "replication/walsender.h"
 #include "scope_analysis.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
-
-#define CARRIER_NAME "tenant_guard"
 
 static ScopeCollector *current_collector = NULL;
 static Oid	refreshing_matview = InvalidOid;
@@ -152,33 +145,11 @@ scoping_guard_end_planning(ScopeCollector *collector)
 	current_collector = collector->outer;
 }
 
-void
-scoping_guard_attach_findings(PlannedStmt *stmt, ScopeCollector *collector)
-{
-	RangeTblEntry *carrier;
-
-	if (collector->findings == NIL)
-		return;
-	carrier = makeNode(RangeTblEntry);
-	carrier->rtekind = RTE_RESULT;
-	carrier->eref = makeAlias(CARRIER_NAME, NIL);
-	carrier->securityQuals = collector->findings;
-	stmt->rtable = lappend(stmt->rtable, carrier);
-}
-
-/* The findings a plan carries; NIL for almost every plan, cheaply. */
+/* The findings a plan carries, as UnscopedAccess structs. */
 List *
 scoping_guard_plan_findings(PlannedStmt *stmt)
 {
-	RangeTblEntry *last;
-
-	if (stmt->rtable == NIL)
-		return NIL;
-	last = llast_node(RangeTblEntry, stmt->rtable);
-	if (last->rtekind != RTE_RESULT || last->eref == NULL ||
-		strcmp(last->eref->aliasname, CARRIER_NAME) != 0)
-		return NIL;
-	return findings_to_accesses(last->securityQuals);
+	return findings_to_accesses(plan_carrier_scope_findings(stmt));
 }
 
 /*

@@ -39,14 +39,12 @@ extern const char *unscoped_access_detail(const UnscopedAccess *access);
 /* Findings of one (possibly nested) planner invocation. */
 typedef struct ScopeCollector
 {
-	List	   *findings;		/* carrier lists, see scoping_guard.c */
+	List	   *findings;		/* to be carried in the plan */
 	struct ScopeCollector *outer;
 } ScopeCollector;
 
 extern bool scoping_guard_begin_planning(ScopeCollector *collector);
 extern void scoping_guard_end_planning(ScopeCollector *collector);
-extern void scoping_guard_attach_findings(PlannedStmt *stmt,
-										  ScopeCollector *collector);
 extern void scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel,
 									  Index rti, RangeTblEntry *rte);
 extern void scoping_guard_check_execution(QueryDesc *queryDesc, int eflags);

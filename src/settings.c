@@ -23,6 +23,7 @@
 #include "utils/varlena.h"
 
 int			tenant_guard_mode = GUARD_MODE_LOG;
+int			tenant_guard_amount_mode = GUARD_MODE_ENFORCE;
 int			tenant_guard_client_messages = CLIENT_MESSAGE_OFF;
 const TenantColumnList *tenant_column_list = NULL;
 
@@ -119,6 +120,17 @@ settings_define(void)
 							 "enforce rejects the statement.",
 							 &tenant_guard_mode,
 							 GUARD_MODE_LOG,
+							 guard_mode_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("tenant_guard.amount_mode",
+							 "What to do with an update of a protected amount column that could lose a concurrent update.",
+							 "off does nothing, log records the violation and lets the update run, "
+							 "enforce rejects the update.",
+							 &tenant_guard_amount_mode,
+							 GUARD_MODE_ENFORCE,
 							 guard_mode_options,
 							 PGC_SUSET,
 							 0,

@@ -17,6 +17,7 @@
  */
 #include "tenant_guard.h"
 
+#include "amount_guard.h"
 #include "audit_queue.h"
 #include "audit_writer.h"
 #include "executor/executor.h"
@@ -24,6 +25,7 @@
 #include "miscadmin.h"
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
+#include "plan_carrier.h"
 #include "scoping_guard.h"
 #include "tcop/utility.h"
 #include "storage/ipc.h"
@@ -40,6 +42,8 @@ int			tenant_guard_internal_depth = 0;
 static planner_hook_type prev_planner_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun_hook = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -66,7 +70,12 @@ tenant_guard_planner(Query *parse, const char *query_string,
 {
 	ScopeCollector collector;
 	bool		collecting = scoping_guard_begin_planning(&collector);
+	List	   *relative_amounts = NIL;
 	PlannedStmt *result;
+
+	/* Before the planner, which rewrites the Query in place. */
+	if (collecting)
+		relative_amounts = amount_relative_assignments(parse);
 
 	PG_TRY();
 	{
@@ -85,7 +94,7 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	PG_END_TRY();
 
 	if (collecting)
-		scoping_guard_attach_findings(result, &collector);
+		plan_carrier_attach(result, collector.findings, relative_amounts);
 	return result;
 }
 
@@ -108,6 +117,67 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	/* After the standard start, so that permission errors come first. */
 	scoping_guard_check_execution(queryDesc, eflags);
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		row_locks_watch(queryDesc);
+}
+
+/*
+ * ExecutorRun and ExecutorFinish fire the BEFORE UPDATE triggers of the
+ * amount guard, which consult the context of the statement they run for.
+ */
+static void
+tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
+						 uint64 count, bool execute_once)
+{
+	AmountStatement statement;
+
+	if (!amount_statement_enter(&statement, queryDesc))
+	{
+		if (prev_ExecutorRun_hook)
+			prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+		return;
+	}
+	PG_TRY();
+	{
+		if (prev_ExecutorRun_hook)
+			prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		amount_statement_leave(&statement);
+	}
+	PG_END_TRY();
+}
+
+static void
+tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
+{
+	AmountStatement statement;
+
+	if (!amount_statement_enter(&statement, queryDesc))
+	{
+		if (prev_ExecutorFinish_hook)
+			prev_ExecutorFinish_hook(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+		return;
+	}
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish_hook)
+			prev_ExecutorFinish_hook(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		amount_statement_leave(&statement);
+	}
+	PG_END_TRY();
 }
 
 static void
@@ -154,6 +224,7 @@ _PG_init(void)
 
 	extension_state_init();
 	tenant_catalog_init();
+	row_locks_init();
 
 	/* Fingerprints for the audit trail, as pg_stat_statements does. */
 	EnableQueryId();
@@ -170,6 +241,10 @@ _PG_init(void)
 	set_rel_pathlist_hook = tenant_guard_set_rel_pathlist;
 	prev_ExecutorStart_hook = ExecutorStart_hook;
 	ExecutorStart_hook = tenant_guard_ExecutorStart;
+	prev_ExecutorRun_hook = ExecutorRun_hook;
+	ExecutorRun_hook = tenant_guard_ExecutorRun;
+	prev_ExecutorFinish_hook = ExecutorFinish_hook;
+	ExecutorFinish_hook = tenant_guard_ExecutorFinish;
 	prev_ProcessUtility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = tenant_guard_ProcessUtility;
 }

@@ -42,6 +42,7 @@ typedef enum ClientMessageLevel
 } ClientMessageLevel;
 
 extern int	tenant_guard_mode;
+extern int	tenant_guard_amount_mode;
 extern int	tenant_guard_client_messages;
 extern const TenantColumnList *tenant_column_list;
 
@@ -53,6 +54,7 @@ extern bool extension_is_active(void);
 extern Oid	extension_schema_oid(void);
 extern Oid	extension_registry_relid(void);
 extern Oid	extension_registry_index_oid(void);
+extern Oid	extension_amount_guard_oid(void);
 
 /* tenant_catalog.c */
 typedef enum TenantSource

@@ -1,0 +1,246 @@
+/*-------------------------------------------------------------------------
+ *
+ * amount_guard.c
+ *	  The trigger behind tenant_guard.protect_amount(): a protected amount
+ *	  column may only change in ways that cannot lose a concurrent update.
+ *
+ * protect_amount() (install script) puts one row-level BEFORE UPDATE OF
+ * <the protected columns> trigger named tenant_guard_amounts on the table,
+ * calling amount_guard().  The trigger's column list is the registry: it
+ * follows renames, it makes DROP COLUMN of a protected column refuse
+ * (without CASCADE), partitions get clones of it, and pg_dump restores it
+ * with the table.
+ *
+ * For each protected column whose value the UPDATE changes, the change is
+ * accepted when
+ *	1. the statement computes the column from itself in the same row
+ *	   (amount_statement.c), or
+ *	2. the old row version was written by this transaction: inserted by
+ *	   it, or updated by it earlier, which has held the row lock since, or
+ *	3. this transaction locked the row FOR UPDATE or FOR NO KEY UPDATE in
+ *	   an earlier command (row_locks.c).
+ * Anything else is a non_atomic_amount violation, reported under
+ * tenant_guard.amount_mode through violation.c.  A value that does not
+ * change (by the type's equality: 150.0 = 150.00) is always fine, as
+ * ORMs write every column on save.
+ *
+ * The trigger reads the rows it is given and must not change them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "amount_guard.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/typcache.h"
+#include "violation.h"
+
+PG_FUNCTION_INFO_V1(amount_guard);
+
+/* Does the relation have a trigger of ours, so that its amounts are guarded? */
+bool
+relation_has_amount_guard(Relation rel)
+{
+	TriggerDesc *trigdesc = rel->trigdesc;
+	Oid			guard;
+
+	if (trigdesc == NULL || !trigdesc->trig_update_before_row)
+		return false;
+	guard = extension_amount_guard_oid();
+	for (int i = 0; i < trigdesc->numtriggers; i++)
+	{
+		if (trigdesc->triggers[i].tgfoid == guard && OidIsValid(guard))
+			return true;
+	}
+	return false;
+}
+
+static void
+check_trigger_protocol(FunctionCallInfo fcinfo)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("amount_guard() must be called as a trigger")));
+	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("amount_guard() must be fired BEFORE UPDATE FOR EACH ROW"),
+				 errhint("Protect amount columns with tenant_guard.protect_amount().")));
+}
+
+/* Equal by the type's own equality, or both NULL. */
+static bool
+amounts_equal(Oid typid, Datum old, bool oldnull, Datum new, bool newnull)
+{
+	TypeCacheEntry *type;
+
+	if (oldnull || newnull)
+		return oldnull && newnull;
+	type = lookup_type_cache(typid, TYPECACHE_EQ_OPR_FINFO |
+							 TYPECACHE_DOMAIN_BASE_INFO);
+	if (OidIsValid(type->domainBaseType))
+		type = lookup_type_cache(type->domainBaseType, TYPECACHE_EQ_OPR_FINFO);
+	if (!OidIsValid(type->eq_opr_finfo.fn_oid))
+		return false;
+	return DatumGetBool(FunctionCall2Coll(&type->eq_opr_finfo, InvalidOid,
+										  old, new));
+}
+
+/* Rules 2 and 3: the row is this transaction's to write. */
+static bool
+row_is_held_by_transaction(TriggerData *trigdata)
+{
+	HeapTuple	old = trigdata->tg_trigtuple;
+
+	if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(old->t_data)))
+		return true;
+	return row_locked_before_statement(trigdata->tg_relation, &old->t_self);
+}
+
+/*
+ * The table protect_amount() was called on: the relation itself, or for a
+ * partition the ancestor whose trigger its own was cloned from.
+ */
+static Oid
+protected_relation(TriggerData *trigdata)
+{
+	Oid			relid = RelationGetRelid(trigdata->tg_relation);
+	Oid			trigger = trigdata->tg_trigger->tgoid;
+	Relation	pg_trigger;
+
+	if (!trigdata->tg_trigger->tgisclone)
+		return relid;
+	pg_trigger = table_open(TriggerRelationId, AccessShareLock);
+	while (OidIsValid(trigger))
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tuple;
+
+		ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(trigger));
+		scan = systable_beginscan(pg_trigger, TriggerOidIndexId, true, NULL, 1, &key);
+		tuple = systable_getnext(scan);
+		trigger = InvalidOid;
+		if (HeapTupleIsValid(tuple))
+		{
+			relid = ((Form_pg_trigger) GETSTRUCT(tuple))->tgrelid;
+			trigger = ((Form_pg_trigger) GETSTRUCT(tuple))->tgparentid;
+		}
+		systable_endscan(scan);
+	}
+	table_close(pg_trigger, AccessShareLock);
+	return relid;
+}
+
+static char *
+amount_text(Oid typid, Datum value, bool isnull)
+{
+	Oid			output;
+	bool		varlena;
+
+	if (isnull)
+		return "NULL";
+	getTypeOutputInfo(typid, &output, &varlena);
+	return OidOutputFunctionCall(output, value);
+}
+
+static void
+report_non_atomic_amount(TriggerData *trigdata, Form_pg_attribute attr,
+						 const char *old_text, const char *new_text)
+{
+	Oid			relid = protected_relation(trigdata);
+	char	   *relation = relation_qualified_name(relid);
+	const char *column = NameStr(attr->attname);
+	const char *quoted = quote_identifier(column);
+	Violation	violation;
+
+	violation.kind = VIOLATION_NON_ATOMIC_AMOUNT;
+	violation.relid = relid;
+	violation.column = column;
+	violation.command = amount_statement_command();
+	violation.sqlstate = ERRCODE_NON_ATOMIC_AMOUNT;
+	violation.message =
+		psprintf("non-atomic update of amount column \"%s\" of table \"%s\"",
+				 column, relation);
+	violation.detail =
+		psprintf("The statement changes %s from %s to %s with a value not computed "
+				 "from the column itself, on a row this transaction neither locked "
+				 "FOR UPDATE before the statement nor inserted: a concurrent update "
+				 "of the row would be lost.",
+				 quoted, old_text, new_text);
+	violation.hint =
+		psprintf("Compute the new value in the UPDATE (SET %s = %s + <amount>), or "
+				 "lock the row first with SELECT ... FOR UPDATE in the same transaction.",
+				 quoted, quoted);
+	violation_report(&violation, (GuardMode) tenant_guard_amount_mode);
+}
+
+static void
+judge_row(TriggerData *trigdata)
+{
+	Relation	rel = trigdata->tg_relation;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	Trigger    *trigger = trigdata->tg_trigger;
+	bool		held_known = false;
+	bool		held = false;
+
+	for (int i = 0; i < trigger->tgnattr; i++)
+	{
+		AttrNumber	attnum = trigger->tgattr[i];
+		Form_pg_attribute attr;
+		Datum		old;
+		Datum		new;
+		bool		oldnull;
+		bool		newnull;
+
+		if (attnum <= 0 || attnum > tupdesc->natts)
+			continue;
+		attr = TupleDescAttr(tupdesc, attnum - 1);
+		if (attr->attisdropped)
+			continue;
+		old = heap_getattr(trigdata->tg_trigtuple, attnum, tupdesc, &oldnull);
+		new = heap_getattr(trigdata->tg_newtuple, attnum, tupdesc, &newnull);
+		if (amounts_equal(attr->atttypid, old, oldnull, new, newnull) ||
+			amount_statement_is_relative(rel, NameStr(attr->attname)))
+			continue;
+		if (!held_known)
+		{
+			held = row_is_held_by_transaction(trigdata);
+			held_known = true;
+		}
+		if (!held)
+			report_non_atomic_amount(trigdata, attr,
+									 amount_text(attr->atttypid, old, oldnull),
+									 amount_text(attr->atttypid, new, newnull));
+	}
+}
+
+/*
+ * amount_guard() RETURNS trigger: BEFORE UPDATE OF <amount columns> FOR
+ * EACH ROW.  Returns the new row unchanged, or raises in enforce mode.
+ */
+Datum
+amount_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	check_trigger_protocol(fcinfo);
+	if (tenant_guard_amount_mode != GUARD_MODE_OFF)
+		judge_row(trigdata);
+	return PointerGetDatum(trigdata->tg_newtuple);
+}

@@ -1,0 +1,298 @@
+/*-------------------------------------------------------------------------
+ *
+ * amount_statement.c
+ *	  Which amount columns a statement computes from themselves: worked out
+ *	  when the statement is planned, carried in its plan, and consulted by
+ *	  the amount trigger through a per-statement context while it runs.
+ *
+ * Planning.  An assignment is relative when its expression reads the same
+ * column of the same row: a Var of the statement's result relation with
+ * the target column's number (or the whole row), outside any subquery.
+ * When a concurrent transaction updated the row first, PostgreSQL evaluates
+ * such an expression again on the newest row version (EvalPlanQual in READ
+ * COMMITTED; the stricter levels fail with a serialization error), so it
+ * cannot lose that update.  A value from a subquery, from another row or
+ * table joined in by UPDATE ... FROM, or from the application was read
+ * under the statement's snapshot or earlier, and is absolute.
+ *
+ * The analysis reads the Query as the planner receives it: rewritten
+ * (updatable views resolved to their base table), not yet simplified.  It
+ * covers UPDATE (also inside WITH), INSERT ... ON CONFLICT DO UPDATE (which
+ * evaluates its SET on the locked, newest row) and MERGE ... WHEN MATCHED
+ * THEN UPDATE.  A column assigned in several places of one statement is
+ * relative only when every assignment is.  It is a guard against mistakes,
+ * not against someone bent on bypassing it: SET amount_paid = amount_paid
+ * * 0 + 150 reads the column and passes.
+ *
+ * Carried.  The result, a List of (Integer relid, String column) pairs
+ * naming the result relation as written (a partitioned table, not its
+ * partitions) and the relative columns, travels in the plan
+ * (plan_carrier.c), so cached plans keep it; protecting a column, or
+ * renaming one, invalidates the plans of the table through relcache.
+ *
+ * Executing.  ExecutorRun and ExecutorFinish (which completes
+ * data-modifying WITH queries) push a context for every statement that
+ * can fire an UPDATE trigger, that is anything but a plain SELECT, and pop
+ * it when they return or fail.  UPDATEs run from triggers and functions
+ * inside a statement therefore see their own context, never their
+ * caller's, and an error unwinds the stack with PG_FINALLY.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "amount_guard.h"
+
+#include "catalog/partition.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/value.h"
+#include "parser/parsetree.h"
+#include "plan_carrier.h"
+#include "tcop/cmdtag.h"
+#include "tcop/utility.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+/* One assignment of a column found in the statement. */
+typedef struct Assignment
+{
+	Oid			relid;
+	char	   *column;
+	bool		relative;
+} Assignment;
+
+/* The column an assignment writes, in the result relation. */
+typedef struct OwnColumn
+{
+	Index		varno;
+	AttrNumber	attno;
+} OwnColumn;
+
+static AmountStatement *current_statement = NULL;
+
+/*----------
+ * Planning
+ *----------
+ */
+
+static bool
+reads_own_column(Node *node, OwnColumn *own)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		return var->varlevelsup == 0 && var->varno == own->varno &&
+			(var->varattno == own->attno || var->varattno == 0);
+	}
+	/* A subquery's value comes from its own scan, under the snapshot. */
+	if (IsA(node, SubLink))
+		return false;
+	return expression_tree_walker(node, reads_own_column, (void *) own);
+}
+
+static List *
+add_assignments(Query *query, List *targetList, List *assignments)
+{
+	RangeTblEntry *target = rt_fetch(query->resultRelation, query->rtable);
+	ListCell   *lc;
+
+	if (target->rtekind != RTE_RELATION)
+		return assignments;
+	foreach(lc, targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		OwnColumn	own = {query->resultRelation, tle->resno};
+		Assignment *assignment;
+		char	   *column;
+
+		if (tle->resjunk ||
+			(column = get_attname(target->relid, tle->resno, true)) == NULL)
+			continue;
+		assignment = palloc(sizeof(Assignment));
+		assignment->relid = target->relid;
+		assignment->column = column;
+		assignment->relative = reads_own_column((Node *) tle->expr, &own);
+		assignments = lappend(assignments, assignment);
+	}
+	return assignments;
+}
+
+static List *
+collect_assignments(Query *query, List *assignments)
+{
+	ListCell   *lc;
+
+	switch (query->commandType)
+	{
+		case CMD_UPDATE:
+			assignments = add_assignments(query, query->targetList, assignments);
+			break;
+		case CMD_INSERT:
+			if (query->onConflict != NULL &&
+				query->onConflict->action == ONCONFLICT_UPDATE)
+				assignments = add_assignments(query, query->onConflict->onConflictSet,
+											  assignments);
+			break;
+		case CMD_MERGE:
+			foreach(lc, query->mergeActionList)
+			{
+				MergeAction *action = lfirst_node(MergeAction, lc);
+
+				if (action->commandType == CMD_UPDATE)
+					assignments = add_assignments(query, action->targetList,
+												  assignments);
+			}
+			break;
+		default:
+			break;
+	}
+
+	/* Data-modifying WITH queries, which may only appear at the top. */
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (IsA(cte->ctequery, Query))
+			assignments = collect_assignments((Query *) cte->ctequery, assignments);
+	}
+	return assignments;
+}
+
+static bool
+relative_everywhere(List *assignments, Assignment *one)
+{
+	ListCell   *lc;
+
+	foreach(lc, assignments)
+	{
+		Assignment *other = lfirst(lc);
+
+		if (other->relid == one->relid && !other->relative &&
+			strcmp(other->column, one->column) == 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The relative assignments of a statement about to be planned, in the
+ * carried form; NIL for statements that update nothing, cheaply.
+ */
+List *
+amount_relative_assignments(Query *parse)
+{
+	List	   *assignments;
+	List	   *relative = NIL;
+	ListCell   *lc;
+
+	if (parse->commandType == CMD_SELECT && !parse->hasModifyingCTE)
+		return NIL;
+
+	assignments = collect_assignments(parse, NIL);
+	foreach(lc, assignments)
+	{
+		Assignment *one = lfirst(lc);
+
+		if (one->relative && relative_everywhere(assignments, one))
+			relative = lappend(relative,
+							   list_make2(makeInteger((int) one->relid),
+										  makeString(one->column)));
+	}
+	return relative;
+}
+
+/*-----------
+ * Executing
+ *-----------
+ */
+
+bool
+amount_statement_enter(AmountStatement *statement, QueryDesc *queryDesc)
+{
+	PlannedStmt *plan = queryDesc->plannedstmt;
+
+	if (plan->commandType == CMD_SELECT && !plan->hasModifyingCTE)
+		return false;
+	statement->relative = plan_carrier_relative_amounts(plan);
+	statement->plan = plan;
+	statement->cxt = queryDesc->estate ? queryDesc->estate->es_query_cxt :
+		CurrentMemoryContext;
+	statement->ancestors_of = InvalidOid;
+	statement->ancestors = NIL;
+	statement->outer = current_statement;
+	current_statement = statement;
+	return true;
+}
+
+void
+amount_statement_leave(AmountStatement *statement)
+{
+	current_statement = statement->outer;
+}
+
+/*
+ * The ancestors of a partition, remembered for the statement: an UPDATE
+ * of a partitioned table fires the trigger of each partition row by row.
+ */
+static List *
+statement_partition_ancestors(AmountStatement *statement, Oid relid)
+{
+	if (statement->ancestors_of != relid)
+	{
+		MemoryContext old = MemoryContextSwitchTo(statement->cxt);
+
+		statement->ancestors = get_partition_ancestors(relid);
+		statement->ancestors_of = relid;
+		MemoryContextSwitchTo(old);
+	}
+	return statement->ancestors;
+}
+
+static bool
+names_relative_column(List *entry, Oid relid, const char *column)
+{
+	return (Oid) intVal(linitial(entry)) == relid &&
+		strcmp(strVal(lsecond(entry)), column) == 0;
+}
+
+/*
+ * Does the statement now running compute this column of this relation
+ * (or of a partitioned table it belongs to) from the column itself?
+ */
+bool
+amount_statement_is_relative(Relation rel, const char *column)
+{
+	AmountStatement *statement = current_statement;
+	Oid			relid = RelationGetRelid(rel);
+	ListCell   *lc;
+	ListCell   *ancestor;
+
+	if (statement == NULL || statement->relative == NIL)
+		return false;
+	foreach(lc, statement->relative)
+	{
+		if (names_relative_column(lfirst(lc), relid, column))
+			return true;
+	}
+	if (!rel->rd_rel->relispartition)
+		return false;
+	foreach(ancestor, statement_partition_ancestors(statement, relid))
+	{
+		foreach(lc, statement->relative)
+		{
+			if (names_relative_column(lfirst(lc), lfirst_oid(ancestor), column))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The command tag of the statement now running, for the audit trail. */
+const char *
+amount_statement_command(void)
+{
+	if (current_statement == NULL)
+		return "UPDATE";
+	return GetCommandTagName(CreateCommandTag((Node *) current_statement->plan));
+}

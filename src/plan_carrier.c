@@ -1,0 +1,80 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan_carrier.c
+ *	  Carrying the guards' planning results inside the PlannedStmt.
+ *
+ * The scoping guard's findings (scoping_guard.c) and the amount guard's
+ * relative assignments (amount_statement.c) are worked out from the
+ * statement while it is planned and used each time the plan runs.  They
+ * travel inside the PlannedStmt, so they survive plan caching (prepared
+ * statements, PL/pgSQL, SPI), which copies plans with copyObject.
+ *
+ * They ride on one extra RTE_RESULT entry appended to the plan's final
+ * range table, named "tenant_guard": the findings in its securityQuals
+ * field, the relative assignments in its values_lists field.  The executor
+ * ignores range-table entries that are not relations, and both fields of
+ * an RTE_RESULT entry in a final range table are otherwise always empty
+ * (setrefs.c clears securityQuals; only RTE_VALUES uses values_lists).
+ * Both are Lists of plain value nodes, which copyObject copies.  Parallel
+ * workers receive the securityQuals only (the plan serialization writes
+ * just the fields an RTE_RESULT uses), which is all they read: they never
+ * run UPDATE triggers.  Plans with nothing to carry carry nothing.
+ *
+ * This file owns the carrier's shape; it must not interpret what it
+ * carries.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "plan_carrier.h"
+
+#include "nodes/makefuncs.h"
+#include "parser/parsetree.h"
+
+#define CARRIER_NAME "tenant_guard"
+
+void
+plan_carrier_attach(PlannedStmt *stmt, List *scope_findings,
+					List *relative_amounts)
+{
+	RangeTblEntry *carrier;
+
+	if (scope_findings == NIL && relative_amounts == NIL)
+		return;
+	carrier = makeNode(RangeTblEntry);
+	carrier->rtekind = RTE_RESULT;
+	carrier->eref = makeAlias(CARRIER_NAME, NIL);
+	carrier->securityQuals = scope_findings;
+	carrier->values_lists = relative_amounts;
+	stmt->rtable = lappend(stmt->rtable, carrier);
+}
+
+/* The carrier of a plan, or NULL for almost every plan, cheaply. */
+static RangeTblEntry *
+plan_carrier(PlannedStmt *stmt)
+{
+	RangeTblEntry *last;
+
+	if (stmt->rtable == NIL)
+		return NULL;
+	last = llast_node(RangeTblEntry, stmt->rtable);
+	if (last->rtekind != RTE_RESULT || last->eref == NULL ||
+		strcmp(last->eref->aliasname, CARRIER_NAME) != 0)
+		return NULL;
+	return last;
+}
+
+List *
+plan_carrier_scope_findings(PlannedStmt *stmt)
+{
+	RangeTblEntry *carrier = plan_carrier(stmt);
+
+	return carrier ? carrier->securityQuals : NIL;
+}
+
+List *
+plan_carrier_relative_amounts(PlannedStmt *stmt)
+{
+	RangeTblEntry *carrier = plan_carrier(stmt);
+
+	return carrier ? carrier->values_lists : NIL;
+}

@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan_carrier.h
+ *	  What tenant_guard works out while a statement is planned and needs
+ *	  again when the plan runs, carried inside the PlannedStmt.  See
+ *	  plan_carrier.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TENANT_GUARD_PLAN_CARRIER_H
+#define TENANT_GUARD_PLAN_CARRIER_H
+
+#include "tenant_guard.h"
+
+#include "nodes/plannodes.h"
+
+extern void plan_carrier_attach(PlannedStmt *stmt, List *scope_findings,
+								List *relative_amounts);
+extern List *plan_carrier_scope_findings(PlannedStmt *stmt);
+extern List *plan_carrier_relative_amounts(PlannedStmt *stmt);
+
+#endif							/* TENANT_GUARD_PLAN_CARRIER_H */
