@@ -36,10 +36,11 @@ PG_CPPFLAGS = -I$(srcdir)/src
 # pg_regress suites live in sql/ and expected/.
 REGRESS = settings catalog registry privileges scope_rules_enforce scope_rules_log \
 	statement_kinds plan_cache internal_queries check_function guard_privileges \
-	audit_trail
+	audit_trail amount_guard
 
 # Isolation specs live in test/specs with their output in test/expected.
-ISOLATION = registry_visibility cached_plan_invalidation
+ISOLATION = registry_visibility cached_plan_invalidation \
+	amount_rmw amount_relative amount_lock amount_webhook amount_refund
 ISOLATION_OPTS = --inputdir=test
 
 # TAP tests live in test/t (PROVE_FLAGS is set after PGXS, which resets it).

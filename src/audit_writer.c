@@ -49,7 +49,12 @@
 #define AUDIT_BATCH					64
 #define LAUNCHER_NAPTIME_MS			500
 #define WORKER_NAPTIME_MS			250
-#define WORKER_IDLE_EXIT_MS			10000
+/*
+ * Shorter than the 5 s that DROP DATABASE waits for the other sessions of
+ * the database to go away, so that dropping a database a writer has just
+ * served succeeds.
+ */
+#define WORKER_IDLE_EXIT_MS			2000
 #define MAX_TRACKED_DATABASES		64
 
 PGDLLEXPORT void audit_launcher_main(Datum arg);
@@ -435,6 +440,12 @@ audit_launcher_main(Datum arg)
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 LAUNCHER_NAPTIME_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+
+		/*
+		 * Absorbs procsignal barriers among others: without it DROP
+		 * DATABASE, which waits for every process to absorb one, hangs.
+		 */
+		CHECK_FOR_INTERRUPTS();
 	}
 	proc_exit(0);
 }
