@@ -4,11 +4,12 @@
  *	  Concurrent payments against one invoice, to show which ways of
  *	  updating a money column lose updates.
  *
- *	  payment_race CONNINFO PATTERN CLIENTS SECONDS
+ *	  payment_race CONNINFO PATTERN CLIENTS SECONDS [protected|unprotected]
  *
  * CLIENTS threads, each with its own connection, pay into invoice 1 of firm
- * 1 of the table race_invoices (created afresh) for SECONDS seconds, in
- * one PATTERN:
+ * 1 of the table race_invoices (created afresh, its amount_paid protected
+ * with tenant_guard.protect_amount() unless "unprotected" is given) for
+ * SECONDS seconds, in one PATTERN:
  *	rmw			read amount_paid, then SET amount_paid = <read value + 1>:
  *				the audited "invoice.amount_paid += x; invoice.save()"
  *	relative	SET amount_paid = amount_paid + 1
@@ -20,8 +21,9 @@
  * It reports attempts, applied, rejected (SQLSTATE class 23, how an
  * integrity rule such as tenant_guard's amount protection refuses a write)
  * and other errors, and the expected against the actual total.  It exits 1
- * when they differ, that is when an applied update was lost, and 2 on a
- * usage or setup error.
+ * when they differ, that is when an applied update was lost; and, with the
+ * column protected, when a safe pattern had a payment refused or rmw had
+ * none refused.  It exits 2 on a usage or setup error.
  *
  *-------------------------------------------------------------------------
  */
@@ -50,6 +52,7 @@ static const char *const pattern_names[] = {"rmw", "relative", "lock", "webhook"
 
 static const char *conninfo;
 static Pattern pattern;
+static int	protect = 1;
 static time_t deadline;
 static atomic_long next_delivery;
 
@@ -229,6 +232,8 @@ set_up(void)
 				 " PRIMARY KEY (firm_id, id))");
 	exec_or_exit(conn, "CREATE TABLE race_events (event_id bigint PRIMARY KEY)");
 	exec_or_exit(conn, "INSERT INTO race_invoices VALUES (1, 1, 0)");
+	if (protect)
+		exec_or_exit(conn, "SELECT tenant_guard.protect_amount('race_invoices', 'amount_paid')");
 	PQfinish(conn);
 }
 
@@ -259,14 +264,17 @@ main(int argc, char **argv)
 	int			clients;
 	int			seconds;
 	long		actual;
+	const char *verdict = "no lost update";
 
-	if (argc != 5 || (clients = atoi(argv[3])) < 1 || clients > MAX_CLIENTS ||
-		(seconds = atoi(argv[4])) < 1)
+	if (argc < 5 || argc > 6 || (clients = atoi(argv[3])) < 1 || clients > MAX_CLIENTS ||
+		(seconds = atoi(argv[4])) < 1 ||
+		(argc == 6 && strcmp(argv[5], "protected") != 0 && strcmp(argv[5], "unprotected") != 0))
 	{
-		fprintf(stderr, "usage: payment_race CONNINFO rmw|relative|lock|webhook|refund CLIENTS(1-%d) SECONDS\n",
+		fprintf(stderr, "usage: payment_race CONNINFO rmw|relative|lock|webhook|refund CLIENTS(1-%d) SECONDS [protected|unprotected]\n",
 				MAX_CLIENTS);
 		return 2;
 	}
+	protect = (argc == 5 || strcmp(argv[5], "protected") == 0);
 	conninfo = argv[1];
 	for (pattern = 0; pattern <= PATTERN_REFUND; pattern++)
 		if (strcmp(argv[2], pattern_names[pattern]) == 0)
@@ -293,11 +301,16 @@ main(int argc, char **argv)
 	}
 	actual = final_total();
 
-	printf("pattern %-8s clients %3d seconds %3d: attempts %7ld applied %7ld rejected %7ld errors %5ld"
+	if (actual != sum.applied_amount)
+		verdict = "LOST UPDATES";
+	else if (protect && pattern != PATTERN_RMW && sum.rejected > 0)
+		verdict = "SAFE PAYMENTS REFUSED";
+	else if (protect && pattern == PATTERN_RMW && sum.rejected == 0)
+		verdict = "UNSAFE PAYMENTS NOT REFUSED";
+	printf("pattern %-8s %-11s clients %3d seconds %3d: attempts %7ld applied %7ld rejected %7ld errors %5ld"
 		   "  expected total %7ld actual %7ld  %s\n",
-		   pattern_names[pattern], clients, seconds, sum.attempts, sum.applied,
-		   sum.rejected, sum.failed, sum.applied_amount, actual,
-		   actual == sum.applied_amount ? "no lost update" :
-		   "LOST UPDATES");
-	return actual == sum.applied_amount ? 0 : 1;
+		   pattern_names[pattern], protect ? "protected" : "unprotected",
+		   clients, seconds, sum.attempts, sum.applied,
+		   sum.rejected, sum.failed, sum.applied_amount, actual, verdict);
+	return strcmp(verdict, "no lost update") == 0 ? 0 : 1;
 }
