@@ -74,6 +74,36 @@ show "tenant_guard.check() plans statements without running them, for an app's C
                 ('SELECT * FROM payments p JOIN invoices i ON i.id = p.invoice_id WHERE i.firm_id = 1')) q(statement)
    LEFT JOIN LATERAL tenant_guard.check(q.statement) c ON true;"
 
+show "Atomic amounts: invoices.amount_paid is protected" \
+	"SELECT * FROM tenant_guard.protected_amounts;"
+
+# The audited payment view, invoice.amount_paid += 50; invoice.save(): it
+# reads the amount, the application adds the payment, and it saves the sum.
+# A webhook pays 30 on the same invoice between the read and the save.
+printf '\n--- A lost-update attempt: a payment view reads amount_paid, a webhook pays 30 meanwhile, the view saves read + 50:\n'
+PAID_BEFORE=$("$PG_BINDIR/psql" "$CONN" -X -At -c "SELECT amount_paid FROM invoices WHERE firm_id = 1 AND id = 1")
+"$PG_BINDIR/psql" "$CONN" -X -q -v VERBOSITY=default >"$DEMO_DIR/view.out" 2>&1 <<'SQL' &
+BEGIN;
+SELECT amount_paid AS paid FROM invoices WHERE firm_id = 1 AND id = 1 \gset
+\echo view: read amount_paid = :paid
+SELECT pg_sleep(1.5) \gset
+\echo view: UPDATE invoices SET amount_paid = :paid + 50 ...
+UPDATE invoices SET amount_paid = :paid + 50 WHERE firm_id = 1 AND id = 1;
+COMMIT;
+SQL
+VIEW_PID=$!
+sleep 0.5
+VIEW_LINES=$(wc -l <"$DEMO_DIR/view.out")
+head -n "$VIEW_LINES" "$DEMO_DIR/view.out" | sed 's/^/    /'
+echo "    webhook: UPDATE invoices SET amount_paid = amount_paid + 30 ..."
+"$PG_BINDIR/psql" "$CONN" -X -c "UPDATE invoices SET amount_paid = amount_paid + 30 WHERE firm_id = 1 AND id = 1" 2>&1 | sed 's/^/    webhook: /'
+wait "$VIEW_PID" || true
+tail -n +"$((VIEW_LINES + 1))" "$DEMO_DIR/view.out" | sed 's/^/    /'
+echo "    amount_paid was $PAID_BEFORE, is now $("$PG_BINDIR/psql" "$CONN" -X -At -c "SELECT amount_paid FROM invoices WHERE firm_id = 1 AND id = 1"): the webhook's 30 is kept, the view was told"
+show_log
+show "The view retries the safe way, computing the amount in the UPDATE; both payments count:" \
+	"UPDATE invoices SET amount_paid = amount_paid + 50 WHERE firm_id = 1 AND id = 1 RETURNING amount_paid;"
+
 show "The audit trail: every violation above, rejected or logged, one row per statement shape:" \
 	"SELECT tenant_guard.flush() AS just_written;
  SELECT kind, relation, count, users, applications, sample_query
