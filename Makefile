@@ -25,6 +25,7 @@ OBJS = \
 	src/audit_queue.o \
 	src/audit_writer.o \
 	src/audit_functions.o \
+	src/query_fingerprint.o \
 	src/amount_statement.o \
 	src/row_locks.o \
 	src/amount_guard.o
@@ -36,7 +37,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 # pg_regress suites live in sql/ and expected/.
 REGRESS = settings catalog registry privileges scope_rules_enforce scope_rules_log \
 	statement_kinds plan_cache internal_queries check_function guard_privileges \
-	audit_trail amount_guard
+	audit_trail amount_guard query_fingerprint
 
 # Isolation specs live in test/specs with their output in test/expected.
 ISOLATION = registry_visibility cached_plan_invalidation \

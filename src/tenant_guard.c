@@ -25,6 +25,7 @@
 #include "miscadmin.h"
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
+#include "parser/analyze.h"
 #include "plan_carrier.h"
 #include "scoping_guard.h"
 #include "tcop/utility.h"
@@ -39,6 +40,7 @@ void		_PG_init(void);
 /* Nesting depth of the extension's own work, which the guards ignore. */
 int			tenant_guard_internal_depth = 0;
 
+static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 static planner_hook_type prev_planner_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
@@ -62,6 +64,15 @@ tenant_guard_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	audit_queue_init_shmem();
+}
+
+static void
+tenant_guard_post_parse_analyze(ParseState *pstate, Query *query,
+								JumbleState *jstate)
+{
+	if (prev_post_parse_analyze_hook)
+		prev_post_parse_analyze_hook(pstate, query, jstate);
+	query_fingerprint_statement(pstate, query);
 }
 
 static PlannedStmt *
@@ -226,8 +237,6 @@ _PG_init(void)
 	tenant_catalog_init();
 	row_locks_init();
 
-	/* Fingerprints for the audit trail, as pg_stat_statements does. */
-	EnableQueryId();
 	audit_writer_register_launcher();
 
 	prev_shmem_request_hook = shmem_request_hook;
@@ -235,6 +244,8 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = tenant_guard_shmem_startup;
 
+	prev_post_parse_analyze_hook = post_parse_analyze_hook;
+	post_parse_analyze_hook = tenant_guard_post_parse_analyze;
 	prev_planner_hook = planner_hook;
 	planner_hook = tenant_guard_planner;
 	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;

@@ -12,6 +12,7 @@
 #include "compat.h"
 
 #include "access/attnum.h"
+#include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 
 #define TENANT_GUARD_NAME		"tenant_guard"
@@ -70,11 +71,17 @@ typedef struct TenantTableInfo
 	TenantSource source;
 	AttrNumber	tenant_attnum;	/* InvalidAttrNumber when not a tenant table */
 	NameData	tenant_column;
+	bool		may_raise_violation;	/* see relation_may_raise_violation */
 } TenantTableInfo;
 
 extern void tenant_catalog_init(void);
 extern void tenant_catalog_reset(void);
 extern AttrNumber tenant_table_attnum(Oid relid);
 extern void tenant_table_describe(Oid relid, TenantTableInfo *info);
+extern bool relation_may_raise_violation(Oid relid);
+
+/* query_fingerprint.c */
+struct ParseState;
+extern void query_fingerprint_statement(struct ParseState *pstate, Query *query);
 
 #endif							/* TENANT_GUARD_H */
