@@ -474,8 +474,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	col		smallint := tenant_guard.amount_column_attnum(rel, amount_column);
-	columns	smallint[] := tenant_guard.amount_trigger_columns(rel);
+	columns	smallint[];
 BEGIN
+	-- the lock CREATE TRIGGER takes, before reading what is protected, so
+	-- that concurrent calls for the same table do not lose a column
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', rel);
+	columns := tenant_guard.amount_trigger_columns(rel);
 	IF col = ANY (columns) THEN
 		RAISE NOTICE 'column "%" of relation "%" is already protected, skipping', amount_column, rel;
 		RETURN;
@@ -492,8 +496,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	col		smallint := tenant_guard.amount_column_attnum(rel, amount_column);
-	columns	smallint[] := tenant_guard.amount_trigger_columns(rel);
+	columns	smallint[];
 BEGIN
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', rel);
+	columns := tenant_guard.amount_trigger_columns(rel);
 	IF NOT col = ANY (columns) THEN
 		RAISE EXCEPTION 'column "%" of relation "%" is not protected', amount_column, rel
 			USING ERRCODE = 'undefined_object',

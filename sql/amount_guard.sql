@@ -298,6 +298,36 @@ END;
 $$;
 SELECT id, amount_paid FROM am.invoices WHERE firm_id = 1 ORDER BY id;
 
+-- an UPDATE run by a trigger that a foreign-key cascade fired is judged by its own assignments
+CREATE TABLE am.customers (id int PRIMARY KEY, firm_id int);
+CREATE TABLE am.credits (id int, firm_id int, customer_id int REFERENCES am.customers ON DELETE CASCADE,
+	invoice_id int, amount numeric);
+INSERT INTO am.customers VALUES (7, 1);
+INSERT INTO am.credits VALUES (1, 1, 7, 2, 5);
+CREATE FUNCTION am.undo_credit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE am.invoices SET amount_paid = amount_paid - OLD.amount WHERE firm_id = OLD.firm_id AND id = OLD.invoice_id;
+	RETURN OLD;
+END;
+$$;
+CREATE TRIGGER undo BEFORE DELETE ON am.credits FOR EACH ROW EXECUTE FUNCTION am.undo_credit();
+DELETE FROM am.customers WHERE firm_id = 1 AND id = 7;
+SELECT count(*) FROM am.credits WHERE firm_id = 1;
+-- a lock taken by the same statement does not count, also when a trigger
+-- that runs SQL (and so advances the command counter) fires first
+CREATE TABLE am.notes (invoice_id int);
+CREATE FUNCTION am.note_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO am.notes VALUES (NEW.id);
+	RETURN NEW;
+END;
+$$;
+CREATE TRIGGER a_note BEFORE UPDATE ON am.invoices FOR EACH ROW EXECUTE FUNCTION am.note_change();
+WITH locked AS (SELECT amount_paid FROM am.invoices WHERE firm_id = 1 AND id = 1 FOR UPDATE)
+UPDATE am.invoices SET amount_paid = (SELECT amount_paid FROM locked) + 1 WHERE firm_id = 1 AND id = 1;
+DROP TRIGGER a_note ON am.invoices;
+SELECT id, amount_paid FROM am.invoices WHERE firm_id = 1 ORDER BY id;
+
 ------------------------------------------------------------------------
 -- partitions share the protection of their partitioned table
 ------------------------------------------------------------------------

@@ -37,6 +37,7 @@ typedef struct AmountStatement
 {
 	List	   *relative;		/* carried relative assignments, see .c */
 	PlannedStmt *plan;
+	CommandId	command_id;		/* the statement's own command id */
 	MemoryContext cxt;			/* lives as long as the statement */
 	Oid			ancestors_of;	/* the partition whose ancestors ... */
 	List	   *ancestors;		/* ... are these, in cxt */
@@ -49,6 +50,7 @@ extern bool amount_statement_enter(AmountStatement *statement,
 extern void amount_statement_leave(AmountStatement *statement);
 extern bool amount_statement_is_relative(Relation rel, const char *column);
 extern const char *amount_statement_command(void);
+extern CommandId amount_statement_command_id(void);
 
 /* row_locks.c */
 extern void row_locks_init(void);

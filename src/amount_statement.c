@@ -41,6 +41,7 @@
  */
 #include "amount_guard.h"
 
+#include "access/xact.h"
 #include "catalog/partition.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/value.h"
@@ -186,7 +187,8 @@ amount_relative_assignments(Query *parse)
 	List	   *relative = NIL;
 	ListCell   *lc;
 
-	if (parse->commandType == CMD_SELECT && !parse->hasModifyingCTE)
+	if ((parse->commandType == CMD_SELECT && !parse->hasModifyingCTE) ||
+		!extension_is_active())
 		return NIL;
 
 	assignments = collect_assignments(parse, NIL);
@@ -216,6 +218,8 @@ amount_statement_enter(AmountStatement *statement, QueryDesc *queryDesc)
 		return false;
 	statement->relative = plan_carrier_relative_amounts(plan);
 	statement->plan = plan;
+	statement->command_id = queryDesc->estate ?
+		queryDesc->estate->es_output_cid : GetCurrentCommandId(false);
 	statement->cxt = queryDesc->estate ? queryDesc->estate->es_query_cxt :
 		CurrentMemoryContext;
 	statement->ancestors_of = InvalidOid;
@@ -286,6 +290,17 @@ amount_statement_is_relative(Relation rel, const char *column)
 		}
 	}
 	return false;
+}
+
+/*
+ * The command id of the statement now running: triggers that run SQL
+ * before the amount trigger may have advanced the current one.
+ */
+CommandId
+amount_statement_command_id(void)
+{
+	return current_statement ? current_statement->command_id :
+		GetCurrentCommandId(false);
 }
 
 /* The command tag of the statement now running, for the audit trail. */

@@ -180,7 +180,7 @@ row_locked_before_statement(Relation rel, ItemPointer tid)
 	key.relid = RelationGetRelid(rel);
 	ItemPointerCopy(tid, &key.tid);
 	row = hash_search(locked_rows, &key, HASH_FIND, NULL);
-	return row != NULL && row->cid < GetCurrentCommandId(false);
+	return row != NULL && row->cid < amount_statement_command_id();
 }
 
 static void

@@ -80,13 +80,19 @@ tenant_guard_planner(Query *parse, const char *query_string,
 					 int cursorOptions, ParamListInfo boundParams)
 {
 	ScopeCollector collector;
-	bool		collecting = scoping_guard_begin_planning(&collector);
-	List	   *relative_amounts = NIL;
+	bool		collecting;
+	List	   *relative_amounts;
 	PlannedStmt *result;
 
-	/* Before the planner, which rewrites the Query in place. */
-	if (collecting)
-		relative_amounts = amount_relative_assignments(parse);
+	/*
+	 * Before the planner, which rewrites the Query in place, and before the
+	 * collector is pushed, so that an error here leaves nothing behind.
+	 * Also for statements the scoping guard does not judge (run by
+	 * foreign-key actions, say), since the amount trigger judges every
+	 * UPDATE.
+	 */
+	relative_amounts = amount_relative_assignments(parse);
+	collecting = scoping_guard_begin_planning(&collector);
 
 	PG_TRY();
 	{
@@ -104,8 +110,8 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	}
 	PG_END_TRY();
 
-	if (collecting)
-		plan_carrier_attach(result, collector.findings, relative_amounts);
+	plan_carrier_attach(result, collecting ? collector.findings : NIL,
+						relative_amounts);
 	return result;
 }
 
