@@ -116,6 +116,29 @@ INSERT INTO am.invoices VALUES (1, 1, 3) ON CONFLICT (id)
   DO UPDATE SET amount_paid = am.invoices.amount_paid + excluded.amount_paid;
 SELECT id, amount_paid FROM am.invoices WHERE firm_id = 1 ORDER BY id;
 
+-- a statement whose protected assignments are all relative does not even
+-- call the trigger (nor make PostgreSQL lock the row for it); others do
+CREATE FUNCTION am.triggers_called(statement text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+	line text;
+	called boolean := false;
+BEGIN
+	FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || statement LOOP
+		IF line LIKE 'Trigger %' THEN
+			called := true;
+			RETURN NEXT line;
+		END IF;
+	END LOOP;
+	IF NOT called THEN
+		RETURN NEXT 'no trigger called';
+	END IF;
+END;
+$$;
+SELECT am.triggers_called('UPDATE am.invoices SET amount_paid = amount_paid + 0 WHERE firm_id = 1 AND id = 1');
+SELECT am.triggers_called('UPDATE am.invoices SET amount_paid = amount_paid, status = status WHERE firm_id = 1 AND id = 1');
+SELECT am.triggers_called('UPDATE am.invoices SET amount_paid = 144 WHERE firm_id = 1 AND id = 1');
+
 -- unchanged values are always fine (ORMs write every column)
 UPDATE am.invoices SET amount_paid = 144, status = 'partly paid' WHERE firm_id = 1 AND id = 1;
 UPDATE am.invoices SET amount_paid = 144.000 WHERE firm_id = 1 AND id = 1;

@@ -42,6 +42,8 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
+#include "executor/executor.h"
+#include "plan_carrier.h"
 #include "violation.h"
 
 PG_FUNCTION_INFO_V1(amount_guard);
@@ -211,12 +213,13 @@ judge_row(TriggerData *trigdata)
 		if (attnum <= 0 || attnum > tupdesc->natts)
 			continue;
 		attr = TupleDescAttr(tupdesc, attnum - 1);
-		if (attr->attisdropped)
+		/* relative first: it needs neither row's value */
+		if (attr->attisdropped ||
+			amount_statement_is_relative(rel, NameStr(attr->attname)))
 			continue;
 		old = heap_getattr(trigdata->tg_trigtuple, attnum, tupdesc, &oldnull);
 		new = heap_getattr(trigdata->tg_newtuple, attnum, tupdesc, &newnull);
-		if (amounts_equal(attr->atttypid, old, oldnull, new, newnull) ||
-			amount_statement_is_relative(rel, NameStr(attr->attname)))
+		if (amounts_equal(attr->atttypid, old, oldnull, new, newnull))
 			continue;
 		if (!held_known)
 		{
@@ -227,6 +230,79 @@ judge_row(TriggerData *trigdata)
 			report_non_atomic_amount(trigdata, attr,
 									 amount_text(attr->atttypid, old, oldnull),
 									 amount_text(attr->atttypid, new, newnull));
+	}
+}
+
+/*
+ * Would the amount trigger accept every row this result relation gets
+ * from the statement?  It would when each protected column is either not
+ * assigned (then BEFORE UPDATE OF does not fire) or assigned relatively.
+ */
+static bool
+trigger_accepts_every_row(QueryDesc *queryDesc, ResultRelInfo *rri,
+						  Trigger *trigger)
+{
+	Bitmapset  *updated = ExecGetAllUpdatedCols(rri, queryDesc->estate);
+	TupleDesc	tupdesc = RelationGetDescr(rri->ri_RelationDesc);
+
+	for (int i = 0; i < trigger->tgnattr; i++)
+	{
+		AttrNumber	attnum = trigger->tgattr[i];
+
+		if (attnum <= 0 || attnum > tupdesc->natts ||
+			!bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, updated))
+			continue;
+		if (!amount_plan_is_relative(queryDesc->plannedstmt, rri->ri_RelationDesc,
+									 NameStr(TupleDescAttr(tupdesc, attnum - 1)->attname)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * After ExecutorStart: take the amount trigger out of the statement's own
+ * trigger list (ResultRelInfo.ri_TrigDesc, a per-statement copy) for each
+ * result relation where it would accept every row.  A relative payment then
+ * costs what it costs without protection: PostgreSQL locks a row before any
+ * BEFORE ROW trigger runs (GetTupleForTrigger, a WAL record of its own),
+ * and calls the trigger, only while one is in the list.  Nothing has fired
+ * yet, so the per-trigger caches that parallel the list are still empty
+ * and stay consistent when it shrinks.  EXPLAIN ANALYZE therefore shows no
+ * amount trigger for such statements.
+ */
+void
+amount_guard_skip_for_relative_statement(QueryDesc *queryDesc)
+{
+	Oid			guard;
+	ListCell   *lc;
+
+	if (plan_carrier_relative_amounts(queryDesc->plannedstmt) == NIL)
+		return;
+	guard = extension_amount_guard_oid();
+	foreach(lc, queryDesc->estate->es_opened_result_relations)
+	{
+		ResultRelInfo *rri = lfirst(lc);
+		TriggerDesc *trigdesc = rri->ri_TrigDesc;
+		int			kept = 0;
+		bool		before_row_update = false;
+
+		if (trigdesc == NULL || !trigdesc->trig_update_before_row)
+			continue;
+		for (int i = 0; i < trigdesc->numtriggers; i++)
+		{
+			Trigger    *trigger = &trigdesc->triggers[i];
+
+			if (trigger->tgfoid == guard && OidIsValid(guard) &&
+				trigger_accepts_every_row(queryDesc, rri, trigger))
+				continue;
+			if (TRIGGER_FOR_ROW(trigger->tgtype) &&
+				TRIGGER_FOR_BEFORE(trigger->tgtype) &&
+				TRIGGER_FOR_UPDATE(trigger->tgtype))
+				before_row_update = true;
+			trigdesc->triggers[kept++] = *trigger;
+		}
+		trigdesc->numtriggers = kept;
+		trigdesc->trig_update_before_row = before_row_update;
 	}
 }
 

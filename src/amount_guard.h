@@ -30,6 +30,7 @@
 
 /* amount_guard.c */
 extern bool relation_has_amount_guard(Relation rel);
+extern void amount_guard_skip_for_relative_statement(QueryDesc *queryDesc);
 
 /* amount_statement.c */
 /* The context of one running statement; lives on the hook's stack. */
@@ -49,6 +50,8 @@ extern bool amount_statement_enter(AmountStatement *statement,
 								   QueryDesc *queryDesc);
 extern void amount_statement_leave(AmountStatement *statement);
 extern bool amount_statement_is_relative(Relation rel, const char *column);
+extern bool amount_plan_is_relative(PlannedStmt *plan, Relation rel,
+									const char *column);
 extern const char *amount_statement_command(void);
 extern CommandId amount_statement_command_id(void);
 

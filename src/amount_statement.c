@@ -260,6 +260,30 @@ names_relative_column(List *entry, Oid relid, const char *column)
 		strcmp(strVal(lsecond(entry)), column) == 0;
 }
 
+/* Does the carried list name this column of this relation, or of one of these ancestors? */
+static bool
+relative_list_names(List *relative, Oid relid, List *ancestors,
+					const char *column)
+{
+	ListCell   *lc;
+	ListCell   *ancestor;
+
+	foreach(lc, relative)
+	{
+		if (names_relative_column(lfirst(lc), relid, column))
+			return true;
+	}
+	foreach(ancestor, ancestors)
+	{
+		foreach(lc, relative)
+		{
+			if (names_relative_column(lfirst(lc), lfirst_oid(ancestor), column))
+				return true;
+		}
+	}
+	return false;
+}
+
 /*
  * Does the statement now running compute this column of this relation
  * (or of a partitioned table it belongs to) from the column itself?
@@ -269,27 +293,34 @@ amount_statement_is_relative(Relation rel, const char *column)
 {
 	AmountStatement *statement = current_statement;
 	Oid			relid = RelationGetRelid(rel);
-	ListCell   *lc;
-	ListCell   *ancestor;
 
 	if (statement == NULL || statement->relative == NIL)
 		return false;
-	foreach(lc, statement->relative)
-	{
-		if (names_relative_column(lfirst(lc), relid, column))
-			return true;
-	}
-	if (!rel->rd_rel->relispartition)
+	if (relative_list_names(statement->relative, relid, NIL, column))
+		return true;
+	return rel->rd_rel->relispartition &&
+		relative_list_names(statement->relative, relid,
+							statement_partition_ancestors(statement, relid),
+							column);
+}
+
+/*
+ * The same question for a plan about to run, before its context exists:
+ * does it compute this column of this relation from itself?
+ */
+bool
+amount_plan_is_relative(PlannedStmt *plan, Relation rel, const char *column)
+{
+	List	   *relative = plan_carrier_relative_amounts(plan);
+	Oid			relid = RelationGetRelid(rel);
+
+	if (relative == NIL)
 		return false;
-	foreach(ancestor, statement_partition_ancestors(statement, relid))
-	{
-		foreach(lc, statement->relative)
-		{
-			if (names_relative_column(lfirst(lc), lfirst_oid(ancestor), column))
-				return true;
-		}
-	}
-	return false;
+	if (relative_list_names(relative, relid, NIL, column))
+		return true;
+	return rel->rd_rel->relispartition &&
+		relative_list_names(relative, relid, get_partition_ancestors(relid),
+							column);
 }
 
 /*

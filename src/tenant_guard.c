@@ -135,7 +135,10 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	/* After the standard start, so that permission errors come first. */
 	scoping_guard_check_execution(queryDesc, eflags);
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+	{
 		row_locks_watch(queryDesc);
+		amount_guard_skip_for_relative_statement(queryDesc);
+	}
 }
 
 /*
