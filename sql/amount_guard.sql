@@ -160,6 +160,8 @@ UPDATE am.invoices i SET amount_paid = j.amount_paid + 1
 UPDATE am.invoice_view SET amount_paid = 150 WHERE firm_id = 1 AND id = 1;
 WITH paid AS (UPDATE am.invoices SET amount_paid = 150 WHERE firm_id = 1 AND id = 1 RETURNING id)
 SELECT count(*) FROM paid;
+WITH paid AS (UPDATE am.invoices SET amount_paid = 150 WHERE firm_id = 1 AND id = 1 RETURNING id)
+SELECT 1 AS unread;
 MERGE INTO am.invoices t USING (VALUES (1, 150.00)) s(id, amount) ON t.id = s.id AND t.firm_id = 1
  WHEN MATCHED THEN UPDATE SET amount_paid = s.amount;
 INSERT INTO am.invoices VALUES (1, 1, 150) ON CONFLICT (id)
@@ -321,6 +323,17 @@ END;
 $$;
 SELECT id, amount_paid FROM am.invoices WHERE firm_id = 1 ORDER BY id;
 
+-- a WITH query nobody reads runs when the statement finishes, judged by
+-- the statement's assignments: x relative there, y absolute but unchanged
+CREATE TABLE am.two (id int, firm_id int, x numeric, y numeric);
+INSERT INTO am.two VALUES (1, 1, 10, 0), (2, 1, 10, 0);
+SELECT tenant_guard.protect_amount('am.two', 'x');
+SELECT tenant_guard.protect_amount('am.two', 'y');
+WITH a AS (UPDATE am.two SET x = x + 1 WHERE firm_id = 1 AND id = 1 RETURNING id)
+UPDATE am.two SET y = 0 WHERE firm_id = 1 AND id = 2;
+WITH a AS (UPDATE am.two SET x = 99 WHERE firm_id = 1 AND id = 1 RETURNING id)
+UPDATE am.two SET y = 0 WHERE firm_id = 1 AND id = 2;
+SELECT id, x, y FROM am.two ORDER BY id;
 -- an UPDATE run by a trigger that a foreign-key cascade fired is judged by its own assignments
 CREATE TABLE am.customers (id int PRIMARY KEY, firm_id int);
 CREATE TABLE am.credits (id int, firm_id int, customer_id int REFERENCES am.customers ON DELETE CASCADE,

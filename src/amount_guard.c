@@ -242,18 +242,25 @@ static bool
 trigger_accepts_every_row(QueryDesc *queryDesc, ResultRelInfo *rri,
 						  Trigger *trigger)
 {
-	Bitmapset  *updated = ExecGetAllUpdatedCols(rri, queryDesc->estate);
 	TupleDesc	tupdesc = RelationGetDescr(rri->ri_RelationDesc);
+	Bitmapset  *updated = NULL;
+	bool		updated_known = false;
 
 	for (int i = 0; i < trigger->tgnattr; i++)
 	{
 		AttrNumber	attnum = trigger->tgattr[i];
 
 		if (attnum <= 0 || attnum > tupdesc->natts ||
-			!bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, updated))
+			amount_plan_is_relative(queryDesc->plannedstmt, rri->ri_RelationDesc,
+									NameStr(TupleDescAttr(tupdesc, attnum - 1)->attname)))
 			continue;
-		if (!amount_plan_is_relative(queryDesc->plannedstmt, rri->ri_RelationDesc,
-									 NameStr(TupleDescAttr(tupdesc, attnum - 1)->attname)))
+		/* not relative: fine only if the statement does not assign it */
+		if (!updated_known)
+		{
+			updated = ExecGetAllUpdatedCols(rri, queryDesc->estate);
+			updated_known = true;
+		}
+		if (bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, updated))
 			return false;
 	}
 	return true;

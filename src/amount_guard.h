@@ -47,7 +47,7 @@ typedef struct AmountStatement
 
 extern List *amount_relative_assignments(Query *parse);
 extern bool amount_statement_enter(AmountStatement *statement,
-								   QueryDesc *queryDesc);
+								   QueryDesc *queryDesc, bool finishing);
 extern void amount_statement_leave(AmountStatement *statement);
 extern bool amount_statement_is_relative(Relation rel, const char *column);
 extern bool amount_plan_is_relative(PlannedStmt *plan, Relation rel,

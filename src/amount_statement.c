@@ -30,10 +30,10 @@
  * (plan_carrier.c), so cached plans keep it; protecting a column, or
  * renaming one, invalidates the plans of the table through relcache.
  *
- * Executing.  ExecutorRun and ExecutorFinish (which completes
- * data-modifying WITH queries) push a context for every statement that
- * can fire an UPDATE trigger, that is anything but a plain SELECT, and pop
- * it when they return or fail.  UPDATEs run from triggers and functions
+ * Executing.  ExecutorRun pushes a context for every statement that can
+ * fire an UPDATE trigger, that is anything but a plain SELECT, and
+ * ExecutorFinish for those whose data-modifying WITH queries it completes;
+ * each pops it when it returns or fails.  UPDATEs run from triggers and functions
  * inside a statement therefore see their own context, never their
  * caller's, and an error unwinds the stack with PG_FINALLY.
  *
@@ -210,11 +210,18 @@ amount_relative_assignments(Query *parse)
  */
 
 bool
-amount_statement_enter(AmountStatement *statement, QueryDesc *queryDesc)
+amount_statement_enter(AmountStatement *statement, QueryDesc *queryDesc,
+					   bool finishing)
 {
 	PlannedStmt *plan = queryDesc->plannedstmt;
 
-	if (plan->commandType == CMD_SELECT && !plan->hasModifyingCTE)
+	/*
+	 * ExecutorFinish runs BEFORE UPDATE triggers only for what is left of
+	 * data-modifying WITH queries; the statements its AFTER triggers run
+	 * push contexts of their own.
+	 */
+	if (finishing ? !plan->hasModifyingCTE :
+		(plan->commandType == CMD_SELECT && !plan->hasModifyingCTE))
 		return false;
 	statement->relative = plan_carrier_relative_amounts(plan);
 	statement->plan = plan;

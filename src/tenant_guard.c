@@ -151,7 +151,7 @@ tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 {
 	AmountStatement statement;
 
-	if (!amount_statement_enter(&statement, queryDesc))
+	if (!amount_statement_enter(&statement, queryDesc, false))
 	{
 		if (prev_ExecutorRun_hook)
 			prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
@@ -178,7 +178,7 @@ tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 {
 	AmountStatement statement;
 
-	if (!amount_statement_enter(&statement, queryDesc))
+	if (!amount_statement_enter(&statement, queryDesc, true))
 	{
 		if (prev_ExecutorFinish_hook)
 			prev_ExecutorFinish_hook(queryDesc);
