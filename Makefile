@@ -60,6 +60,10 @@ all install installcheck:
 	@exit 1
 endif
 
+# PGXS tracks no header dependencies (without --enable-depend): rebuild
+# every object when a header changes.
+$(OBJS): $(wildcard $(srcdir)/src/*.h)
+
 # The concurrent-payment tool (test/tools/payment_race.c), a libpq client.
 PAYMENT_RACE = test/tools/payment_race
 $(PAYMENT_RACE): test/tools/payment_race.c

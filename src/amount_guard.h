@@ -46,8 +46,8 @@ typedef struct AmountStatement
 } AmountStatement;
 
 extern List *amount_relative_assignments(Query *parse);
-extern bool amount_statement_enter(AmountStatement *statement,
-								   QueryDesc *queryDesc, bool finishing);
+extern void amount_statement_enter(AmountStatement *statement,
+								   QueryDesc *queryDesc);
 extern void amount_statement_leave(AmountStatement *statement);
 extern bool amount_statement_is_relative(Relation rel, const char *column);
 extern bool amount_plan_is_relative(PlannedStmt *plan, Relation rel,

@@ -32,8 +32,8 @@
  *
  * Executing.  ExecutorRun pushes a context for every statement that can
  * fire an UPDATE trigger, that is anything but a plain SELECT, and
- * ExecutorFinish for those whose data-modifying WITH queries it completes;
- * each pops it when it returns or fails.  UPDATEs run from triggers and functions
+ * ExecutorFinish for those whose data-modifying WITH queries it completes
+ * (tenant_guard.c decides which); each pops it when it returns or fails.  UPDATEs run from triggers and functions
  * inside a statement therefore see their own context, never their
  * caller's, and an error unwinds the stack with PG_FINALLY.
  *
@@ -177,8 +177,8 @@ relative_everywhere(List *assignments, Assignment *one)
 }
 
 /*
- * The relative assignments of a statement about to be planned, in the
- * carried form; NIL for statements that update nothing, cheaply.
+ * The relative assignments of a statement about to be planned (anything
+ * but a plain SELECT), in the carried form.
  */
 List *
 amount_relative_assignments(Query *parse)
@@ -187,8 +187,7 @@ amount_relative_assignments(Query *parse)
 	List	   *relative = NIL;
 	ListCell   *lc;
 
-	if ((parse->commandType == CMD_SELECT && !parse->hasModifyingCTE) ||
-		!extension_is_active())
+	if (!extension_is_active())
 		return NIL;
 
 	assignments = collect_assignments(parse, NIL);
@@ -209,20 +208,12 @@ amount_relative_assignments(Query *parse)
  *-----------
  */
 
-bool
-amount_statement_enter(AmountStatement *statement, QueryDesc *queryDesc,
-					   bool finishing)
+/* Push the context of a statement that can fire UPDATE triggers. */
+void
+amount_statement_enter(AmountStatement *statement, QueryDesc *queryDesc)
 {
 	PlannedStmt *plan = queryDesc->plannedstmt;
 
-	/*
-	 * ExecutorFinish runs BEFORE UPDATE triggers only for what is left of
-	 * data-modifying WITH queries; the statements its AFTER triggers run
-	 * push contexts of their own.
-	 */
-	if (finishing ? !plan->hasModifyingCTE :
-		(plan->commandType == CMD_SELECT && !plan->hasModifyingCTE))
-		return false;
 	statement->relative = plan_carrier_relative_amounts(plan);
 	statement->plan = plan;
 	statement->command_id = queryDesc->estate ?
@@ -233,7 +224,6 @@ amount_statement_enter(AmountStatement *statement, QueryDesc *queryDesc,
 	statement->ancestors = NIL;
 	statement->outer = current_statement;
 	current_statement = statement;
-	return true;
 }
 
 void

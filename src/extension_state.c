@@ -42,6 +42,7 @@ typedef enum ExtensionState
 } ExtensionState;
 
 static ExtensionState state = EXTENSION_UNKNOWN;
+bool		extension_present = false;	/* state == EXTENSION_PRESENT */
 static bool was_absent = false;	/* last known state was EXTENSION_ABSENT */
 static Oid	schema_oid = InvalidOid;
 static Oid	registry_relid = InvalidOid;
@@ -52,6 +53,7 @@ static void
 forget_state(void)
 {
 	state = EXTENSION_UNKNOWN;
+	extension_present = false;
 	schema_oid = InvalidOid;
 	registry_relid = InvalidOid;
 	registry_index_oid = InvalidOid;
@@ -111,6 +113,7 @@ compute_state(void)
 	registry_relid = registry;
 	registry_index_oid = index;
 	state = EXTENSION_PRESENT;
+	extension_present = true;
 
 	/*
 	 * Plans cached before CREATE EXTENSION were planned unguarded and carry
@@ -122,11 +125,12 @@ compute_state(void)
 }
 
 /*
- * True when the extension exists in this database and the guard may act.
- * Outside a transaction nothing can be looked up, and nothing needs to be.
+ * extension_is_active() (tenant_guard.h) when the extension is not known
+ * to be present: work it out.  Outside a transaction nothing can be looked
+ * up, and nothing needs to be.
  */
 bool
-extension_is_active(void)
+extension_is_active_lookup(void)
 {
 	if (state == EXTENSION_UNKNOWN)
 	{

@@ -301,15 +301,13 @@ report_all(List *accesses, Node *statement)
 void
 scoping_guard_check_execution(QueryDesc *queryDesc, int eflags)
 {
-	List	   *accesses;
-
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
-		tenant_guard_mode == GUARD_MODE_OFF)
+		tenant_guard_mode == GUARD_MODE_OFF ||
+		plan_carrier_scope_findings(queryDesc->plannedstmt) == NIL ||
+		!guard_applies())
 		return;
-	accesses = scoping_guard_plan_findings(queryDesc->plannedstmt);
-	if (accesses == NIL || !guard_applies())
-		return;
-	report_all(accesses, (Node *) queryDesc->plannedstmt);
+	report_all(scoping_guard_plan_findings(queryDesc->plannedstmt),
+			   (Node *) queryDesc->plannedstmt);
 }
 
 /*---------------------

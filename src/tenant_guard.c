@@ -75,6 +75,19 @@ tenant_guard_post_parse_analyze(ParseState *pstate, Query *query,
 	query_fingerprint_statement(pstate, query);
 }
 
+/* Can the statement update rows: anything but a plain SELECT. */
+static inline bool
+query_may_update(Query *parse)
+{
+	return parse->commandType != CMD_SELECT || parse->hasModifyingCTE;
+}
+
+static inline bool
+plan_may_update(PlannedStmt *plan)
+{
+	return plan->commandType != CMD_SELECT || plan->hasModifyingCTE;
+}
+
 static PlannedStmt *
 tenant_guard_planner(Query *parse, const char *query_string,
 					 int cursorOptions, ParamListInfo boundParams)
@@ -91,7 +104,8 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	 * foreign-key actions, say), since the amount trigger judges every
 	 * UPDATE.
 	 */
-	relative_amounts = amount_relative_assignments(parse);
+	relative_amounts = query_may_update(parse) ?
+		amount_relative_assignments(parse) : NIL;
 	collecting = scoping_guard_begin_planning(&collector);
 
 	PG_TRY();
@@ -137,13 +151,18 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 	{
 		row_locks_watch(queryDesc);
-		amount_guard_skip_for_relative_statement(queryDesc);
+		if (plan_may_update(queryDesc->plannedstmt))
+			amount_guard_skip_for_relative_statement(queryDesc);
 	}
 }
 
 /*
  * ExecutorRun and ExecutorFinish fire the BEFORE UPDATE triggers of the
  * amount guard, which consult the context of the statement they run for.
+ * ExecutorRun pushes one for every statement that can fire them;
+ * ExecutorFinish runs them only for what is left of data-modifying WITH
+ * queries (the statements its AFTER triggers run push contexts of their
+ * own).
  */
 static void
 tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
@@ -151,7 +170,7 @@ tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 {
 	AmountStatement statement;
 
-	if (!amount_statement_enter(&statement, queryDesc, false))
+	if (!plan_may_update(queryDesc->plannedstmt))
 	{
 		if (prev_ExecutorRun_hook)
 			prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
@@ -159,6 +178,7 @@ tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 			standard_ExecutorRun(queryDesc, direction, count, execute_once);
 		return;
 	}
+	amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
 	{
 		if (prev_ExecutorRun_hook)
@@ -178,7 +198,7 @@ tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 {
 	AmountStatement statement;
 
-	if (!amount_statement_enter(&statement, queryDesc, true))
+	if (!queryDesc->plannedstmt->hasModifyingCTE)
 	{
 		if (prev_ExecutorFinish_hook)
 			prev_ExecutorFinish_hook(queryDesc);
@@ -186,6 +206,7 @@ tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 			standard_ExecutorFinish(queryDesc);
 		return;
 	}
+	amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
 	{
 		if (prev_ExecutorFinish_hook)

@@ -51,7 +51,18 @@ extern void settings_define(void);
 
 /* extension_state.c */
 extern void extension_state_init(void);
-extern bool extension_is_active(void);
+extern bool extension_present;
+extern bool extension_is_active_lookup(void);
+
+/*
+ * True when the extension exists in this database and the guard may act.
+ * Every hook asks, so the common answer costs one test.
+ */
+static inline bool
+extension_is_active(void)
+{
+	return extension_present || extension_is_active_lookup();
+}
 extern Oid	extension_schema_oid(void);
 extern Oid	extension_registry_relid(void);
 extern Oid	extension_registry_index_oid(void);
