@@ -439,18 +439,20 @@ BEGIN
 END;
 $$;
 
--- The columns rel's tenant_guard_amounts trigger protects now: an empty
--- array without the trigger.  Refuses a same-named trigger of someone else.
-CREATE FUNCTION tenant_guard.amount_trigger_columns(rel regclass)
+-- Takes the lock CREATE TRIGGER takes, so that concurrent calls for the
+-- same table cannot lose a column, then returns the columns rel's
+-- tenant_guard_amounts trigger protects: an empty array without the
+-- trigger.  Refuses a same-named trigger of someone else.
+CREATE FUNCTION tenant_guard.lock_amount_columns(rel regclass)
 RETURNS smallint[]
 LANGUAGE plpgsql
-STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	func	oid;
 	columns	smallint[];
 BEGIN
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', rel);
 	SELECT t.tgfoid, t.tgattr::smallint[] INTO func, columns
 	  FROM pg_trigger t
 	 WHERE t.tgrelid = rel AND t.tgname = 'tenant_guard_amounts';
@@ -474,12 +476,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	col		smallint := tenant_guard.amount_column_attnum(rel, amount_column);
-	columns	smallint[];
+	columns	smallint[] := tenant_guard.lock_amount_columns(rel);
 BEGIN
-	-- the lock CREATE TRIGGER takes, before reading what is protected, so
-	-- that concurrent calls for the same table do not lose a column
-	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', rel);
-	columns := tenant_guard.amount_trigger_columns(rel);
 	IF col = ANY (columns) THEN
 		RAISE NOTICE 'column "%" of relation "%" is already protected, skipping', amount_column, rel;
 		RETURN;
@@ -496,10 +494,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	col		smallint := tenant_guard.amount_column_attnum(rel, amount_column);
-	columns	smallint[];
+	columns	smallint[] := tenant_guard.lock_amount_columns(rel);
 BEGIN
-	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', rel);
-	columns := tenant_guard.amount_trigger_columns(rel);
 	IF NOT col = ANY (columns) THEN
 		RAISE EXCEPTION 'column "%" of relation "%" is not protected', amount_column, rel
 			USING ERRCODE = 'undefined_object',
@@ -511,6 +507,6 @@ $$;
 
 REVOKE ALL ON FUNCTION tenant_guard.amount_column_attnum(regclass, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.set_amount_trigger(regclass, smallint[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION tenant_guard.amount_trigger_columns(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.lock_amount_columns(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.protect_amount(regclass, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.unprotect_amount(regclass, name) FROM PUBLIC;
