@@ -24,6 +24,11 @@
  * change (by the type's equality: 150.0 = 150.00) is always fine, as
  * ORMs write every column on save.
  *
+ * A statement whose protected assignments are all relative would have
+ * every row accepted, so it does not call the trigger at all: at
+ * ExecutorStart, amount_guard_skip_for_relative_statement() takes the
+ * trigger out of that statement's own trigger list.
+ *
  * The trigger reads the rows it is given and must not change them.
  *
  *-------------------------------------------------------------------------
