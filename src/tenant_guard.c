@@ -164,6 +164,17 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
  * queries (the statements its AFTER triggers run push contexts of their
  * own).
  */
+/* The previous ExecutorRun hook, or the standard function. */
+static inline void
+chain_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
+				  uint64 count, bool execute_once)
+{
+	if (prev_ExecutorRun_hook)
+		prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
+	else
+		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+}
+
 static void
 tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 						 uint64 count, bool execute_once)
@@ -172,25 +183,29 @@ tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 
 	if (!plan_may_update(queryDesc->plannedstmt))
 	{
-		if (prev_ExecutorRun_hook)
-			prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
-		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+		chain_ExecutorRun(queryDesc, direction, count, execute_once);
 		return;
 	}
 	amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
 	{
-		if (prev_ExecutorRun_hook)
-			prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
-		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+		chain_ExecutorRun(queryDesc, direction, count, execute_once);
 	}
 	PG_FINALLY();
 	{
 		amount_statement_leave(&statement);
 	}
 	PG_END_TRY();
+}
+
+/* The previous ExecutorFinish hook, or the standard function. */
+static inline void
+chain_ExecutorFinish(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorFinish_hook)
+		prev_ExecutorFinish_hook(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
 }
 
 static void
@@ -200,19 +215,13 @@ tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 
 	if (!queryDesc->plannedstmt->hasModifyingCTE)
 	{
-		if (prev_ExecutorFinish_hook)
-			prev_ExecutorFinish_hook(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		chain_ExecutorFinish(queryDesc);
 		return;
 	}
 	amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
 	{
-		if (prev_ExecutorFinish_hook)
-			prev_ExecutorFinish_hook(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		chain_ExecutorFinish(queryDesc);
 	}
 	PG_FINALLY();
 	{
