@@ -33,6 +33,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "postgres.h"
+
 #include "amount_guard.h"
 
 #include "access/genam.h"
@@ -41,14 +43,16 @@
 #include "access/xact.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
+#include "extension_state.h"
 #include "fmgr.h"
+#include "plan_carrier.h"
+#include "settings.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
-#include "executor/executor.h"
-#include "plan_carrier.h"
 #include "violation.h"
 
 PG_FUNCTION_INFO_V1(amount_guard);
@@ -171,7 +175,7 @@ report_non_atomic_amount(TriggerData *trigdata, Form_pg_attribute attr,
 						 const char *old_text, const char *new_text)
 {
 	Oid			relid = protected_relation(trigdata);
-	char	   *relation = relation_qualified_name(relid);
+	char	   *relation = relation_message_name(relid);
 	const char *column = NameStr(attr->attname);
 	const char *quoted = quote_identifier(column);
 	Violation	violation;

@@ -39,14 +39,18 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "postgres.h"
+
 #include "amount_guard.h"
 
 #include "access/xact.h"
 #include "catalog/partition.h"
+#include "extension_state.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/value.h"
 #include "parser/parsetree.h"
 #include "plan_carrier.h"
+#include "settings.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
 #include "utils/lsyscache.h"

@@ -6,9 +6,12 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "audit_queue.h"
-#include "audit_writer.h"
+#include "postgres.h"
 
+#include "audit_queue.h"
+
+#include "audit_writer.h"
+#include "extension_state.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 

@@ -33,12 +33,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "audit_queue.h"
+#include "postgres.h"
 
 #include <unistd.h>
 
+#include "audit_queue.h"
+
 #include "miscadmin.h"
 #include "port/atomics.h"
+#include "settings.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"

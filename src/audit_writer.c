@@ -26,6 +26,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "postgres.h"
+
 #include "audit_writer.h"
 
 #include "access/xact.h"
@@ -33,6 +35,7 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "extension_state.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -177,7 +180,7 @@ write_waiting_entries(int64 limit)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tenant_guard.flush() can run only once per transaction")));
 
-	tenant_guard_internal_depth++;
+	extension_work_enter();
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -210,7 +213,7 @@ write_waiting_entries(int64 limit)
 	}
 	PG_FINALLY();
 	{
-		tenant_guard_internal_depth--;
+		extension_work_leave();
 	}
 	PG_END_TRY();
 	return written;
@@ -245,7 +248,7 @@ audit_flush_current_database(void)
  *---------------------
  */
 
-static void discard_entries(Oid dboid, const char *why);
+static void discard_entries(Oid dboid, bool database_dropped);
 
 static bool
 extension_exists_here(void)
@@ -299,7 +302,7 @@ audit_database_worker_main(Datum arg)
 			written = database_worker_pass(&extension_gone);
 		if (extension_gone)
 		{
-			discard_entries(dboid, "which no longer has the extension");
+			discard_entries(dboid, false);
 			break;
 		}
 		if (written > 0)
@@ -398,14 +401,20 @@ database_exists(Oid dboid)
 }
 
 static void
-discard_entries(Oid dboid, const char *why)
+discard_entries(Oid dboid, bool database_dropped)
 {
 	int			discarded = audit_queue_discard_database(dboid);
 
-	if (discarded > 0)
+	if (discarded <= 0)
+		return;
+	if (database_dropped)
 		ereport(LOG,
-				(errmsg("tenant_guard discarded %d queued violations of database %u, %s",
-						discarded, dboid, why)));
+				(errmsg("tenant_guard discarded %d queued violations of database %u, which has been dropped",
+						discarded, dboid)));
+	else
+		ereport(LOG,
+				(errmsg("tenant_guard discarded %d queued violations of database %u, which no longer has the extension",
+						discarded, dboid)));
 }
 
 void
@@ -434,7 +443,7 @@ audit_launcher_main(Datum arg)
 			if (database_exists(waiting[i]))
 				start_database_worker(waiting[i]);
 			else
-				discard_entries(waiting[i], "which has been dropped");
+				discard_entries(waiting[i], true);
 		}
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -13,11 +13,14 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tenant_guard.h"
+#include "postgres.h"
+
+#include "tenant_catalog.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_inherits.h"
 #include "commands/trigger.h"
+#include "extension_state.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"

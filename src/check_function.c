@@ -13,13 +13,18 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "postgres.h"
+
 #include "scoping_guard.h"
 
+#include "extension_state.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "settings.h"
 #include "tcop/tcopprot.h"
+#include "tenant_catalog.h"
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(tenant_guard_check);

@@ -22,8 +22,6 @@
 #ifndef TENANT_GUARD_COMPAT_H
 #define TENANT_GUARD_COMPAT_H
 
-#include "postgres.h"
-
 #if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 160000
 #error "tenant_guard supports PostgreSQL 15; add the differences to compat.h"
 #endif

@@ -20,14 +20,21 @@
  * at their next statement.  This file must not look at anything but the
  * extension's own catalog entries.
  *
+ * It also owns the mark of the extension's own work (extension_work_enter
+ * and _leave): statements that tenant_guard itself runs through SPI, which
+ * its hooks must not judge, as pgaudit marks its internal statements.
+ *
  *-------------------------------------------------------------------------
  */
-#include "tenant_guard.h"
+#include "postgres.h"
+
+#include "extension_state.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "commands/extension.h"
 #include "catalog/pg_proc.h"
+#include "commands/extension.h"
+#include "tenant_catalog.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -48,6 +55,10 @@ static Oid	schema_oid = InvalidOid;
 static Oid	registry_relid = InvalidOid;
 static Oid	registry_index_oid = InvalidOid;
 static Oid	amount_guard_oid = InvalidOid;
+static RegistryColumns registry_columns;
+
+/* Nesting depth of the extension's own work. */
+static int	extension_work_depth = 0;
 
 static void
 forget_state(void)
@@ -109,6 +120,17 @@ compute_state(void)
 		was_absent = true;
 		return;
 	}
+	/*
+	 * The registry's columns by name, so that the install script is the
+	 * one place that defines them.
+	 */
+	registry_columns.relid = get_attnum(registry, "relid");
+	registry_columns.tenant_column = get_attnum(registry, "tenant_column");
+	registry_columns.excluded = get_attnum(registry, "excluded");
+	if (registry_columns.relid <= 0 || registry_columns.tenant_column <= 0 ||
+		registry_columns.excluded <= 0)
+		elog(ERROR, "tenant_guard.registry lacks the columns relid, tenant_column and excluded");
+
 	schema_oid = nsp;
 	registry_relid = registry;
 	registry_index_oid = index;
@@ -175,4 +197,31 @@ extension_amount_guard_oid(void)
 										   PointerGetDatum(buildoidvector(NULL, 0)),
 										   ObjectIdGetDatum(schema_oid));
 	return amount_guard_oid;
+}
+
+/* The registry's column numbers; the extension must be active. */
+const RegistryColumns *
+extension_registry_columns(void)
+{
+	Assert(extension_is_active());
+	return &registry_columns;
+}
+
+void
+extension_work_enter(void)
+{
+	extension_work_depth++;
+}
+
+void
+extension_work_leave(void)
+{
+	Assert(extension_work_depth > 0);
+	extension_work_depth--;
+}
+
+bool
+in_extension_work(void)
+{
+	return extension_work_depth > 0;
 }

@@ -25,6 +25,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "postgres.h"
+
 #include "plan_carrier.h"
 
 #include "nodes/makefuncs.h"

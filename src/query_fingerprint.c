@@ -30,10 +30,14 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tenant_guard.h"
+#include "postgres.h"
 
+#include "query_fingerprint.h"
+
+#include "extension_state.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/analyze.h"
+#include "tenant_catalog.h"
 #include "utils/queryjumble.h"
 
 static bool query_may_raise_violation(Query *query);

@@ -25,6 +25,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "postgres.h"
+
 #include "amount_guard.h"
 
 #include "access/xact.h"

@@ -32,6 +32,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "postgres.h"
+
 #include "scope_analysis.h"
 
 #include "nodes/nodeFuncs.h"

@@ -26,26 +26,31 @@
  *
  * Never judged: referential-integrity queries (PostgreSQL runs them with
  * SECURITY_NOFORCE_RLS, the flag RLS itself uses to exempt them), the
- * extension's own work (tenant_guard_internal_depth), parallel workers
+ * extension's own work (extension_work_enter), parallel workers
  * (the leader decides), replication connections, databases without the
  * extension, the internal queries of REFRESH MATERIALIZED VIEW
  * CONCURRENTLY (the view's own query is judged) and of ALTER TABLE.
  *
  *-------------------------------------------------------------------------
  */
+#include "postgres.h"
+
 #include "scoping_guard.h"
 
 #include "access/parallel.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
+#include "extension_state.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/value.h"
 #include "plan_carrier.h"
 #include "replication/walsender.h"
 #include "scope_analysis.h"
+#include "settings.h"
 #include "tcop/utility.h"
+#include "tenant_catalog.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
@@ -57,7 +62,7 @@ static Oid	refreshing_matview = InvalidOid;
 static bool
 guard_applies(void)
 {
-	return tenant_guard_internal_depth == 0 &&
+	return !in_extension_work() &&
 		!IsParallelWorker() &&
 		!am_walsender &&
 		!InNoForceRLSOperation() &&
@@ -270,7 +275,7 @@ unscoped_access_hint(const UnscopedAccess *access)
 static void
 report_unscoped_access(const UnscopedAccess *access, const char *command)
 {
-	char	   *relation = relation_qualified_name(access->relid);
+	char	   *relation = relation_message_name(access->relid);
 	Violation	violation;
 
 	violation.kind = access->kind;
@@ -280,8 +285,8 @@ report_unscoped_access(const UnscopedAccess *access, const char *command)
 	violation.sqlstate = ERRCODE_INSUFFICIENT_PRIVILEGE;
 	violation.message =
 		psprintf(access->kind == VIOLATION_UNSCOPED_WRITE ?
-				 "unscoped write to tenant table \"%s\": no condition on tenant column \"%s\"" :
-				 "unscoped read of tenant table \"%s\": no condition on tenant column \"%s\"",
+				 "unscoped write to tenant table \"%s\" with no condition on tenant column \"%s\"" :
+				 "unscoped read of tenant table \"%s\" with no condition on tenant column \"%s\"",
 				 relation, access->tenant_column);
 	violation.detail = unscoped_access_detail(access);
 	violation.hint = unscoped_access_hint(access);
@@ -393,7 +398,7 @@ scoping_guard_begin_utility(Node *parsetree, UtilityGuardState *saved)
 			RangeVarGetRelid(((RefreshMatViewStmt *) parsetree)->relation, NoLock, true);
 	else if (IsA(parsetree, AlterTableStmt))
 	{
-		tenant_guard_internal_depth++;
+		extension_work_enter();
 		saved->internal = true;
 	}
 }
@@ -403,5 +408,5 @@ scoping_guard_end_utility(const UtilityGuardState *saved)
 {
 	refreshing_matview = saved->refreshing_matview;
 	if (saved->internal)
-		tenant_guard_internal_depth--;
+		extension_work_leave();
 }

@@ -13,10 +13,12 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tenant_guard.h"
+#include "postgres.h"
+
+#include "settings.h"
 
 #include "audit_queue.h"
-
+#include "tenant_catalog.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/plancache.h"

@@ -29,7 +29,9 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tenant_guard.h"
+#include "postgres.h"
+
+#include "tenant_catalog.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -38,6 +40,8 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "extension_state.h"
+#include "settings.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -45,11 +49,6 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
-
-/* Column numbers of tenant_guard.registry, as created by the install script. */
-#define Anum_registry_relid			1
-#define Anum_registry_tenant_column	2
-#define Anum_registry_excluded		3
 
 static HTAB *tenant_cache = NULL;
 static bool tenant_cache_reset_pending = false;
@@ -122,9 +121,10 @@ registry_lookup(Oid relid, bool *excluded, NameData *column)
 	ScanKeyData key;
 	HeapTuple	tuple;
 	bool		found = false;
+	const RegistryColumns *columns = extension_registry_columns();
 
 	registry = table_open(extension_registry_relid(), AccessShareLock);
-	ScanKeyInit(&key, Anum_registry_relid, BTEqualStrategyNumber, F_OIDEQ,
+	ScanKeyInit(&key, columns->relid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
 	scan = systable_beginscan(registry, extension_registry_index_oid(), true,
 							  NULL, 1, &key);
@@ -136,9 +136,9 @@ registry_lookup(Oid relid, bool *excluded, NameData *column)
 		Datum		value;
 
 		found = true;
-		value = heap_getattr(tuple, Anum_registry_excluded, desc, &isnull);
+		value = heap_getattr(tuple, columns->excluded, desc, &isnull);
 		*excluded = !isnull && DatumGetBool(value);
-		value = heap_getattr(tuple, Anum_registry_tenant_column, desc, &isnull);
+		value = heap_getattr(tuple, columns->tenant_column, desc, &isnull);
 		if (isnull)
 			*excluded = true;
 		else
@@ -168,12 +168,29 @@ registry_lookup_with_ancestors(Oid relid, bool is_partition,
 	return false;
 }
 
-static bool
+/*
+ * The system schemas and the extension's own never hold tenant tables.
+ * The install script asks this function too (tenant_guard.is_unguarded_schema),
+ * so that the list exists once.
+ */
+bool
 namespace_never_holds_tenant_tables(Oid nsp)
 {
 	return IsCatalogNamespace(nsp) || IsToastNamespace(nsp) ||
 		nsp == get_namespace_oid("information_schema", true) ||
 		nsp == extension_schema_oid();
+}
+
+/*
+ * The kinds of relation that can be tenant tables: those that hold or
+ * produce rows of their own.  A view is judged through the relations it
+ * reads.  The install script asks this too (tenant_guard.is_tenant_relkind).
+ */
+bool
+relkind_can_be_tenant_table(char relkind)
+{
+	return relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
+		relkind == RELKIND_FOREIGN_TABLE || relkind == RELKIND_MATVIEW;
 }
 
 static AttrNumber
@@ -218,8 +235,7 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 		info->may_raise_violation = false;
 		return;
 	}
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
-		relkind != RELKIND_FOREIGN_TABLE && relkind != RELKIND_MATVIEW)
+	if (!relkind_can_be_tenant_table(relkind))
 		return;
 
 	if (registry_lookup_with_ancestors(relid, is_partition, &excluded, &column))

@@ -15,30 +15,31 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "tenant_guard.h"
+#include "postgres.h"
 
 #include "amount_guard.h"
 #include "audit_queue.h"
 #include "audit_writer.h"
 #include "executor/executor.h"
+#include "extension_state.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
 #include "parser/analyze.h"
 #include "plan_carrier.h"
+#include "query_fingerprint.h"
 #include "scoping_guard.h"
-#include "tcop/utility.h"
+#include "settings.h"
 #include "storage/ipc.h"
+#include "tcop/utility.h"
+#include "tenant_catalog.h"
 #include "utils/guc.h"
 #include "utils/queryjumble.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
-
-/* Nesting depth of the extension's own work, which the guards ignore. */
-int			tenant_guard_internal_depth = 0;
 
 static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 static planner_hook_type prev_planner_hook = NULL;

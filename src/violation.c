@@ -21,21 +21,23 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "postgres.h"
+
 #include "violation.h"
 
 #include "audit_queue.h"
-#include "utils/fmgrprotos.h"
-#include "utils/backend_status.h"
-#include "utils/timestamp.h"
-
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "settings.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 
 const char *
 violation_kind_name(ViolationKind kind)
@@ -53,7 +55,10 @@ violation_kind_name(ViolationKind kind)
 	return NULL;				/* keep compiler quiet */
 }
 
-/* "schema.table", quoted where needed; never NULL. */
+/*
+ * schema.table with identifiers quoted where needed (public."My Tab"), for
+ * data: the audit trail, the log line's JSON, check()'s result.  Never NULL.
+ */
 char *
 relation_qualified_name(Oid relid)
 {
@@ -63,6 +68,21 @@ relation_qualified_name(Oid relid)
 	if (relname == NULL || nspname == NULL)
 		return psprintf("relation %u", relid);
 	return quote_qualified_identifier(nspname, relname);
+}
+
+/*
+ * schema.table as messages show it, inside one pair of double quotes
+ * ("public.My Tab"), the way PostgreSQL's own messages name relations.
+ */
+char *
+relation_message_name(Oid relid)
+{
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+
+	if (relname == NULL || nspname == NULL)
+		return psprintf("%u", relid);
+	return psprintf("%s.%s", nspname, relname);
 }
 
 static void

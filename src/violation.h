@@ -9,7 +9,7 @@
 #ifndef TENANT_GUARD_VIOLATION_H
 #define TENANT_GUARD_VIOLATION_H
 
-#include "tenant_guard.h"
+#include "settings.h"
 
 typedef enum ViolationKind
 {
@@ -32,6 +32,7 @@ typedef struct Violation
 
 extern const char *violation_kind_name(ViolationKind kind);
 extern char *relation_qualified_name(Oid relid);
+extern char *relation_message_name(Oid relid);
 extern void violation_report(const Violation *violation, GuardMode mode);
 
 #endif							/* TENANT_GUARD_VIOLATION_H */

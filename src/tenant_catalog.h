@@ -1,0 +1,42 @@
+/*-------------------------------------------------------------------------
+ *
+ * tenant_catalog.h
+ *	  Which relations are tenant tables, and by which column.  See
+ *	  tenant_catalog.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TENANT_GUARD_TENANT_CATALOG_H
+#define TENANT_GUARD_TENANT_CATALOG_H
+
+#include "tenant_guard.h"
+
+#include "access/attnum.h"
+
+typedef enum TenantSource
+{
+	TENANT_SOURCE_NONE,			/* not a tenant table */
+	TENANT_SOURCE_DETECTED,		/* has a column named in tenant_columns */
+	TENANT_SOURCE_REGISTERED	/* register_table() named the column */
+} TenantSource;
+
+typedef struct TenantTableInfo
+{
+	Oid			relid;			/* hash key */
+	TenantSource source;
+	AttrNumber	tenant_attnum;	/* InvalidAttrNumber when not a tenant table */
+	NameData	tenant_column;
+	bool		may_raise_violation;	/* see relation_may_raise_violation */
+} TenantTableInfo;
+
+extern void tenant_catalog_init(void);
+extern void tenant_catalog_reset(void);
+extern AttrNumber tenant_table_attnum(Oid relid);
+extern void tenant_table_describe(Oid relid, TenantTableInfo *info);
+extern bool relation_may_raise_violation(Oid relid);
+
+/* The catalog facts the install script asks the C code for, too. */
+extern bool relkind_can_be_tenant_table(char relkind);
+extern bool namespace_never_holds_tenant_tables(Oid nsp);
+
+#endif							/* TENANT_GUARD_TENANT_CATALOG_H */
