@@ -29,20 +29,21 @@ OBJS = \
 	src/amount_statement.o \
 	src/row_locks.o \
 	src/amount_guard.o
-DATA = tenant_guard--0.1.0.sql
+DATA = tenant_guard--0.1.0.sql tenant_guard--0.1.0--0.2.0.sql tenant_guard--0.2.0.sql
 PGFILEDESC = "tenant_guard - tenant isolation and atomic money updates"
 
 PG_CPPFLAGS = -I$(srcdir)/src
 
 # pg_regress suites live in sql/ and expected/.
-REGRESS = settings catalog registry privileges scope_rules_enforce scope_rules_log \
-	statement_kinds plan_cache internal_queries check_function guard_privileges \
-	audit_trail amount_guard query_fingerprint
+REGRESS = settings catalog registry superuser_only scope_rules_enforce scope_rules_log \
+	statement_kinds plan_cache internal_queries check_function role_exemption \
+	audit_trail amount_guard query_fingerprint extension_objects
 
-# Isolation specs live in test/specs with their output in test/expected.
+# Isolation specs live in test/isolation/specs, their output in
+# test/isolation/expected.
 ISOLATION = registry_visibility cached_plan_invalidation \
 	amount_rmw amount_relative amount_lock amount_webhook amount_refund
-ISOLATION_OPTS = --inputdir=test
+ISOLATION_OPTS = --inputdir=test/isolation
 
 # TAP tests live in test/t (PROVE_FLAGS is set after PGXS, which resets it).
 TAP_TESTS = 1
@@ -83,9 +84,9 @@ tapcheck:
 test:
 	bash test/run-tests.sh
 demo:
-	bash test/demo.sh
+	bash test/demo/demo.sh
 demo-stop:
-	bash test/demo.sh stop
+	bash test/demo/demo.sh stop
 payment-race: $(PAYMENT_RACE)
 fuzz:
 	bash test/fuzz/sqlsmith.sh $(or $(QUERIES),20000) $(or $(SEED),1)

@@ -11,6 +11,10 @@
  * DML by a superuser, pg_restore), into relcache invalidations that reach
  * every session when the change commits.
  *
+ * It also answers the install script's questions about catalog facts that
+ * the C code owns (which relation kinds and schemas can hold tenant
+ * tables, how messages name a relation).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -25,9 +29,13 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
+#include "violation.h"
 
 PG_FUNCTION_INFO_V1(describe_tenant_table);
 PG_FUNCTION_INFO_V1(registry_changed);
+PG_FUNCTION_INFO_V1(tenant_guard_is_tenant_relkind);
+PG_FUNCTION_INFO_V1(tenant_guard_is_unguarded_schema);
+PG_FUNCTION_INFO_V1(tenant_guard_relation_message_name);
 
 /*
  * describe_tenant_table(rel regclass) returns table(tenant_column name,
@@ -120,4 +128,33 @@ registry_changed(PG_FUNCTION_ARGS)
 			invalidate_registered_relation(registry_row_relid(trigdata, trigdata->tg_newtuple));
 	}
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * The catalog facts the install script needs as well, answered by the C
+ * code that the guard itself uses, so that they are defined once.
+ */
+
+/* is_tenant_relkind(relkind "char"): can a relation of this kind be one? */
+Datum
+tenant_guard_is_tenant_relkind(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(relkind_can_be_tenant_table(PG_GETARG_CHAR(0)));
+}
+
+/* is_unguarded_schema(nsp regnamespace): never holds tenant tables? */
+Datum
+tenant_guard_is_unguarded_schema(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(namespace_never_holds_tenant_tables(PG_GETARG_OID(0)));
+}
+
+/*
+ * relation_message_name(rel regclass): schema.table as error messages
+ * show it inside one pair of double quotes.
+ */
+Datum
+tenant_guard_relation_message_name(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(relation_message_name(PG_GETARG_OID(0))));
 }

@@ -1,5 +1,5 @@
 # Shell functions shared by `make test` (test/run-tests.sh) and `make demo`
-# (test/demo.sh): installing what is missing, building, and running a
+# (test/demo/demo.sh): installing what is missing, building, and running a
 # throwaway PostgreSQL cluster with tenant_guard preloaded.
 #
 # PostgreSQL refuses to run as root, so when these scripts run as root the

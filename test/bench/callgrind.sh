@@ -24,6 +24,8 @@
 #                     (default point_simple,point_prepared)
 #   BENCH_OUTPUT      also write the report to this file
 #   PG_BINDIR, KEEP=1 as for make bench
+# Unlike make bench, it writes into no documentation file: the figures in
+# doc/performance.md are copied there by hand.
 set -euo pipefail
 # shellcheck source=test/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -34,6 +36,8 @@ BENCH_CG_LONG=${BENCH_CG_LONG:-1200}
 BENCH_CG_CLUSTERS=${BENCH_CG_CLUSTERS:-plain guard rls}
 BENCH_CG_PROFILE=${BENCH_CG_PROFILE:-point_simple,point_prepared}
 BENCH_OUTPUT=${BENCH_OUTPUT:-}
+# shellcheck disable=SC2034 # read by publish_report (lib.sh)
+BENCH_DOC=
 
 for n in BENCH_CG_SHORT BENCH_CG_LONG BENCH_TABLES; do
 	[[ ${!n} =~ ^[0-9]+$ ]] || tg_die "$n must be a whole number, not '${!n}'"
@@ -160,8 +164,6 @@ guard_profile() {
 report() {
 	local w label c x plain own has_guard=0
 	[[ " ${CLUSTERS[*]} " == *" guard "* ]] && has_guard=1
-	echo "### tenant_guard: instructions per statement (callgrind)"
-	echo
 	printf '| workload |'
 	for c in "${CLUSTERS[@]}"; do printf ' %s |' "$c"; done
 	for c in "${CLUSTERS[@]}"; do [ "$c" = plain ] || printf ' %s − plain |' "$c"; done
@@ -212,4 +214,4 @@ report() {
 		done
 	fi
 }
-publish_report
+publish_report "tenant_guard: instructions per statement (callgrind)"

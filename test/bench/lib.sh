@@ -33,9 +33,12 @@ BENCH_SCALE=${BENCH_SCALE:-10}
 BENCH_FIRM=${BENCH_FIRM:-$(( (BENCH_FIRMS + 1) / 2 ))}
 
 # The workloads: name -> label | database | pgbench arguments (run in
-# test/bench) | SPEC bar | bar kind.  Bar kinds: tenant (guard/plain >= bar and guard above rls), none (no
-# tenant table: guard/plain >= bar), many (tenant, and guard/plain no lower
-# than the point select's in the database with few tables).
+# test/bench) | throughput target | target kind.  Target kinds: tenant
+# (guard/plain >= target and guard above rls), none (no tenant table:
+# guard/plain >= target), many (tenant, and guard/plain no lower than the
+# point select's in the database with few tables).  The targets are the
+# project's (doc/performance.md): within 1% of plain for prepared
+# statements, 2% for the simple protocol, 0.5% without tenant tables.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 declare -gA WORKLOAD=(
 	[point_prepared]="point select, prepared|bench|-M prepared -f point_select.sql|0.99|tenant"
@@ -177,12 +180,13 @@ bench_create_cluster() {
 	echo "$port"
 }
 
-# The machine and server, for the report.
+# The machine, server and date, for the report.
 bench_machine() {
 	local cpu
 	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "- machine: $(nproc) CPUs ($cpu), $(awk '/^MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
 	echo "- PostgreSQL: $("$PG_BINDIR/postgres" --version | sed 's/^postgres (PostgreSQL) //')"
+	echo "- date: $(date -u +%Y-%m-%d)"
 }
 
 # bench_make_workdir NAME: set WORK to a fresh directory the cluster owner
@@ -206,14 +210,58 @@ bench_cleanup() {
 	fi
 }
 
-# Print the report (the caller's report function) and copy it to
-# $BENCH_OUTPUT when that is set.
+# The lines between which `make bench` writes its report into BENCH_DOC
+# (doc/performance.md); each must be a line of its own.
+BENCH_DOC_BEGIN='<!-- BEGIN make bench report -->'
+BENCH_DOC_END='<!-- END make bench report -->'
+
+# bench_check_doc FILE: FILE has both markers, once each, begin first.
+# Called before the benchmark runs, so that a missing marker is found
+# before, not after, twenty minutes of measuring.
+bench_check_doc() {
+	local file=$1 begin end
+	[ -f "$file" ] || tg_die "BENCH_DOC: no file $file (BENCH_DOC= writes no file)"
+	begin=$(grep -nxF -- "$BENCH_DOC_BEGIN" "$file" | cut -d: -f1)
+	end=$(grep -nxF -- "$BENCH_DOC_END" "$file" | cut -d: -f1)
+	if [[ ! $begin =~ ^[0-9]+$ ]] || [[ ! $end =~ ^[0-9]+$ ]] || [ "$begin" -ge "$end" ]; then
+		tg_die "$file needs the lines '$BENCH_DOC_BEGIN' and '$BENCH_DOC_END', once each and in this order (BENCH_DOC= writes no file)"
+	fi
+}
+
+# bench_update_doc FILE BODY: replace the lines between the markers in FILE
+# with the contents of the file BODY.  FILE is rewritten in place, so that
+# it keeps its owner and permissions.
+bench_update_doc() {
+	local file=$1 body=$2
+	bench_check_doc "$file"
+	awk -v begin="$BENCH_DOC_BEGIN" -v end="$BENCH_DOC_END" -v body="$body" '
+		$0 == begin { print; while ((getline line < body) > 0) print line; skipping = 1; next }
+		$0 == end { skipping = 0 }
+		!skipping { print }
+	' "$file" >"$WORK/doc.md"
+	cat "$WORK/doc.md" >"$file"
+}
+
+# publish_report TITLE: print the report (the caller's report function,
+# under a heading TITLE), copy it to $BENCH_OUTPUT when that is set, and
+# put it, without the heading, between the markers of $BENCH_DOC when that
+# is set.
 publish_report() {
-	report >"$WORK/report.md"
+	local title=$1
+	report >"$WORK/report-body.md"
+	{
+		echo "### $title"
+		echo
+		cat "$WORK/report-body.md"
+	} >"$WORK/report.md"
 	echo
 	cat "$WORK/report.md"
 	if [ -n "$BENCH_OUTPUT" ]; then
 		cp "$WORK/report.md" "$BENCH_OUTPUT"
 		tg_log "report written to $BENCH_OUTPUT"
+	fi
+	if [ -n "${BENCH_DOC:-}" ]; then
+		bench_update_doc "$BENCH_DOC" "$WORK/report-body.md"
+		tg_log "report written to $BENCH_DOC, between its markers"
 	fi
 }

@@ -41,7 +41,7 @@ $node->restart;
 $node->safe_psql('postgres', 'CREATE EXTENSION tenant_guard');
 is( $node->safe_psql(
 		'postgres', "SELECT extversion FROM pg_extension WHERE extname = 'tenant_guard'"),
-	'0.1.0',
+	'0.2.0',
 	'CREATE EXTENSION works once preloaded');
 is($node->safe_psql('postgres', 'SHOW tenant_guard.mode'),
 	'log', 'the default mode is log');

@@ -2,7 +2,7 @@
 -- two firms' worth of data.
 CREATE EXTENSION tenant_guard;
 
-\ir saas_schema.sql
+\ir ../saas_schema.sql
 
 INSERT INTO firms VALUES (1, 'Acme Accounting'), (2, 'Bolt Bookkeeping');
 INSERT INTO clients

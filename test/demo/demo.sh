@@ -5,7 +5,7 @@
 # stops it and removes its directory.
 set -euo pipefail
 # shellcheck source=test/lib.sh
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 
 DEMO_DIR=${TENANT_GUARD_DEMO_DIR:-${TMPDIR:-/tmp}/tenant_guard-demo}
 
@@ -33,7 +33,7 @@ tg_start_cluster "$DEMO_DIR" "$PORT"
 
 CONN="host=127.0.0.1 port=$PORT user=postgres dbname=demo"
 "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PORT" -U postgres demo
-"$PG_BINDIR/psql" "$CONN" -q -v ON_ERROR_STOP=1 -f "$TG_ROOT/test/demo.sql"
+"$PG_BINDIR/psql" "$CONN" -q -v ON_ERROR_STOP=1 -f "$TG_ROOT/test/demo/demo.sql"
 
 # show TITLE SQL: print a query and what the server answers, errors included.
 show() {

@@ -1,0 +1,296 @@
+/* tenant_guard--0.1.0--0.2.0.sql: upgrade tenant_guard from 0.1.0 to 0.2.0 */
+
+\echo Use "ALTER EXTENSION tenant_guard UPDATE TO '0.2.0'" to load this file. \quit
+
+-- Released scripts are never edited: every change to SQL objects after
+-- 0.1.0 is made here and, identically, in tenant_guard--0.2.0.sql
+-- (test/t/008_upgrade.pl compares the two).  CREATE OR REPLACE keeps the
+-- privileges granted on a function.
+
+------------------------------------------------------------------------------
+-- Messages name a relation in one pair of double quotes; the relation
+-- kinds and schemas that can hold tenant tables come from the C code.
+------------------------------------------------------------------------------
+
+-- Catalog facts the C code owns: the relation kinds that can be tenant
+-- tables, the schemas that never hold any, and how messages name a
+-- relation ("schema.table", inside one pair of double quotes).
+CREATE FUNCTION tenant_guard.is_tenant_relkind(relkind "char")
+RETURNS boolean
+LANGUAGE c
+IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'tenant_guard_is_tenant_relkind';
+
+CREATE FUNCTION tenant_guard.is_unguarded_schema(nsp regnamespace)
+RETURNS boolean
+LANGUAGE c
+STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'tenant_guard_is_unguarded_schema';
+
+CREATE FUNCTION tenant_guard.relation_message_name(rel regclass)
+RETURNS text
+LANGUAGE c
+STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'tenant_guard_relation_message_name';
+
+-- Raises the error for a relation that cannot be registered or excluded.
+CREATE OR REPLACE FUNCTION tenant_guard.assert_guardable(rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	kind	"char";
+	nsp		oid;
+	nspname	name;
+BEGIN
+	IF rel IS NULL THEN
+		RAISE EXCEPTION 'relation must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT c.relkind, c.relnamespace, n.nspname INTO kind, nsp, nspname
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE c.oid = rel;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', rel::oid
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	IF NOT tenant_guard.is_tenant_relkind(kind) THEN
+		RAISE EXCEPTION '"%" is not a table', tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = 'Only tables, partitioned tables, partitions, foreign tables and materialized views can be tenant tables.';
+	END IF;
+	IF tenant_guard.is_unguarded_schema(nsp) THEN
+		RAISE EXCEPTION 'relation "%" is in schema "%", which tenant_guard never guards',
+				tenant_guard.relation_message_name(rel), nspname
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION tenant_guard.register_table(rel regclass, tenant_column name)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM tenant_guard.assert_guardable(rel);
+	IF register_table.tenant_column IS NULL THEN
+		RAISE EXCEPTION 'tenant column must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_attribute a
+				   WHERE a.attrelid = rel
+					 AND a.attname = register_table.tenant_column
+					 AND a.attnum > 0 AND NOT a.attisdropped) THEN
+		RAISE EXCEPTION 'column "%" of relation "%" does not exist',
+				register_table.tenant_column, tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'Name an existing column of the table as its tenant column.';
+	END IF;
+	PERFORM tenant_guard.set_registry_entry(rel, register_table.tenant_column);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION tenant_guard.forget_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF rel IS NULL THEN
+		RAISE EXCEPTION 'relation must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	DELETE FROM tenant_guard.registry r WHERE r.relid = rel;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation "%" is not registered or excluded', tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'forget_table() undoes register_table() or exclude_table().';
+	END IF;
+END;
+$$;
+
+-- Checks a (relation, amount column) pair and returns the column's
+-- number; raises the error for anything that cannot be protected.
+CREATE OR REPLACE FUNCTION tenant_guard.amount_column_attnum(rel regclass, amount_column name)
+RETURNS smallint
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	kind		"char";
+	nsp			oid;
+	nspname		name;
+	partition	boolean;
+	col			smallint;
+	typ			oid;
+	base		oid;
+BEGIN
+	IF rel IS NULL OR amount_column IS NULL THEN
+		RAISE EXCEPTION 'relation and amount column must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT c.relkind, c.relnamespace, n.nspname, c.relispartition
+	  INTO kind, nsp, nspname, partition
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE c.oid = rel;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', rel::oid
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	IF kind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '"%" is not a table', tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = 'Only tables and partitioned tables can have protected amount columns.';
+	END IF;
+	IF tenant_guard.is_unguarded_schema(nsp) THEN
+		RAISE EXCEPTION 'relation "%" is in schema "%", which tenant_guard never guards',
+				tenant_guard.relation_message_name(rel), nspname
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF partition THEN
+		RAISE EXCEPTION 'relation "%" is a partition', tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = 'Partitions share the amount protection of their partitioned table.',
+				  HINT = format('Protect or unprotect the column on %s.',
+								(SELECT i.inhparent::regclass FROM pg_inherits i WHERE i.inhrelid = rel));
+	END IF;
+	SELECT a.attnum, a.atttypid INTO col, typ
+	  FROM pg_attribute a
+	 WHERE a.attrelid = rel AND a.attname = amount_column
+	   AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'column "%" of relation "%" does not exist', amount_column, tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	base := typ;
+	WHILE (SELECT t.typtype FROM pg_type t WHERE t.oid = base) = 'd' LOOP
+		base := (SELECT t.typbasetype FROM pg_type t WHERE t.oid = base);
+	END LOOP;
+	IF base NOT IN ('numeric'::regtype, 'int2'::regtype, 'int4'::regtype,
+					'int8'::regtype, 'float4'::regtype, 'float8'::regtype,
+					'money'::regtype) THEN
+		RAISE EXCEPTION 'column "%" of relation "%" is of type %, not a number',
+				amount_column, tenant_guard.relation_message_name(rel), typ::regtype
+			USING ERRCODE = 'datatype_mismatch',
+				  DETAIL = 'Only numeric, integer, floating-point and money columns (or domains over them) can be protected amounts.';
+	END IF;
+	RETURN col;
+END;
+$$;
+
+-- Takes the lock CREATE TRIGGER takes, so that concurrent calls for the
+-- same table cannot lose a column, then returns the columns rel's
+-- tenant_guard_amounts trigger protects: an empty array without the
+-- trigger.  Refuses a same-named trigger of someone else.
+CREATE OR REPLACE FUNCTION tenant_guard.lock_amount_columns(rel regclass)
+RETURNS smallint[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	func	oid;
+	columns	smallint[];
+BEGIN
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', rel);
+	SELECT t.tgfoid, t.tgattr::smallint[] INTO func, columns
+	  FROM pg_trigger t
+	 WHERE t.tgrelid = rel AND t.tgname = 'tenant_guard_amounts';
+	IF NOT FOUND THEN
+		RETURN '{}';
+	END IF;
+	IF func <> 'tenant_guard.amount_guard()'::regprocedure THEN
+		RAISE EXCEPTION 'relation "%" already has a trigger named "tenant_guard_amounts"', tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'Rename that trigger; tenant_guard uses the name for its amount protection.';
+	END IF;
+	RETURN columns;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION tenant_guard.protect_amount(rel regclass, amount_column name)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col		smallint := tenant_guard.amount_column_attnum(rel, amount_column);
+	columns	smallint[] := tenant_guard.lock_amount_columns(rel);
+BEGIN
+	IF col = ANY (columns) THEN
+		RAISE NOTICE 'column "%" of relation "%" is already protected, skipping',
+			amount_column, tenant_guard.relation_message_name(rel);
+		RETURN;
+	END IF;
+	PERFORM tenant_guard.set_amount_trigger(rel, columns || col);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION tenant_guard.unprotect_amount(rel regclass, amount_column name)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col		smallint := tenant_guard.amount_column_attnum(rel, amount_column);
+	columns	smallint[] := tenant_guard.lock_amount_columns(rel);
+BEGIN
+	IF NOT col = ANY (columns) THEN
+		RAISE EXCEPTION 'column "%" of relation "%" is not protected',
+				amount_column, tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'tenant_guard.protected_amounts lists the protected columns.';
+	END IF;
+	PERFORM tenant_guard.set_amount_trigger(rel, array_remove(columns, col));
+END;
+$$;
+
+CREATE OR REPLACE VIEW tenant_guard.tenant_tables AS
+	SELECT c.oid::regclass AS relid, d.tenant_column, d.source
+	  FROM pg_catalog.pg_class c,
+		   LATERAL tenant_guard.describe_tenant_table(c.oid) d
+	 WHERE tenant_guard.is_tenant_relkind(c.relkind);
+
+------------------------------------------------------------------------------
+-- Descriptions (\dx+, \df+, \d+), for the objects users call or read
+------------------------------------------------------------------------------
+
+COMMENT ON TABLE tenant_guard.registry IS
+	'Per-table overrides of tenant-table detection: a registered tenant column, or an exclusion';
+COMMENT ON FUNCTION tenant_guard.register_table(regclass, name) IS
+	'Make rel a tenant table with this tenant column (its partitions follow)';
+COMMENT ON FUNCTION tenant_guard.exclude_table(regclass) IS
+	'Never treat rel as a tenant table (a shared lookup table that has a tenant column)';
+COMMENT ON FUNCTION tenant_guard.forget_table(regclass) IS
+	'Remove rel''s registry entry: back to detection by tenant_guard.tenant_columns';
+COMMENT ON FUNCTION tenant_guard.describe_tenant_table(regclass) IS
+	'The guard''s own answer for one relation: its tenant column and source, or no row';
+COMMENT ON VIEW tenant_guard.tenant_tables IS
+	'Every effective tenant table, with its tenant column and whether it was detected or registered';
+COMMENT ON FUNCTION tenant_guard.check(text) IS
+	'Plan a statement without running it and return the violations it would raise';
+COMMENT ON TABLE tenant_guard.violations IS
+	'Audit trail: one row per violation, rejected or logged, kept when the statement rolled back';
+COMMENT ON VIEW tenant_guard.violation_summary IS
+	'Violations grouped by kind, relation and statement fingerprint, with counts, times, users and applications';
+COMMENT ON FUNCTION tenant_guard.flush() IS
+	'Write this database''s queued violations to tenant_guard.violations now; returns how many';
+COMMENT ON FUNCTION tenant_guard.stats() IS
+	'Audit queue counters since server start, for all databases: queued, persisted, dropped, pending';
+COMMENT ON FUNCTION tenant_guard.purge(interval) IS
+	'Delete audit rows older than the interval; returns how many';
+COMMENT ON FUNCTION tenant_guard.protect_amount(regclass, name) IS
+	'Refuse updates of this amount column that could lose a concurrent update';
+COMMENT ON FUNCTION tenant_guard.unprotect_amount(regclass, name) IS
+	'Stop protecting this amount column';
+COMMENT ON VIEW tenant_guard.protected_amounts IS
+	'Every protected amount column';
+COMMENT ON FUNCTION tenant_guard.amount_guard() IS
+	'Trigger function behind protect_amount(); installed as trigger tenant_guard_amounts';

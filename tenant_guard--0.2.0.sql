@@ -1,0 +1,576 @@
+/* tenant_guard--0.2.0.sql: install script for tenant_guard 0.2.0 */
+
+\echo Use "CREATE EXTENSION tenant_guard" to load this file. \quit
+
+-- The schema holds the extension's objects only; nothing in it is ever a
+-- tenant table.  Everyone may look up what is guarded; only superusers (or
+-- roles granted EXECUTE explicitly) may change it.
+GRANT USAGE ON SCHEMA tenant_guard TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Tenant-table registry (doc/tenant-tables.md)
+------------------------------------------------------------------------------
+
+-- One row per relation whose treatment is overridden: a registered table
+-- names its tenant column; an excluded table is never a tenant table.
+-- Tables without a row are detected by tenant_guard.tenant_columns.
+CREATE TABLE tenant_guard.registry (
+	relid			regclass PRIMARY KEY,
+	tenant_column	name,
+	excluded		boolean NOT NULL DEFAULT false,
+	changed_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	changed_by		name NOT NULL DEFAULT session_user,
+	CONSTRAINT registry_column_unless_excluded
+		CHECK (excluded = (tenant_column IS NULL))
+);
+SELECT pg_catalog.pg_extension_config_dump('tenant_guard.registry', '');
+
+-- Every change to the registry, whoever makes it, reaches the tenant-table
+-- cache of every session when it commits.
+CREATE FUNCTION tenant_guard.registry_changed()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'registry_changed';
+
+CREATE TRIGGER registry_changed
+	AFTER INSERT OR UPDATE OR DELETE ON tenant_guard.registry
+	FOR EACH ROW EXECUTE FUNCTION tenant_guard.registry_changed();
+CREATE TRIGGER registry_truncated
+	AFTER TRUNCATE ON tenant_guard.registry
+	FOR EACH STATEMENT EXECUTE FUNCTION tenant_guard.registry_changed();
+
+-- Catalog facts the C code owns: the relation kinds that can be tenant
+-- tables, the schemas that never hold any, and how messages name a
+-- relation ("schema.table", inside one pair of double quotes).
+CREATE FUNCTION tenant_guard.is_tenant_relkind(relkind "char")
+RETURNS boolean
+LANGUAGE c
+IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'tenant_guard_is_tenant_relkind';
+
+CREATE FUNCTION tenant_guard.is_unguarded_schema(nsp regnamespace)
+RETURNS boolean
+LANGUAGE c
+STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'tenant_guard_is_unguarded_schema';
+
+CREATE FUNCTION tenant_guard.relation_message_name(rel regclass)
+RETURNS text
+LANGUAGE c
+STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'tenant_guard_relation_message_name';
+
+-- Raises the error for a relation that cannot be registered or excluded.
+CREATE FUNCTION tenant_guard.assert_guardable(rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	kind	"char";
+	nsp		oid;
+	nspname	name;
+BEGIN
+	IF rel IS NULL THEN
+		RAISE EXCEPTION 'relation must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT c.relkind, c.relnamespace, n.nspname INTO kind, nsp, nspname
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE c.oid = rel;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', rel::oid
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	IF NOT tenant_guard.is_tenant_relkind(kind) THEN
+		RAISE EXCEPTION '"%" is not a table', tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = 'Only tables, partitioned tables, partitions, foreign tables and materialized views can be tenant tables.';
+	END IF;
+	IF tenant_guard.is_unguarded_schema(nsp) THEN
+		RAISE EXCEPTION 'relation "%" is in schema "%", which tenant_guard never guards',
+				tenant_guard.relation_message_name(rel), nspname
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END;
+$$;
+
+-- Writes one registry entry: a tenant column, or NULL to exclude the table.
+CREATE FUNCTION tenant_guard.set_registry_entry(rel regclass, tenant_column name)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO tenant_guard.registry AS r (relid, tenant_column, excluded)
+	VALUES (rel, tenant_column, tenant_column IS NULL)
+	ON CONFLICT (relid) DO UPDATE
+		SET tenant_column = excluded.tenant_column,
+			excluded = excluded.excluded,
+			changed_at = now(),
+			changed_by = session_user;
+$$;
+
+CREATE FUNCTION tenant_guard.register_table(rel regclass, tenant_column name)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM tenant_guard.assert_guardable(rel);
+	IF register_table.tenant_column IS NULL THEN
+		RAISE EXCEPTION 'tenant column must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_attribute a
+				   WHERE a.attrelid = rel
+					 AND a.attname = register_table.tenant_column
+					 AND a.attnum > 0 AND NOT a.attisdropped) THEN
+		RAISE EXCEPTION 'column "%" of relation "%" does not exist',
+				register_table.tenant_column, tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'Name an existing column of the table as its tenant column.';
+	END IF;
+	PERFORM tenant_guard.set_registry_entry(rel, register_table.tenant_column);
+END;
+$$;
+
+CREATE FUNCTION tenant_guard.exclude_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM tenant_guard.assert_guardable(rel);
+	PERFORM tenant_guard.set_registry_entry(rel, NULL);
+END;
+$$;
+
+CREATE FUNCTION tenant_guard.forget_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF rel IS NULL THEN
+		RAISE EXCEPTION 'relation must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	DELETE FROM tenant_guard.registry r WHERE r.relid = rel;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation "%" is not registered or excluded', tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'forget_table() undoes register_table() or exclude_table().';
+	END IF;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION tenant_guard.assert_guardable(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.set_registry_entry(regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.register_table(regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.exclude_table(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.forget_table(regclass) FROM PUBLIC;
+
+-- A dropped relation leaves the registry with it, so that a new relation
+-- that reuses its OID does not inherit its registration.
+CREATE FUNCTION tenant_guard.forget_dropped_relations()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM tenant_guard.registry r
+	 USING pg_event_trigger_dropped_objects() d
+	 WHERE d.classid = 'pg_class'::regclass
+	   AND d.objsubid = 0
+	   AND d.objid = r.relid::oid;
+END;
+$$;
+REVOKE ALL ON FUNCTION tenant_guard.forget_dropped_relations() FROM PUBLIC;
+
+CREATE EVENT TRIGGER tenant_guard_forget_dropped_relations ON sql_drop
+	EXECUTE FUNCTION tenant_guard.forget_dropped_relations();
+
+-- The answer the guard itself uses for one relation: a row when it is a
+-- tenant table, none otherwise.
+CREATE FUNCTION tenant_guard.describe_tenant_table(rel regclass,
+		OUT tenant_column name, OUT source text)
+RETURNS SETOF record
+LANGUAGE c
+STABLE STRICT
+ROWS 1
+AS 'MODULE_PATHNAME', 'describe_tenant_table';
+
+CREATE VIEW tenant_guard.tenant_tables AS
+	SELECT c.oid::regclass AS relid, d.tenant_column, d.source
+	  FROM pg_catalog.pg_class c,
+		   LATERAL tenant_guard.describe_tenant_table(c.oid) d
+	 WHERE tenant_guard.is_tenant_relkind(c.relkind);
+GRANT SELECT ON tenant_guard.tenant_tables TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Scoping guard (doc/scoping.md)
+------------------------------------------------------------------------------
+
+-- Plans a statement without running it and returns the violations it
+-- would raise; no rows when it is clean.  Works in every mode, records
+-- nothing.
+CREATE FUNCTION tenant_guard.check(query text)
+RETURNS TABLE (relation text, tenant_column name, kind text, detail text)
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_check';
+
+------------------------------------------------------------------------------
+-- Audit trail (doc/audit-trail.md)
+------------------------------------------------------------------------------
+
+-- One row per violation, written by tenant_guard's audit workers (or
+-- flush()) in transactions of their own, so that a violation stays
+-- recorded when the statement that caused it failed or rolled back.
+CREATE TABLE tenant_guard.violations (
+	id					bigserial PRIMARY KEY,
+	occurred_at			timestamptz NOT NULL,
+	database_name		name NOT NULL,
+	user_name			name,
+	application_name	text,
+	client_addr			inet,
+	backend_pid			integer NOT NULL,
+	command				text,
+	relation			text NOT NULL,
+	tenant_column		name,
+	kind				text NOT NULL,
+	action				text NOT NULL CHECK (action IN ('rejected', 'logged')),
+	query_id			bigint,
+	query				text,
+	detail				text
+);
+CREATE INDEX violations_occurred_at_idx ON tenant_guard.violations (occurred_at);
+SELECT pg_catalog.pg_extension_config_dump('tenant_guard.violations', '');
+SELECT pg_catalog.pg_extension_config_dump('tenant_guard.violations_id_seq', '');
+
+-- Reading takes an explicit grant.
+REVOKE ALL ON tenant_guard.violations FROM PUBLIC;
+REVOKE ALL ON SEQUENCE tenant_guard.violations_id_seq FROM PUBLIC;
+
+-- Nobody but a superuser writes, changes or removes audit rows, whatever
+-- privileges were granted on the table: superusers bypass privileges, and
+-- everyone else meets these triggers.
+CREATE FUNCTION tenant_guard.refuse_audit_tampering()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+		RAISE EXCEPTION 'audit rows of tenant_guard.violations cannot be changed by %', current_user
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('%s on tenant_guard.violations is reserved for tenant_guard itself and superusers.', TG_OP),
+				  HINT = 'A superuser removes old rows with tenant_guard.purge(older_than interval).';
+	END IF;
+	RETURN CASE TG_OP WHEN 'DELETE' THEN OLD WHEN 'TRUNCATE' THEN NULL ELSE NEW END;
+END;
+$$;
+
+CREATE TRIGGER violations_tamper_rows
+	BEFORE INSERT OR UPDATE OR DELETE ON tenant_guard.violations
+	FOR EACH ROW EXECUTE FUNCTION tenant_guard.refuse_audit_tampering();
+CREATE TRIGGER violations_tamper_truncate
+	BEFORE TRUNCATE ON tenant_guard.violations
+	FOR EACH STATEMENT EXECUTE FUNCTION tenant_guard.refuse_audit_tampering();
+
+-- One row per statement shape (PostgreSQL's query id; the text where a
+-- statement has none), with how often, when and by whom.
+CREATE VIEW tenant_guard.violation_summary AS
+	SELECT v.kind,
+		   v.relation,
+		   v.query_id,
+		   count(*) AS count,
+		   min(v.occurred_at) AS first_seen,
+		   max(v.occurred_at) AS last_seen,
+		   (array_agg(v.query ORDER BY v.occurred_at DESC, v.id DESC))[1] AS sample_query,
+		   array_agg(DISTINCT v.user_name) AS users,
+		   array_agg(DISTINCT v.application_name)
+			   FILTER (WHERE v.application_name IS NOT NULL) AS applications
+	  FROM tenant_guard.violations v
+	 GROUP BY v.kind, v.relation, v.query_id,
+			  CASE WHEN v.query_id IS NULL THEN v.query END;
+REVOKE ALL ON tenant_guard.violation_summary FROM PUBLIC;
+
+-- Writes this database's waiting violations now, in the caller's
+-- transaction; returns how many.
+CREATE FUNCTION tenant_guard.flush()
+RETURNS bigint
+LANGUAGE c
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenant_guard_flush';
+
+-- Since the server started, for every database: violations accepted into
+-- the queue, written to a violations table, dropped (queue full, or their
+-- database lost the extension), and waiting now.
+CREATE FUNCTION tenant_guard.stats(OUT queued bigint, OUT persisted bigint,
+		OUT dropped bigint, OUT pending bigint)
+RETURNS record
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_stats';
+
+-- The documented retention path: removes rows older than the interval.
+CREATE FUNCTION tenant_guard.purge(older_than interval)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	removed bigint;
+BEGIN
+	IF older_than IS NULL OR older_than < interval '0' THEN
+		RAISE EXCEPTION 'older_than must be a positive interval, not %', coalesce(older_than::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	DELETE FROM tenant_guard.violations WHERE occurred_at < now() - older_than;
+	GET DIAGNOSTICS removed = ROW_COUNT;
+	RETURN removed;
+END;
+$$;
+REVOKE ALL ON FUNCTION tenant_guard.purge(interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.refuse_audit_tampering() FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Atomic amounts (doc/amounts.md)
+------------------------------------------------------------------------------
+
+-- The trigger function behind protect_amount(): refuses (or logs, by
+-- tenant_guard.amount_mode) an UPDATE that changes a protected column
+-- with a value that could lose a concurrent update.
+CREATE FUNCTION tenant_guard.amount_guard()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'amount_guard';
+
+-- What is protected.  The registry is the tenant_guard_amounts trigger
+-- itself: its column list follows renames, blocks DROP COLUMN without
+-- CASCADE, is cloned to partitions and comes back with pg_dump.
+-- Partitions share the protection of their partitioned table and are not
+-- listed on their own.
+CREATE VIEW tenant_guard.protected_amounts AS
+	SELECT t.tgrelid::pg_catalog.regclass AS relid, a.attname AS amount_column
+	  FROM pg_catalog.pg_trigger t
+	 CROSS JOIN LATERAL pg_catalog.unnest(t.tgattr::pg_catalog.int2[]) AS k(attnum)
+	  JOIN pg_catalog.pg_attribute a
+		ON a.attrelid = t.tgrelid AND a.attnum = k.attnum
+	 WHERE t.tgfoid = 'tenant_guard.amount_guard()'::pg_catalog.regprocedure
+	   AND t.tgparentid = 0;
+GRANT SELECT ON tenant_guard.protected_amounts TO PUBLIC;
+
+-- Checks a (relation, amount column) pair and returns the column's
+-- number; raises the error for anything that cannot be protected.
+CREATE FUNCTION tenant_guard.amount_column_attnum(rel regclass, amount_column name)
+RETURNS smallint
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	kind		"char";
+	nsp			oid;
+	nspname		name;
+	partition	boolean;
+	col			smallint;
+	typ			oid;
+	base		oid;
+BEGIN
+	IF rel IS NULL OR amount_column IS NULL THEN
+		RAISE EXCEPTION 'relation and amount column must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT c.relkind, c.relnamespace, n.nspname, c.relispartition
+	  INTO kind, nsp, nspname, partition
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE c.oid = rel;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', rel::oid
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	IF kind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '"%" is not a table', tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = 'Only tables and partitioned tables can have protected amount columns.';
+	END IF;
+	IF tenant_guard.is_unguarded_schema(nsp) THEN
+		RAISE EXCEPTION 'relation "%" is in schema "%", which tenant_guard never guards',
+				tenant_guard.relation_message_name(rel), nspname
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF partition THEN
+		RAISE EXCEPTION 'relation "%" is a partition', tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = 'Partitions share the amount protection of their partitioned table.',
+				  HINT = format('Protect or unprotect the column on %s.',
+								(SELECT i.inhparent::regclass FROM pg_inherits i WHERE i.inhrelid = rel));
+	END IF;
+	SELECT a.attnum, a.atttypid INTO col, typ
+	  FROM pg_attribute a
+	 WHERE a.attrelid = rel AND a.attname = amount_column
+	   AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'column "%" of relation "%" does not exist', amount_column, tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	base := typ;
+	WHILE (SELECT t.typtype FROM pg_type t WHERE t.oid = base) = 'd' LOOP
+		base := (SELECT t.typbasetype FROM pg_type t WHERE t.oid = base);
+	END LOOP;
+	IF base NOT IN ('numeric'::regtype, 'int2'::regtype, 'int4'::regtype,
+					'int8'::regtype, 'float4'::regtype, 'float8'::regtype,
+					'money'::regtype) THEN
+		RAISE EXCEPTION 'column "%" of relation "%" is of type %, not a number',
+				amount_column, tenant_guard.relation_message_name(rel), typ::regtype
+			USING ERRCODE = 'datatype_mismatch',
+				  DETAIL = 'Only numeric, integer, floating-point and money columns (or domains over them) can be protected amounts.';
+	END IF;
+	RETURN col;
+END;
+$$;
+
+-- Puts the tenant_guard_amounts trigger on rel for the given columns
+-- (CREATE OR REPLACE keeps one trigger per table), or drops it for none.
+CREATE FUNCTION tenant_guard.set_amount_trigger(rel regclass, columns smallint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	names	text;
+BEGIN
+	IF cardinality(columns) = 0 THEN
+		EXECUTE format('DROP TRIGGER tenant_guard_amounts ON %s', rel);
+		RETURN;
+	END IF;
+	SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO names
+	  FROM pg_attribute a
+	 WHERE a.attrelid = rel AND a.attnum = ANY (columns);
+	EXECUTE format('CREATE OR REPLACE TRIGGER tenant_guard_amounts'
+				   ' BEFORE UPDATE OF %s ON %s'
+				   ' FOR EACH ROW EXECUTE FUNCTION tenant_guard.amount_guard()',
+				   names, rel);
+END;
+$$;
+
+-- Takes the lock CREATE TRIGGER takes, so that concurrent calls for the
+-- same table cannot lose a column, then returns the columns rel's
+-- tenant_guard_amounts trigger protects: an empty array without the
+-- trigger.  Refuses a same-named trigger of someone else.
+CREATE FUNCTION tenant_guard.lock_amount_columns(rel regclass)
+RETURNS smallint[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	func	oid;
+	columns	smallint[];
+BEGIN
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', rel);
+	SELECT t.tgfoid, t.tgattr::smallint[] INTO func, columns
+	  FROM pg_trigger t
+	 WHERE t.tgrelid = rel AND t.tgname = 'tenant_guard_amounts';
+	IF NOT FOUND THEN
+		RETURN '{}';
+	END IF;
+	IF func <> 'tenant_guard.amount_guard()'::regprocedure THEN
+		RAISE EXCEPTION 'relation "%" already has a trigger named "tenant_guard_amounts"', tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'Rename that trigger; tenant_guard uses the name for its amount protection.';
+	END IF;
+	RETURN columns;
+END;
+$$;
+
+CREATE FUNCTION tenant_guard.protect_amount(rel regclass, amount_column name)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col		smallint := tenant_guard.amount_column_attnum(rel, amount_column);
+	columns	smallint[] := tenant_guard.lock_amount_columns(rel);
+BEGIN
+	IF col = ANY (columns) THEN
+		RAISE NOTICE 'column "%" of relation "%" is already protected, skipping',
+			amount_column, tenant_guard.relation_message_name(rel);
+		RETURN;
+	END IF;
+	PERFORM tenant_guard.set_amount_trigger(rel, columns || col);
+END;
+$$;
+
+CREATE FUNCTION tenant_guard.unprotect_amount(rel regclass, amount_column name)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col		smallint := tenant_guard.amount_column_attnum(rel, amount_column);
+	columns	smallint[] := tenant_guard.lock_amount_columns(rel);
+BEGIN
+	IF NOT col = ANY (columns) THEN
+		RAISE EXCEPTION 'column "%" of relation "%" is not protected',
+				amount_column, tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'tenant_guard.protected_amounts lists the protected columns.';
+	END IF;
+	PERFORM tenant_guard.set_amount_trigger(rel, array_remove(columns, col));
+END;
+$$;
+
+REVOKE ALL ON FUNCTION tenant_guard.amount_column_attnum(regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.set_amount_trigger(regclass, smallint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.lock_amount_columns(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.protect_amount(regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.unprotect_amount(regclass, name) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Descriptions (\dx+, \df+, \d+), for the objects users call or read
+------------------------------------------------------------------------------
+
+COMMENT ON TABLE tenant_guard.registry IS
+	'Per-table overrides of tenant-table detection: a registered tenant column, or an exclusion';
+COMMENT ON FUNCTION tenant_guard.register_table(regclass, name) IS
+	'Make rel a tenant table with this tenant column (its partitions follow)';
+COMMENT ON FUNCTION tenant_guard.exclude_table(regclass) IS
+	'Never treat rel as a tenant table (a shared lookup table that has a tenant column)';
+COMMENT ON FUNCTION tenant_guard.forget_table(regclass) IS
+	'Remove rel''s registry entry: back to detection by tenant_guard.tenant_columns';
+COMMENT ON FUNCTION tenant_guard.describe_tenant_table(regclass) IS
+	'The guard''s own answer for one relation: its tenant column and source, or no row';
+COMMENT ON VIEW tenant_guard.tenant_tables IS
+	'Every effective tenant table, with its tenant column and whether it was detected or registered';
+COMMENT ON FUNCTION tenant_guard.check(text) IS
+	'Plan a statement without running it and return the violations it would raise';
+COMMENT ON TABLE tenant_guard.violations IS
+	'Audit trail: one row per violation, rejected or logged, kept when the statement rolled back';
+COMMENT ON VIEW tenant_guard.violation_summary IS
+	'Violations grouped by kind, relation and statement fingerprint, with counts, times, users and applications';
+COMMENT ON FUNCTION tenant_guard.flush() IS
+	'Write this database''s queued violations to tenant_guard.violations now; returns how many';
+COMMENT ON FUNCTION tenant_guard.stats() IS
+	'Audit queue counters since server start, for all databases: queued, persisted, dropped, pending';
+COMMENT ON FUNCTION tenant_guard.purge(interval) IS
+	'Delete audit rows older than the interval; returns how many';
+COMMENT ON FUNCTION tenant_guard.protect_amount(regclass, name) IS
+	'Refuse updates of this amount column that could lose a concurrent update';
+COMMENT ON FUNCTION tenant_guard.unprotect_amount(regclass, name) IS
+	'Stop protecting this amount column';
+COMMENT ON VIEW tenant_guard.protected_amounts IS
+	'Every protected amount column';
+COMMENT ON FUNCTION tenant_guard.amount_guard() IS
+	'Trigger function behind protect_amount(); installed as trigger tenant_guard_amounts';
