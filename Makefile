@@ -31,6 +31,8 @@ OBJS = \
 	src/amount_guard.o
 DATA = tenant_guard--0.1.0.sql tenant_guard--0.1.0--0.2.0.sql tenant_guard--0.2.0.sql
 PGFILEDESC = "tenant_guard - tenant isolation and atomic money updates"
+# The user documentation, installed with the extension (see below for where).
+DOCS = README.md CHANGELOG.md LICENSE $(wildcard doc/*.md)
 
 PG_CPPFLAGS = -I$(srcdir)/src
 
@@ -54,6 +56,10 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
 PROVE_FLAGS = -I test/t
+# PGXS puts DOCS straight into doc/extension, shared by every extension;
+# ours go into a folder of their own so that README.md and operations.md
+# cannot collide with another extension's.
+docmoduledir := extension/tenant_guard
 else
 all install installcheck:
 	@echo "PostgreSQL server headers (PGXS) not found: install postgresql-server-dev-15," >&2

@@ -1,4 +1,4 @@
--- Atomic amounts (SPEC section 5): protect_amount(), unprotect_amount(),
+-- Atomic amounts (doc/amounts.md): protect_amount(), unprotect_amount(),
 -- protected_amounts, and every rule of the trigger in enforce, log and off
 -- mode, with the audit rows they leave.
 CREATE EXTENSION IF NOT EXISTS tenant_guard;

@@ -1,4 +1,4 @@
--- SPEC section 3 rules in enforce mode: unscoped statements fail with
+-- The scoping rules (doc/scoping.md) in enforce mode: unscoped statements fail with
 -- SQLSTATE 42501, scoped ones run.
 \i sql/include/scope_rules_setup.sql
 SET tenant_guard.mode = enforce;

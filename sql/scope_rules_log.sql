@@ -1,4 +1,4 @@
--- SPEC section 3 rules in log mode: every statement runs; the unscoped ones
+-- The scoping rules (doc/scoping.md) in log mode: every statement runs; the unscoped ones
 -- are reported, here to the client as a NOTICE.
 \i sql/include/scope_rules_setup.sql
 SET tenant_guard.mode = log;

@@ -1,4 +1,4 @@
--- Every statement kind of SPEC section 3 is checked, in enforce mode:
+-- Every statement kind of doc/scoping.md ("What is checked") is checked, in enforce mode:
 -- sublinks, CTEs, UNION arms, views, SQL and PL/pgSQL functions, cursors,
 -- prepared statements, INSERT ... SELECT, UPDATE ... FROM, DELETE ...
 -- USING, MERGE, FOR UPDATE, partitions, inheritance, foreign tables,

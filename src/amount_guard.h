@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * amount_guard.h
- *	  The amount guard (SPEC section 5): a protected money column may only
+ *	  The amount guard (doc/amounts.md): a protected money column may only
  *	  change in ways that cannot lose a concurrent update.  Three files
  *	  share the work:
  *

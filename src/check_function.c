@@ -2,7 +2,7 @@
  *
  * check_function.c
  *	  tenant_guard.check(query text): the violations a statement would
- *	  raise, found by planning it without running it (SPEC section 7).
+ *	  raise, found by planning it without running it (doc/scoping.md).
  *
  * It uses exactly the guard's own path: the statement is parsed, analysed,
  * rewritten and planned as usual, and the findings the planner hook attached

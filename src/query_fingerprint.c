@@ -10,7 +10,7 @@
  * default) and a module asked for them with EnableQueryId().  Asking would
  * make PostgreSQL fingerprint every statement at parse analysis: 2,500 to
  * 4,500 instructions per simple-protocol statement, more than the 0.5% that
- * a workload without tenant tables may lose (SPEC section 9).
+ * a workload without tenant tables may lose (doc/performance.md).
  *
  * So with compute_query_id = auto and nobody else asking, this file
  * fingerprints at parse analysis only the statements that can raise a

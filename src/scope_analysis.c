@@ -2,7 +2,7 @@
  *
  * scope_analysis.c
  *	  Predicate analysis: whether the restriction the planner will apply to
- *	  one scan of a tenant table scopes it to known tenants (SPEC section 3).
+ *	  one scan of a tenant table scopes it to known tenants (doc/scoping.md).
  *
  * The input is a base relation's baserestrictinfo, as the planner holds it
  * just before it builds access paths: constants are folded, views and SQL

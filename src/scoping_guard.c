@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * scoping_guard.c
- *	  The scoping guard (SPEC sections 3 and 4): statements that touch a
+ *	  The scoping guard (doc/scoping.md): statements that touch a
  *	  tenant table without a tenant scope.
  *
  * Planning.  While the planner runs, set_rel_pathlist_hook shows us every

@@ -1,4 +1,4 @@
--- Every rule of SPEC section 3, scoped and unscoped side by side.  Included
+-- Every rule of doc/scoping.md, scoped and unscoped side by side.  Included
 -- by scope_rules_enforce (each unscoped statement fails) and
 -- scope_rules_log (each runs and is reported as a NOTICE).
 

@@ -1,6 +1,6 @@
 -- The guard cluster: tenant_guard in the benchmark database (the server
 -- runs with tenant_guard.mode = enforce).  When the extension provides
--- amount protection (issue 5), invoices.amount_paid is protected, so that
+-- amount protection, invoices.amount_paid is protected, so that
 -- the amount-update workload pays for the check it is meant to measure.
 \set ON_ERROR_STOP on
 
