@@ -28,7 +28,11 @@ OBJS = \
 	src/query_fingerprint.o \
 	src/amount_statement.o \
 	src/row_locks.o \
-	src/amount_guard.o
+	src/amount_guard.o \
+	src/tenant_context.o \
+	src/scope_values.o \
+	src/row_verification.o \
+	src/written_rows.o
 DATA = tenant_guard--0.1.0.sql tenant_guard--0.1.0--0.2.0.sql tenant_guard--0.2.0.sql
 PGFILEDESC = "tenant_guard - tenant isolation and atomic money updates"
 # The user documentation, installed with the extension (see below for where).
@@ -40,6 +44,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 REGRESS = settings catalog registry superuser_only scope_rules_enforce scope_rules_log \
 	statement_kinds plan_cache internal_queries check_function role_exemption \
 	audit_trail amount_guard query_fingerprint extension_objects
+REGRESS += tenant_context row_verification
 
 # Isolation specs live in test/isolation/specs, their output in
 # test/isolation/expected.

@@ -247,7 +247,9 @@ CREATE TABLE tenant_guard.violations (
 	action				text NOT NULL CHECK (action IN ('rejected', 'logged')),
 	query_id			bigint,
 	query				text,
-	detail				text
+	detail				text,
+	tenant				text,
+	row_tenant			text
 );
 CREATE INDEX violations_occurred_at_idx ON tenant_guard.violations (occurred_at);
 SELECT pg_catalog.pg_extension_config_dump('tenant_guard.violations', '');
@@ -574,3 +576,42 @@ COMMENT ON VIEW tenant_guard.protected_amounts IS
 	'Every protected amount column';
 COMMENT ON FUNCTION tenant_guard.amount_guard() IS
 	'Trigger function behind protect_amount(); installed as trigger tenant_guard_amounts';
+
+------------------------------------------------------------------------------
+-- Tenant context (doc/tenant-context.md): the row checks the planner adds
+-- to statements while tenant_guard.tenant may be set.  They are called
+-- from every role's plans, so PUBLIC keeps EXECUTE; called by hand they
+-- check a value like any statement would.  verify_row is VOLATILE so that
+-- the planner computes it after a sort, for the rows a LIMIT or a FETCH
+-- takes, and never folds or moves it.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION tenant_guard.verify_row(relation regclass, tenant anyelement,
+										writes boolean, nullable boolean)
+RETURNS boolean
+LANGUAGE c
+VOLATILE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'tenant_guard_verify_row';
+
+CREATE FUNCTION tenant_guard.verify_written(relation regclass, tenant anyelement)
+RETURNS anyelement
+LANGUAGE c
+STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'tenant_guard_verify_written';
+
+CREATE FUNCTION tenant_guard.verify_copied(relation regclass, tenant anyelement)
+RETURNS boolean
+LANGUAGE c
+STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'tenant_guard_verify_copied';
+
+COMMENT ON FUNCTION tenant_guard.verify_row(regclass, anyelement, boolean, boolean) IS
+	'Row check of statements without a tenant scope: the row''s tenant must be in tenant_guard.tenant';
+COMMENT ON FUNCTION tenant_guard.verify_written(regclass, anyelement) IS
+	'Check of a written tenant value against tenant_guard.tenant; returns the value';
+COMMENT ON FUNCTION tenant_guard.verify_copied(regclass, anyelement) IS
+	'Check of a tenant value COPY FROM writes against tenant_guard.tenant; returns true';
+COMMENT ON COLUMN tenant_guard.violations.tenant IS
+	'tenant_guard.tenant when the violation happened; NULL without a tenant context';
+COMMENT ON COLUMN tenant_guard.violations.row_tenant IS
+	'The tenant value outside the tenant context, as text (cross_tenant_read, cross_tenant_write)';

@@ -16,6 +16,7 @@
 /* Longer statements are cut to this many bytes in the audit trail. */
 #define AUDIT_QUERY_MAX			2048
 #define AUDIT_DETAIL_MAX		256
+#define AUDIT_TENANT_MAX		128
 
 /* One violation, with everything the audit row needs, in fixed-size fields. */
 typedef struct AuditEntry
@@ -34,6 +35,9 @@ typedef struct AuditEntry
 	NameData	tenant_column;
 	char		detail[AUDIT_DETAIL_MAX];
 	char		query[AUDIT_QUERY_MAX];
+	/* the tenant context and the tenant value outside it; empty: none */
+	char		tenant[AUDIT_TENANT_MAX];
+	char		row_tenant[AUDIT_TENANT_MAX];
 } AuditEntry;
 
 typedef struct AuditCounters

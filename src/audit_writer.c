@@ -45,6 +45,7 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -127,6 +128,26 @@ register_callbacks(void)
 	" VALUES ($1, pg_catalog.current_database(), $2, $3, $4::inet, $5, $6, $7, $8," \
 	" $9, $10, $11, $12, $13)"
 
+/*
+ * From 0.2.0 on, the audit row also has the tenant context and the tenant
+ * value outside it.  A database still at 0.1.0 (not yet updated) lacks the
+ * two columns, so the writer asks the catalog which statement to use.
+ */
+#define INSERT_VIOLATION_WITH_TENANT \
+	"INSERT INTO tenant_guard.violations (occurred_at, database_name, user_name," \
+	" application_name, client_addr, backend_pid, command, relation, tenant_column," \
+	" kind, action, query_id, query, detail, tenant, row_tenant)" \
+	" VALUES ($1, pg_catalog.current_database(), $2, $3, $4::inet, $5, $6, $7, $8," \
+	" $9, $10, $11, $12, $13, $14, $15)"
+
+static bool
+violations_have_tenant_columns(void)
+{
+	Oid			relid = get_relname_relid("violations", extension_schema_oid());
+
+	return OidIsValid(relid) && get_attnum(relid, "row_tenant") != InvalidAttrNumber;
+}
+
 static Datum
 text_or_null(const char *value, char *isnull)
 {
@@ -137,8 +158,8 @@ text_or_null(const char *value, char *isnull)
 static void
 insert_entry(SPIPlanPtr plan, const AuditEntry *e)
 {
-	Datum		values[13];
-	char		nulls[14] = "             ";
+	Datum		values[15];
+	char		nulls[16] = "               ";
 
 	values[0] = TimestampTzGetDatum(e->occurred_at);
 	values[1] = NameGetDatum(&e->user_name);
@@ -154,6 +175,8 @@ insert_entry(SPIPlanPtr plan, const AuditEntry *e)
 	nulls[10] = e->query_id == 0 ? 'n' : ' ';
 	values[11] = text_or_null(e->query, &nulls[11]);
 	values[12] = text_or_null(e->detail, &nulls[12]);
+	values[13] = text_or_null(e->tenant, &nulls[13]);
+	values[14] = text_or_null(e->row_tenant, &nulls[14]);
 	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into tenant_guard.violations");
 }
@@ -167,9 +190,10 @@ insert_entry(SPIPlanPtr plan, const AuditEntry *e)
 static int64
 write_waiting_entries(int64 limit)
 {
-	static const Oid argtypes[13] = {
+	static const Oid argtypes[15] = {
 		TIMESTAMPTZOID, NAMEOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID,
-		NAMEOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID
+		NAMEOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID		/* tenant, row_tenant (0.2.0) */
 	};
 	int64		written = 0;
 	SPIPlanPtr	plan;
@@ -185,7 +209,10 @@ write_waiting_entries(int64 limit)
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		plan = SPI_prepare(INSERT_VIOLATION, 13, (Oid *) argtypes);
+		if (violations_have_tenant_columns())
+			plan = SPI_prepare(INSERT_VIOLATION_WITH_TENANT, 15, (Oid *) argtypes);
+		else
+			plan = SPI_prepare(INSERT_VIOLATION, 13, (Oid *) argtypes);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		claimed_in = GetCurrentSubTransactionId();

@@ -22,9 +22,11 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "scope_values.h"
 #include "settings.h"
 #include "tcop/tcopprot.h"
 #include "tenant_catalog.h"
+#include "tenant_context.h"
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(tenant_guard_check);
@@ -46,6 +48,31 @@ emit_accesses(ReturnSetInfo *rsinfo, List *accesses)
 		values[1] = NameGetDatum(&column);
 		values[2] = CStringGetTextDatum(violation_kind_name(access->kind));
 		values[3] = CStringGetTextDatum(unscoped_access_detail(access));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/* Tenant values a plan's scopes name outside the session's context. */
+static void
+emit_value_violations(ReturnSetInfo *rsinfo, List *violations)
+{
+	ListCell   *lc;
+
+	foreach(lc, violations)
+	{
+		ScopeValueViolation *v = lfirst(lc);
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		NameData	column;
+
+		namestrcpy(&column, v->column);
+		values[0] = CStringGetTextDatum(relation_qualified_name(v->relid));
+		values[1] = NameGetDatum(&column);
+		values[2] = CStringGetTextDatum(violation_kind_name(v->writes ?
+														   VIOLATION_CROSS_TENANT_WRITE :
+														   VIOLATION_CROSS_TENANT_READ));
+		values[3] = CStringGetTextDatum(cross_tenant_detail(TENANT_VALUE_SCOPE,
+															v->column, v->value));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }
@@ -97,7 +124,10 @@ check_statement(ReturnSetInfo *rsinfo, RawStmt *raw, const char *sql)
 		PlannedStmt *plan = lfirst_node(PlannedStmt, lc);
 
 		if (plan->commandType != CMD_UTILITY)
+		{
 			emit_accesses(rsinfo, scoping_guard_plan_findings(plan));
+			emit_value_violations(rsinfo, scope_values_constant_violations(plan));
+		}
 	}
 }
 

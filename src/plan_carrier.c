@@ -11,7 +11,9 @@
  *
  * They ride on one extra RTE_RESULT entry appended to the plan's final
  * range table, named "tenant_guard": the findings in its securityQuals
- * field, the relative assignments in its values_lists field.  The executor
+ * field, the relative assignments in its values_lists field, and what the
+ * tenant context needs (the tenant values of scopes, the findings that
+ * row verification covers) in its functions field, as a two-element List.  The executor
  * ignores range-table entries that are not relations, and both fields of
  * an RTE_RESULT entry in a final range table are otherwise always empty
  * (setrefs.c clears securityQuals; only RTE_VALUES uses values_lists).
@@ -36,17 +38,21 @@
 
 void
 plan_carrier_attach(PlannedStmt *stmt, List *scope_findings,
-					List *relative_amounts)
+					List *relative_amounts, List *value_checks,
+					List *verified_findings)
 {
 	RangeTblEntry *carrier;
 
-	if (scope_findings == NIL && relative_amounts == NIL)
+	if (scope_findings == NIL && relative_amounts == NIL &&
+		value_checks == NIL && verified_findings == NIL)
 		return;
 	carrier = makeNode(RangeTblEntry);
 	carrier->rtekind = RTE_RESULT;
 	carrier->eref = makeAlias(CARRIER_NAME, NIL);
 	carrier->securityQuals = scope_findings;
 	carrier->values_lists = relative_amounts;
+	if (value_checks != NIL || verified_findings != NIL)
+		carrier->functions = list_make2(value_checks, verified_findings);
 	stmt->rtable = lappend(stmt->rtable, carrier);
 }
 
@@ -79,4 +85,20 @@ plan_carrier_relative_amounts(PlannedStmt *stmt)
 	RangeTblEntry *carrier = plan_carrier(stmt);
 
 	return carrier ? carrier->values_lists : NIL;
+}
+
+List *
+plan_carrier_value_checks(PlannedStmt *stmt)
+{
+	RangeTblEntry *carrier = plan_carrier(stmt);
+
+	return carrier && carrier->functions ? linitial(carrier->functions) : NIL;
+}
+
+List *
+plan_carrier_verified_findings(PlannedStmt *stmt)
+{
+	RangeTblEntry *carrier = plan_carrier(stmt);
+
+	return carrier && carrier->functions ? lsecond(carrier->functions) : NIL;
 }

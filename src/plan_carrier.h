@@ -15,8 +15,11 @@
 #include "nodes/plannodes.h"
 
 extern void plan_carrier_attach(PlannedStmt *stmt, List *scope_findings,
-								List *relative_amounts);
+								List *relative_amounts, List *value_checks,
+								List *verified_findings);
 extern List *plan_carrier_scope_findings(PlannedStmt *stmt);
 extern List *plan_carrier_relative_amounts(PlannedStmt *stmt);
+extern List *plan_carrier_value_checks(PlannedStmt *stmt);
+extern List *plan_carrier_verified_findings(PlannedStmt *stmt);
 
 #endif							/* TENANT_GUARD_PLAN_CARRIER_H */

@@ -171,7 +171,7 @@ is_tenant_value(PlannerInfo *root, Node *node)
 		!contain_volatile_functions(node);
 }
 
-static bool
+bool
 term_is_tenant_scope(PlannerInfo *root, Node *clause, Index relid,
 					 AttrNumber tenant_attnum)
 {

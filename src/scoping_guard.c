@@ -48,9 +48,11 @@
 #include "plan_carrier.h"
 #include "replication/walsender.h"
 #include "scope_analysis.h"
+#include "scope_values.h"
 #include "settings.h"
 #include "tcop/utility.h"
 #include "tenant_catalog.h"
+#include "tenant_context.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
@@ -67,6 +69,12 @@ guard_applies(void)
 		!am_walsender &&
 		!InNoForceRLSOperation() &&
 		extension_is_active();
+}
+
+bool
+scoping_guard_applies(void)
+{
+	return guard_applies();
 }
 
 /*
@@ -111,6 +119,23 @@ add_finding(List *findings, Oid relid, ViolationKind kind, AccessPath path)
 	return lappend(findings, make_finding(relid, kind, path));
 }
 
+/* Does one of the findings name the relation? */
+bool
+scoping_guard_findings_name(List *findings, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, findings)
+	{
+		UnscopedAccess seen;
+
+		read_finding(lfirst(lc), &seen);
+		if (seen.relid == relid)
+			return true;
+	}
+	return false;
+}
+
 static List *
 findings_to_accesses(List *findings)
 {
@@ -139,6 +164,9 @@ scoping_guard_begin_planning(ScopeCollector *collector)
 	if (!guard_applies())
 		return false;
 	collector->findings = NIL;
+	collector->value_checks = NIL;
+	collector->verified = NIL;
+	collector->verified_rtis = NULL;
 	collector->outer = current_collector;
 	current_collector = collector;
 	return true;
@@ -150,11 +178,25 @@ scoping_guard_end_planning(ScopeCollector *collector)
 	current_collector = collector->outer;
 }
 
-/* The findings a plan carries, as UnscopedAccess structs. */
+/*
+ * The findings a plan carries, as UnscopedAccess structs.  Those that row
+ * verification covers count only while it is not in force.
+ */
+static List *
+plan_findings(PlannedStmt *stmt)
+{
+	List	   *findings = plan_carrier_scope_findings(stmt);
+	List	   *verified = plan_carrier_verified_findings(stmt);
+
+	if (verified == NIL || row_verification_in_force())
+		return findings;
+	return list_concat_copy(findings, verified);
+}
+
 List *
 scoping_guard_plan_findings(PlannedStmt *stmt)
 {
-	return findings_to_accesses(plan_carrier_scope_findings(stmt));
+	return findings_to_accesses(plan_findings(stmt));
 }
 
 /*
@@ -220,12 +262,24 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	if (judged_through_parent(root, rel) || is_refresh_internal_scan(rte->relid))
 		return;
 	if (restriction_has_tenant_scope(root, rel, tenant_attnum))
+	{
+		current_collector->value_checks =
+			scope_values_collect(current_collector->value_checks, root, rel,
+								 rte->relid, tenant_attnum,
+								 is_result_relation(root, rel, rti));
 		return;
+	}
 
 	kind = is_result_relation(root, rel, rti) ?
 		VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ;
-	current_collector->findings =
-		add_finding(current_collector->findings, rte->relid, kind, ACCESS_SCAN);
+	/* A scan given a row check (row_verification.c) is a finding apart. */
+	if (root->parent_root == NULL &&
+		bms_is_member(rti, current_collector->verified_rtis))
+		current_collector->verified =
+			add_finding(current_collector->verified, rte->relid, kind, ACCESS_SCAN);
+	else
+		current_collector->findings =
+			add_finding(current_collector->findings, rte->relid, kind, ACCESS_SCAN);
 }
 
 /*-----------
@@ -308,7 +362,8 @@ scoping_guard_check_execution(QueryDesc *queryDesc, int eflags)
 {
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
 		tenant_guard_mode == GUARD_MODE_OFF ||
-		plan_carrier_scope_findings(queryDesc->plannedstmt) == NIL ||
+		(plan_carrier_scope_findings(queryDesc->plannedstmt) == NIL &&
+		 plan_carrier_verified_findings(queryDesc->plannedstmt) == NIL) ||
 		!guard_applies())
 		return;
 	report_all(scoping_guard_plan_findings(queryDesc->plannedstmt),

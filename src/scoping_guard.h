@@ -41,8 +41,13 @@ typedef struct ScopeCollector
 {
 	List	   *findings;		/* to be carried in the plan */
 	struct ScopeCollector *outer;
+	/* tenant context (doc/tenant-context.md) */
+	List	   *value_checks;	/* tenant values of scopes (scope_values.c) */
+	List	   *verified;		/* findings that row verification covers */
+	Bitmapset  *verified_rtis;	/* top-level RTEs given a row check */
 } ScopeCollector;
 
+extern bool scoping_guard_applies(void);
 extern bool scoping_guard_begin_planning(ScopeCollector *collector);
 extern void scoping_guard_end_planning(ScopeCollector *collector);
 extern void scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel,
@@ -60,6 +65,7 @@ extern void scoping_guard_begin_utility(Node *parsetree, UtilityGuardState *save
 extern void scoping_guard_end_utility(const UtilityGuardState *saved);
 
 extern List *scoping_guard_plan_findings(PlannedStmt *stmt);
+extern bool scoping_guard_findings_name(List *findings, Oid relid);
 extern List *scoping_guard_utility_findings(Node *parsetree);
 
 #endif							/* TENANT_GUARD_SCOPING_GUARD_H */

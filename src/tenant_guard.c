@@ -29,13 +29,17 @@
 #include "parser/analyze.h"
 #include "plan_carrier.h"
 #include "query_fingerprint.h"
+#include "row_verification.h"
+#include "scope_values.h"
 #include "scoping_guard.h"
 #include "settings.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
 #include "tenant_catalog.h"
+#include "tenant_context.h"
 #include "utils/guc.h"
 #include "utils/queryjumble.h"
+#include "written_rows.h"
 
 PG_MODULE_MAGIC;
 
@@ -89,6 +93,44 @@ plan_may_update(PlannedStmt *plan)
 	return plan->commandType != CMD_SELECT || plan->hasModifyingCTE;
 }
 
+/* The previous planner hook, or the standard planner. */
+static inline PlannedStmt *
+chain_planner(Query *parse, const char *query_string, int cursorOptions,
+			  ParamListInfo boundParams)
+{
+	if (prev_planner_hook)
+		return prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+/*
+ * Plan once, with the scoping guard's collector pushed when there is one;
+ * verified_rtis are the statement's scans given a row check.
+ */
+static PlannedStmt *
+plan_judged(Query *parse, const char *query_string, int cursorOptions,
+			ParamListInfo boundParams, ScopeCollector *collector,
+			Bitmapset *verified_rtis)
+{
+	bool		collecting = collector != NULL &&
+		scoping_guard_begin_planning(collector);
+	PlannedStmt *result;
+
+	if (collecting)
+		collector->verified_rtis = verified_rtis;
+	PG_TRY();
+	{
+		result = chain_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		if (collecting)
+			scoping_guard_end_planning(collector);
+	}
+	PG_END_TRY();
+	return result;
+}
+
 static PlannedStmt *
 tenant_guard_planner(Query *parse, const char *query_string,
 					 int cursorOptions, ParamListInfo boundParams)
@@ -96,6 +138,8 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	ScopeCollector collector;
 	bool		collecting;
 	List	   *relative_amounts;
+	Query	   *again = NULL;
+	Bitmapset  *verified_rtis;
 	PlannedStmt *result;
 
 	/*
@@ -107,26 +151,27 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	 */
 	relative_amounts = query_may_update(parse) ?
 		amount_relative_assignments(parse) : NIL;
-	collecting = scoping_guard_begin_planning(&collector);
-
-	PG_TRY();
+	memset(&collector, 0, sizeof(collector));
+	collecting = scoping_guard_applies();
+	if (collecting)
 	{
-		if (prev_planner_hook)
-			result = prev_planner_hook(parse, query_string, cursorOptions,
-									   boundParams);
-		else
-			result = standard_planner(parse, query_string, cursorOptions,
-									  boundParams);
+		/* The tenant context's checks (doc/tenant-context.md). */
+		if (query_may_update(parse))
+			written_rows_instrument(parse);
+		again = row_verification_candidate(parse);
 	}
-	PG_FINALLY();
-	{
-		if (collecting)
-			scoping_guard_end_planning(&collector);
-	}
-	PG_END_TRY();
 
-	plan_carrier_attach(result, collecting ? collector.findings : NIL,
-						relative_amounts);
+	result = plan_judged(parse, query_string, cursorOptions, boundParams,
+						 collecting ? &collector : NULL, NULL);
+
+	/* Unscoped scans that a row check can cover: plan again with checks. */
+	if (again != NULL && collector.findings != NIL &&
+		(verified_rtis = row_verification_instrument(again, collector.findings)) != NULL)
+		result = plan_judged(again, query_string, cursorOptions, boundParams,
+							 &collector, verified_rtis);
+
+	plan_carrier_attach(result, collector.findings, relative_amounts,
+						collector.value_checks, collector.verified);
 	return result;
 }
 
@@ -149,6 +194,7 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	/* After the standard start, so that permission errors come first. */
 	scoping_guard_check_execution(queryDesc, eflags);
+	scope_values_check_execution(queryDesc, eflags);
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 	{
 		row_locks_watch(queryDesc);
@@ -231,6 +277,29 @@ tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 	PG_END_TRY();
 }
 
+/*
+ * COPY FROM into a tenant table while a tenant context is set: the copied
+ * rows are checked (written_rows.c), through a changed copy of the
+ * statement.
+ */
+static PlannedStmt *
+copy_from_checked(PlannedStmt *pstmt)
+{
+	Node	   *checked;
+	PlannedStmt *copy;
+
+	if (!IsA(pstmt->utilityStmt, CopyStmt) || tenant_guard_mode == GUARD_MODE_OFF ||
+		!tenant_context_is_set() || !scoping_guard_applies())
+		return pstmt;
+	checked = written_rows_copy_from(pstmt->utilityStmt);
+	if (checked == pstmt->utilityStmt)
+		return pstmt;
+	copy = makeNode(PlannedStmt);
+	memcpy(copy, pstmt, sizeof(PlannedStmt));
+	copy->utilityStmt = checked;
+	return copy;
+}
+
 static void
 tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							bool readOnlyTree, ProcessUtilityContext context,
@@ -241,6 +310,8 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	UtilityGuardState saved_state;
 
 	scoping_guard_check_utility(parsetree);
+	pstmt = copy_from_checked(pstmt);
+	parsetree = pstmt->utilityStmt;
 	scoping_guard_begin_utility(parsetree, &saved_state);
 	PG_TRY();
 	{
@@ -271,6 +342,7 @@ _PG_init(void)
 		return;
 
 	settings_define();
+	tenant_context_define();
 	MarkGUCPrefixReserved(TENANT_GUARD_NAME);
 
 	extension_state_init();

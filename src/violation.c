@@ -50,6 +50,10 @@ violation_kind_name(ViolationKind kind)
 			return "unscoped_write";
 		case VIOLATION_NON_ATOMIC_AMOUNT:
 			return "non_atomic_amount";
+		case VIOLATION_CROSS_TENANT_READ:
+			return "cross_tenant_read";
+		case VIOLATION_CROSS_TENANT_WRITE:
+			return "cross_tenant_write";
 	}
 	elog(ERROR, "unknown violation kind %d", (int) kind);
 	return NULL;				/* keep compiler quiet */
@@ -99,7 +103,8 @@ append_json_field(StringInfo buf, const char *key, const char *value)
 }
 
 static void
-write_log_line(const Violation *violation, const char *relation, bool rejected)
+write_log_line(const Violation *violation, const char *relation, bool rejected,
+			   const char *tenant, const char *row_tenant)
 {
 	StringInfoData buf;
 
@@ -112,6 +117,8 @@ write_log_line(const Violation *violation, const char *relation, bool rejected)
 	append_json_field(&buf, "role", GetUserNameFromId(GetUserId(), true));
 	append_json_field(&buf, "application", application_name);
 	append_json_field(&buf, "statement", debug_query_string);
+	append_json_field(&buf, "tenant", tenant);
+	append_json_field(&buf, "row_tenant", row_tenant);
 	appendStringInfoChar(&buf, '}');
 
 	ereport(LOG_SERVER_ONLY,
@@ -143,7 +150,8 @@ client_address(char *buf, size_t len)
  * counted; the server-log line written before stays its only record.
  */
 static void
-queue_for_audit(const Violation *violation, const char *relation, bool rejected)
+queue_for_audit(const Violation *violation, const char *relation, bool rejected,
+				const char *tenant, const char *row_tenant)
 {
 	AuditEntry	entry;
 	const char *user = GetUserNameFromId(GetUserId(), true);
@@ -164,6 +172,8 @@ queue_for_audit(const Violation *violation, const char *relation, bool rejected)
 	namestrcpy(&entry.tenant_column, violation->column ? violation->column : "");
 	strlcpy(entry.detail, violation->detail ? violation->detail : "", sizeof(entry.detail));
 	strlcpy(entry.query, debug_query_string ? debug_query_string : "", sizeof(entry.query));
+	strlcpy(entry.tenant, tenant ? tenant : "", sizeof(entry.tenant));
+	strlcpy(entry.row_tenant, row_tenant ? row_tenant : "", sizeof(entry.row_tenant));
 	(void) audit_queue_push(&entry);
 }
 
@@ -174,6 +184,17 @@ queue_for_audit(const Violation *violation, const char *relation, bool rejected)
 void
 violation_report(const Violation *violation, GuardMode mode)
 {
+	violation_report_tenant(violation, mode, NULL, NULL);
+}
+
+/*
+ * A violation of the tenant context also records the context and the
+ * tenant value that is outside it (NULL when they do not apply).
+ */
+void
+violation_report_tenant(const Violation *violation, GuardMode mode,
+						const char *tenant, const char *row_tenant)
+{
 	bool		rejected = (mode == GUARD_MODE_ENFORCE);
 	char	   *relation;
 	int			level = 0;
@@ -182,8 +203,8 @@ violation_report(const Violation *violation, GuardMode mode)
 		return;
 
 	relation = relation_qualified_name(violation->relid);
-	write_log_line(violation, relation, rejected);
-	queue_for_audit(violation, relation, rejected);
+	write_log_line(violation, relation, rejected, tenant, row_tenant);
+	queue_for_audit(violation, relation, rejected, tenant, row_tenant);
 
 	/* The error in enforce mode; in log mode the optional client message. */
 	if (rejected)

@@ -15,7 +15,9 @@ typedef enum ViolationKind
 {
 	VIOLATION_UNSCOPED_READ,
 	VIOLATION_UNSCOPED_WRITE,
-	VIOLATION_NON_ATOMIC_AMOUNT
+	VIOLATION_NON_ATOMIC_AMOUNT,
+	VIOLATION_CROSS_TENANT_READ,
+	VIOLATION_CROSS_TENANT_WRITE
 } ViolationKind;
 
 typedef struct Violation
@@ -34,5 +36,8 @@ extern const char *violation_kind_name(ViolationKind kind);
 extern char *relation_qualified_name(Oid relid);
 extern char *relation_message_name(Oid relid);
 extern void violation_report(const Violation *violation, GuardMode mode);
+/* The same, with the tenant context and the offending tenant value. */
+extern void violation_report_tenant(const Violation *violation, GuardMode mode,
+									const char *tenant, const char *row_tenant);
 
 #endif							/* TENANT_GUARD_VIOLATION_H */

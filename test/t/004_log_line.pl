@@ -42,9 +42,11 @@ is_deeply(
 		column => 'firm_id',
 		role => 'regress_app',
 		application => 'billing-cron',
-		statement => 'UPDATE invoices SET id = id WHERE id = 1'
+		statement => 'UPDATE invoices SET id = id WHERE id = 1',
+		tenant => undef,
+		row_tenant => undef
 	},
-	'the line names kind, action, relation, column, role, application and statement');
+	'the line names kind, action, relation, column, role, application, statement, and the tenant context (none here)');
 
 $offset = -s $node->logfile;
 ($ret, $stdout, $stderr) = $node->psql('postgres',

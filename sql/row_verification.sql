@@ -1,0 +1,221 @@
+-- Row verification: with a tenant context set, statements without a
+-- tenant scope are checked row by row, after their own conditions, join
+-- conditions and row-level security, whatever the plan: primary-key
+-- lookups, joins by foreign key (hash join, nested loop, merge join),
+-- IN lists, aggregates, UPDATE and DELETE targets, partitions,
+-- inheritance, index, bitmap and sequential scans, parallel plans,
+-- cursors; what is not verified falls back to the unscoped rule.
+CREATE EXTENSION IF NOT EXISTS tenant_guard;
+CREATE SCHEMA rv;
+CREATE TABLE rv.clients (id int PRIMARY KEY, firm_id int NOT NULL, name text);
+CREATE TABLE rv.invoices (id int PRIMARY KEY, firm_id int NOT NULL, client_id int NOT NULL,
+	amount numeric NOT NULL DEFAULT 0);
+CREATE INDEX ON rv.invoices (client_id);
+-- firm 1 has clients 1..10 and their invoices; firm 2 clients 11..20
+INSERT INTO rv.clients SELECT i, 1 + (i - 1) / 10, 'client ' || i FROM generate_series(1, 20) i;
+INSERT INTO rv.invoices SELECT i, 1 + (c - 1) / 10, c, i
+  FROM generate_series(1, 2000) i, LATERAL (SELECT 1 + i % 20 AS c) x;
+ANALYZE rv.clients, rv.invoices;
+SET tenant_guard.mode = enforce;
+
+-- without a context: the unscoped rule, as before
+SELECT id, firm_id FROM rv.invoices WHERE id = 20;
+
+SET tenant_guard.tenant = '1';
+-- primary-key lookups pass for the tenant's own rows and fail for others
+SELECT id, firm_id FROM rv.invoices WHERE id = 20;
+SELECT id, firm_id FROM rv.invoices WHERE id = 10;
+-- no row, nothing to check
+SELECT id FROM rv.invoices WHERE id = 99999;
+-- rows the statement's own conditions filter out are not checked, with
+-- any scan
+SET enable_indexscan = off; SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM rv.invoices WHERE id = 20;
+SELECT id FROM rv.invoices WHERE id = 20;
+SELECT id FROM rv.invoices WHERE id = 10;
+RESET enable_indexscan; RESET enable_bitmapscan;
+SET enable_seqscan = off; SET enable_indexscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM rv.invoices WHERE client_id IN (1, 2);
+SELECT count(*) FROM rv.invoices WHERE client_id IN (1, 2);
+SELECT count(*) FROM rv.invoices WHERE client_id IN (1, 12);
+RESET enable_seqscan; RESET enable_indexscan;
+SELECT count(*) FROM rv.invoices WHERE client_id IN (1, 2);
+SELECT count(*) FROM rv.invoices WHERE client_id IN (1, 12);
+SELECT sum(amount), max(id) FROM rv.invoices WHERE client_id = 3 GROUP BY client_id;
+SELECT client_id, count(*) FROM rv.invoices WHERE client_id IN (3, 13) GROUP BY client_id ORDER BY 1;
+SELECT DISTINCT client_id FROM rv.invoices WHERE client_id IN (4, 5) ORDER BY 1;
+SELECT DISTINCT client_id FROM rv.invoices WHERE client_id IN (4, 15) ORDER BY 1;
+-- LIMIT: only rows returned are checked
+SELECT id, firm_id FROM rv.invoices ORDER BY id LIMIT 1;
+SELECT id, firm_id FROM rv.invoices ORDER BY id LIMIT 2 OFFSET 8;
+-- the full error
+SELECT id, firm_id FROM rv.invoices WHERE id = 11;
+
+-- joins by foreign key: the same verdict with every join method; a row a
+-- hash join reads in full but matches nothing is not checked
+CREATE FUNCTION rv.join_verdicts(OUT method text, OUT own text, OUT foreign_row text)
+RETURNS SETOF record LANGUAGE plpgsql AS $$
+DECLARE
+	settings text[] := ARRAY['enable_nestloop', 'enable_hashjoin', 'enable_mergejoin'];
+	s text;
+	n bigint;
+BEGIN
+	FOREACH method IN ARRAY settings LOOP
+		FOREACH s IN ARRAY settings LOOP
+			PERFORM set_config(s, CASE WHEN s = method THEN 'on' ELSE 'off' END, true);
+		END LOOP;
+		BEGIN
+			SELECT count(*) INTO n FROM rv.invoices i JOIN rv.clients c ON c.id = i.client_id
+			 WHERE i.id = 20;
+			own := 'ok ' || n;
+		EXCEPTION WHEN insufficient_privilege THEN own := SQLERRM;
+		END;
+		BEGIN
+			SELECT count(*) INTO n FROM rv.invoices i JOIN rv.clients c ON c.id = i.client_id
+			 WHERE i.id = 10;
+			foreign_row := 'ok ' || n;
+		EXCEPTION WHEN insufficient_privilege THEN foreign_row := SQLERRM;
+		END;
+		RETURN NEXT;
+	END LOOP;
+	RESET enable_nestloop; RESET enable_hashjoin; RESET enable_mergejoin;
+END $$;
+SELECT * FROM rv.join_verdicts();
+-- select_related-like join of a scoped table to an unscoped one
+SELECT i.id, c.name FROM rv.invoices i JOIN rv.clients c ON c.id = i.client_id
+ WHERE i.firm_id = 1 AND i.id IN (20, 40) ORDER BY i.id;
+-- outer join: a missing match reads NULL and is not a row
+SELECT c.id, i.id FROM rv.clients c LEFT JOIN rv.invoices i ON i.client_id = c.id AND i.id < 0
+ WHERE c.id = 1;
+
+-- UPDATE and DELETE by primary key (an ORM's save() and delete())
+UPDATE rv.invoices SET amount = amount + 1 WHERE id = 20;
+UPDATE rv.invoices SET amount = amount + 1 WHERE id = 10;
+DELETE FROM rv.invoices WHERE id = 10;
+DELETE FROM rv.invoices WHERE id IN (20, 40) RETURNING id;
+PREPARE save(numeric, int) AS UPDATE rv.invoices SET amount = $1 WHERE id = $2;
+EXECUTE save(1, 60);
+EXECUTE save(1, 60);
+EXECUTE save(1, 60);
+EXECUTE save(1, 60);
+EXECUTE save(1, 60);
+EXECUTE save(1, 60);
+EXECUTE save(1, 70);
+SET tenant_guard.tenant = '2';
+EXECUTE save(1, 70);
+EXECUTE save(1, 60);
+-- UPDATE ... FROM another table: its joined rows are read
+UPDATE rv.invoices i SET amount = 0 FROM rv.clients c WHERE c.id = i.client_id AND i.id = 70;
+UPDATE rv.invoices i SET amount = 0 FROM rv.clients c WHERE c.id = 1 AND i.id = 70;
+
+-- a prepared statement and a cursor see the context of each execution
+-- and each FETCH
+SET tenant_guard.tenant = '1';
+PREPARE get(int) AS SELECT id, firm_id FROM rv.invoices WHERE id = $1;
+EXECUTE get(60);
+SET tenant_guard.tenant = '2';
+EXECUTE get(60);
+EXECUTE get(70);
+BEGIN;
+SET LOCAL tenant_guard.tenant = '1';
+DECLARE cur CURSOR FOR SELECT id, firm_id FROM rv.invoices
+ WHERE client_id IN (1, 11) AND id <= 120 ORDER BY firm_id, id;
+FETCH 3 FROM cur;
+SET LOCAL tenant_guard.tenant = '1, 2';
+FETCH 2 FROM cur;
+SET LOCAL tenant_guard.tenant = '1';
+FETCH 1 FROM cur;
+ROLLBACK;
+-- ORDER BY with LIMIT checks the rows returned, also after a sort
+SET tenant_guard.tenant = '1';
+SET enable_indexscan = off;
+SELECT id, firm_id FROM rv.invoices WHERE client_id IN (1, 11) ORDER BY firm_id DESC, id LIMIT 1;
+SELECT id, firm_id FROM rv.invoices WHERE client_id IN (1, 11) ORDER BY firm_id, id LIMIT 2;
+RESET enable_indexscan;
+-- with verify_rows off, the unscoped rule applies as without a context
+SET tenant_guard.verify_rows = off;
+EXECUTE get(70);
+SELECT id FROM rv.invoices WHERE id = 70;
+RESET tenant_guard.verify_rows;
+
+-- row-level security filters rows first: rows it hides are not checked
+CREATE ROLE rv_app;
+GRANT USAGE ON SCHEMA rv TO rv_app;
+GRANT ALL ON ALL TABLES IN SCHEMA rv TO rv_app;
+ALTER TABLE rv.invoices ENABLE ROW LEVEL SECURITY;
+CREATE POLICY first_clients ON rv.invoices USING (client_id <= 10);
+SET tenant_guard.tenant = '1';
+SET ROLE rv_app;
+SELECT count(*) FROM rv.invoices WHERE client_id IN (1, 11);
+RESET ROLE;
+SELECT count(*) FROM rv.invoices WHERE client_id IN (1, 11);
+-- a policy that names the tenant is a scope, checked by value
+DROP POLICY first_clients ON rv.invoices;
+CREATE POLICY by_firm ON rv.invoices USING (firm_id = current_setting('app.firm_id')::int);
+SET app.firm_id = '1';
+SET ROLE rv_app;
+SELECT count(*) FROM rv.invoices WHERE client_id IN (1, 11);
+SET app.firm_id = '2';
+SELECT count(*) FROM rv.invoices WHERE client_id IN (1, 11);
+RESET ROLE;
+DROP POLICY by_firm ON rv.invoices;
+ALTER TABLE rv.invoices DISABLE ROW LEVEL SECURITY;
+
+-- partitions and inheritance children are verified through the parent
+RESET tenant_guard.tenant;
+CREATE TABLE rv.parts (id int, firm_id int NOT NULL) PARTITION BY LIST (firm_id);
+CREATE TABLE rv.parts_1 PARTITION OF rv.parts FOR VALUES IN (1);
+CREATE TABLE rv.parts_2 PARTITION OF rv.parts FOR VALUES IN (2);
+INSERT INTO rv.parts VALUES (1, 1), (2, 2);
+CREATE TABLE rv.base (id int, firm_id int NOT NULL);
+CREATE TABLE rv.child () INHERITS (rv.base);
+INSERT INTO rv.base VALUES (1, 1);
+INSERT INTO rv.child VALUES (2, 2);
+SET tenant_guard.tenant = '1';
+SELECT * FROM rv.parts WHERE id = 1;
+SELECT * FROM rv.parts WHERE id = 2;
+SELECT * FROM rv.base WHERE id = 1;
+SELECT * FROM rv.base WHERE id = 2;
+UPDATE rv.base SET id = id WHERE id = 2;
+DELETE FROM rv.parts WHERE id = 2;
+
+-- parallel plans: workers check the rows they read with the context they
+-- inherit
+SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0; SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM rv.invoices WHERE amount > 100 AND client_id = 2;
+SELECT count(*) FROM rv.invoices WHERE amount > 100 AND client_id = 2;
+SELECT count(*) FROM rv.invoices WHERE amount > 100 AND client_id = 12;
+\set SHOW_CONTEXT never
+SET force_parallel_mode = on;
+SELECT id, firm_id FROM rv.invoices WHERE id = 60;
+SELECT id, firm_id FROM rv.invoices WHERE id = 70;
+EXPLAIN (COSTS OFF) SELECT id, firm_id FROM rv.invoices WHERE id = 70;
+RESET force_parallel_mode;
+\set SHOW_CONTEXT errors
+RESET parallel_setup_cost; RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size; RESET max_parallel_workers_per_gather;
+
+-- what row verification cannot see falls back to the unscoped rule: a
+-- sublink (EXISTS, IN) on a tenant table, a subquery or a view
+SELECT count(*) FROM rv.clients c WHERE c.firm_id = 1
+   AND EXISTS (SELECT 1 FROM rv.invoices i WHERE i.client_id = c.id);
+SELECT count(*) FROM (SELECT * FROM rv.invoices WHERE id = 60) s;
+CREATE VIEW rv.invoice_view AS SELECT * FROM rv.invoices;
+SELECT count(*) FROM rv.invoice_view WHERE id = 60;
+
+-- log mode: the statement runs and is reported once, not once per row
+SET tenant_guard.mode = log;
+SET tenant_guard.client_messages = warning;
+SELECT tenant_guard.flush() >= 0 AS flushed;
+SELECT count(*) FROM rv.invoices WHERE client_id IN (1, 11, 12);
+UPDATE rv.invoices SET amount = amount WHERE client_id IN (11, 12);
+SELECT tenant_guard.flush() >= 0 AS flushed;
+SELECT kind, relation, action, tenant, row_tenant, command FROM tenant_guard.violations
+ WHERE relation = 'rv.invoices' AND action = 'logged' ORDER BY occurred_at, id;
+RESET tenant_guard.client_messages;
+
+RESET tenant_guard.tenant;
+RESET tenant_guard.mode;
+DROP SCHEMA rv CASCADE;
+DROP ROLE rv_app;

@@ -1,0 +1,343 @@
+/*-------------------------------------------------------------------------
+ *
+ * scope_values.c
+ *	  Value checks of scoped statements (doc/tenant-context.md): with a
+ *	  tenant context set, every tenant value a statement's tenant scope
+ *	  names must be one of the context's.
+ *
+ * Planning.  For a scan that scope_analysis.c found scoped, the value side
+ * of each scoping term is kept: X of "tenant_col = X", the array of
+ * "tenant_col = ANY (X)" (also IN (...)), and every arm of an OR.  The
+ * expressions are carried in the plan (plan_carrier.c), whatever the
+ * context at planning, since plans are cached and the context changes per
+ * request.
+ *
+ * Execution.  At ExecutorStart, before the first row, the expressions are
+ * evaluated with the plan's parameters against the context in force then:
+ * constants, parameters of generic plans, stable expressions, and outputs of
+ * initplans (run then, once, as they would be at the first row).  An
+ * initplan that depends on an outer query's row cannot be run up front; its
+ * scope is then reported as unknown, never passed silently.  A NULL value
+ * matches no row and is not checked.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "scope_values.h"
+
+#include "executor/executor.h"
+#include "nodes/execnodes.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/value.h"
+#include "optimizer/optimizer.h"
+#include "plan_carrier.h"
+#include "scope_analysis.h"
+#include "scoping_guard.h"
+#include "settings.h"
+#include "tenant_catalog.h"
+#include "tenant_context.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+
+/*
+ * A value check, as carried in the plan: a List of (Integer relid, Integer
+ * writes, String tenant column, the value expression, Integer is_array).
+ */
+typedef struct ValueCheck
+{
+	Oid			relid;
+	bool		writes;
+	const char *column;
+	Expr	   *value;
+	bool		is_array;
+} ValueCheck;
+
+static void
+read_check(List *carried, ValueCheck *check)
+{
+	check->relid = (Oid) intVal(linitial(carried));
+	check->writes = intVal(lsecond(carried)) != 0;
+	check->column = strVal(lthird(carried));
+	check->value = (Expr *) lfourth(carried);
+	check->is_array = intVal(list_nth(carried, 4)) != 0;
+}
+
+static bool
+refers_to_rel(Node *node, void *context)
+{
+	Index		relid = *(Index *) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return ((Var *) node)->varno == (int) relid &&
+			((Var *) node)->varlevelsup == 0;
+	return expression_tree_walker(node, refers_to_rel, context);
+}
+
+static List *
+add_check(List *checks, Oid relid, bool writes, Node *value, bool is_array)
+{
+	TenantTableInfo info;
+	Expr	   *copy = (Expr *) copyObject(value);
+
+	fix_opfuncids((Node *) copy);
+	tenant_table_describe(relid, &info);
+	return lappend(checks,
+				   list_make5(makeInteger((int) relid),
+							  makeInteger(writes ? 1 : 0),
+							  makeString(pstrdup(NameStr(info.tenant_column))),
+							  copy,
+							  makeInteger(is_array ? 1 : 0)));
+}
+
+/* The values of one scoping term, which scope_analysis.c accepted. */
+static List *
+term_values(List *checks, PlannerInfo *root, Node *clause, Index rti,
+			AttrNumber attnum, Oid relid, bool writes)
+{
+	ListCell   *lc;
+
+	if (is_andclause(clause))
+	{
+		foreach(lc, ((BoolExpr *) clause)->args)
+		{
+			if (term_is_tenant_scope(root, lfirst(lc), rti, attnum))
+				checks = term_values(checks, root, lfirst(lc), rti, attnum,
+									 relid, writes);
+		}
+	}
+	else if (is_orclause(clause))
+	{
+		foreach(lc, ((BoolExpr *) clause)->args)
+			checks = term_values(checks, root, lfirst(lc), rti, attnum,
+								 relid, writes);
+	}
+	else if (is_opclause(clause))
+	{
+		Node	   *left = linitial(((OpExpr *) clause)->args);
+		Node	   *right = lsecond(((OpExpr *) clause)->args);
+
+		checks = add_check(checks, relid, writes,
+						   refers_to_rel(right, &rti) ? left : right, false);
+	}
+	else if (IsA(clause, ScalarArrayOpExpr))
+		checks = add_check(checks, relid, writes,
+						   lsecond(((ScalarArrayOpExpr *) clause)->args), true);
+	/* WHERE CURRENT OF names no value: the cursor's rows were checked. */
+	return checks;
+}
+
+List *
+scope_values_collect(List *checks, PlannerInfo *root, RelOptInfo *rel,
+					 Oid relid, AttrNumber tenant_attnum, bool writes)
+{
+	ListCell   *lc;
+
+	if (IS_DUMMY_REL(rel))
+		return checks;
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (rinfo->pseudoconstant ||
+			!term_is_tenant_scope(root, (Node *) rinfo->clause, rel->relid,
+								  tenant_attnum))
+			continue;
+		checks = term_values(checks, root, (Node *) rinfo->clause, rel->relid,
+							 tenant_attnum, relid, writes);
+	}
+	return checks;
+}
+
+/*-----------
+ * Execution
+ *-----------
+ */
+
+/*
+ * True when the expression reads an initplan output that cannot be
+ * computed before the first row: one that depends on an outer row.
+ */
+static bool
+needs_outer_row(Node *node, void *context)
+{
+	EState	   *estate = (EState *) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+	{
+		ParamExecData *prm = &estate->es_param_exec_vals[((Param *) node)->paramid];
+
+		return prm->execPlan == NULL ||
+			!bms_is_empty(((SubPlanState *) prm->execPlan)->planstate->plan->extParam);
+	}
+	return expression_tree_walker(node, needs_outer_row, context);
+}
+
+/* Is every non-null tenant value of the evaluated scope in the context? */
+static bool
+value_in_context(const ValueCheck *check, Oid typid, Datum value, char **bad)
+{
+	if (check->is_array)
+	{
+		ArrayType  *array = DatumGetArrayTypeP(value);
+		Oid			elemtype = ARR_ELEMTYPE(array);
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			count;
+
+		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+		deconstruct_array(array, elemtype, typlen, typbyval, typalign,
+						  &elems, &nulls, &count);
+		for (int i = 0; i < count; i++)
+		{
+			if (!nulls[i] &&
+				!tenant_context_contains(elemtype, elems[i], check->relid, check->column))
+			{
+				*bad = tenant_value_text(elemtype, elems[i], false);
+				return false;
+			}
+		}
+		return true;
+	}
+	if (tenant_context_contains(typid, value, check->relid, check->column))
+		return true;
+	*bad = tenant_value_text(typid, value, false);
+	return false;
+}
+
+/* Check one scope; false when it was reported. */
+static bool
+check_scope(const ValueCheck *check, EState *estate, ExprContext *econtext)
+{
+	ExprState  *state;
+	Datum		value;
+	bool		isnull;
+	char	   *bad = NULL;
+	ViolationKind kind = check->writes ?
+		VIOLATION_CROSS_TENANT_WRITE : VIOLATION_CROSS_TENANT_READ;
+
+	state = ExecInitExpr(check->value, NULL);
+	value = ExecEvalExprSwitchContext(state, econtext, &isnull);
+	if (isnull || value_in_context(check, exprType((Node *) check->value), value, &bad))
+		return true;
+	report_cross_tenant(kind, TENANT_VALUE_SCOPE, check->relid, check->column, bad);
+	return false;
+}
+
+/* Every tenant column the checks touch must accept the context's values. */
+static void
+validate_context(List *checks)
+{
+	ListCell   *lc;
+
+	foreach(lc, checks)
+	{
+		ValueCheck	check;
+
+		read_check(lfirst(lc), &check);
+		tenant_context_validate(get_atttype(check.relid, tenant_table_attnum(check.relid)),
+								check.relid, check.column);
+	}
+}
+
+static void
+check_all(List *checks, EState *estate)
+{
+	ExprContext *econtext = CreateExprContext(estate);
+	ListCell   *lc;
+
+	/* Decide what can run up front before running any initplan. */
+	foreach(lc, checks)
+	{
+		ValueCheck	check;
+
+		read_check(lfirst(lc), &check);
+		if (needs_outer_row((Node *) check.value, estate))
+		{
+			report_cross_tenant(check.writes ? VIOLATION_CROSS_TENANT_WRITE :
+								VIOLATION_CROSS_TENANT_READ, TENANT_VALUE_UNKNOWN,
+								check.relid, check.column, NULL);
+			return;
+		}
+	}
+	foreach(lc, checks)
+	{
+		ValueCheck	check;
+
+		read_check(lfirst(lc), &check);
+		if (!check_scope(&check, estate, econtext))
+			return;				/* reported once per statement */
+	}
+}
+
+/*
+ * At ExecutorStart, after the standard start (which sets up the
+ * parameters and the initplans), with the context in force now.
+ */
+void
+scope_values_check_execution(QueryDesc *queryDesc, int eflags)
+{
+	List	   *checks;
+	MemoryContext old;
+
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
+		tenant_guard_mode == GUARD_MODE_OFF ||
+		!tenant_context_is_set())
+		return;
+	checks = plan_carrier_value_checks(queryDesc->plannedstmt);
+	if (checks == NIL || !scoping_guard_applies())
+		return;
+	old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
+	validate_context(checks);
+	check_all(checks, queryDesc->estate);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * For tenant_guard.check(): the constant values of a plan's scopes that
+ * are outside the current context.
+ */
+List *
+scope_values_constant_violations(PlannedStmt *stmt)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	if (!tenant_context_is_set())
+		return NIL;
+	foreach(lc, plan_carrier_value_checks(stmt))
+	{
+		ValueCheck	check;
+		Const	   *constant;
+		char	   *bad = NULL;
+
+		read_check(lfirst(lc), &check);
+		constant = (Const *) check.value;
+		while (constant != NULL && IsA(constant, RelabelType))
+			constant = (Const *) ((RelabelType *) constant)->arg;
+		if (constant == NULL || !IsA(constant, Const))
+			continue;
+		tenant_context_validate(get_atttype(check.relid, tenant_table_attnum(check.relid)),
+								check.relid, check.column);
+		if (!constant->constisnull &&
+			!value_in_context(&check, constant->consttype, constant->constvalue, &bad))
+		{
+			ScopeValueViolation *v = palloc(sizeof(ScopeValueViolation));
+
+			v->relid = check.relid;
+			v->column = check.column;
+			v->writes = check.writes;
+			v->value = bad;
+			result = lappend(result, v);
+		}
+	}
+	return result;
+}

@@ -1,0 +1,421 @@
+/*-------------------------------------------------------------------------
+ *
+ * tenant_context.c
+ *	  The tenant context (doc/tenant-context.md): tenant_guard.tenant names
+ *	  the tenant, or comma-separated tenants, the session or transaction acts
+ *	  for; empty means no context.  tenant_guard.verify_rows says whether
+ *	  statements without a tenant scope are verified row by row while a
+ *	  context is set.
+ *
+ * Values are compared in the tenant column's own type: each text value of
+ * the context goes through the type's input function once per type, and
+ * the results are kept until the setting changes.  The assign hook may run
+ * outside a transaction (at the end of one, when SET LOCAL is undone), so
+ * it only marks the converted values stale; they are converted again on
+ * the next comparison, inside a statement.
+ *
+ * Any role may set the context: it can only narrow what a statement may
+ * touch, and a role that may not set it can still reset it; choosing the
+ * tenant is the application's job.  verify_rows is PGC_SUSET since turning
+ * it off widens what passes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "tenant_context.h"
+
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "extension_state.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
+#include "settings.h"
+#include "tcop/pquery.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+#include "utils/varlena.h"
+
+bool		tenant_guard_verify_rows = true;
+
+/* The setting as given, and parsed into its values (GUC "extra"). */
+static char *tenant_setting = NULL;
+
+typedef struct ContextValues
+{
+	int			count;
+	char	   *values[FLEXIBLE_ARRAY_MEMBER];	/* point into the same block */
+} ContextValues;
+
+static const ContextValues *context_values = NULL;
+
+/* The values converted to one type, valid for one generation. */
+#define CONVERSION_SLOTS 8
+
+typedef struct Conversion
+{
+	Oid			typid;			/* the type asked for (maybe a domain) */
+	Oid			basetype;		/* compared in this one */
+	Datum	   *datums;
+	FmgrInfo	eq;
+	Oid			collation;
+} Conversion;
+
+static Conversion conversions[CONVERSION_SLOTS];
+static int	conversion_count = 0;
+static int	conversion_next = 0;
+static bool conversions_stale = true;
+static MemoryContext conversion_context = NULL;
+
+/*
+ * Split "5, 6" into trimmed values.  Each value is taken as written, so
+ * that a uuid or text tenant can contain anything but a comma.  The result
+ * is malloc'd in one block, because GUC "extra" outlives every memory
+ * context.
+ */
+static bool
+check_tenant(char **newval, void **extra, GucSource source)
+{
+	List	   *parts = NIL;
+	ListCell   *lc;
+	char	   *raw = pstrdup(*newval);
+	char	   *start = raw;
+	ContextValues *parsed;
+	Size		size;
+	char	   *strings;
+	int			i = 0;
+
+	if (raw[strspn(raw, " \t\r\n")] != '\0')
+	{
+		for (;;)
+		{
+			char	   *comma = strchr(start, ',');
+			char	   *end;
+
+			if (comma)
+				*comma = '\0';
+			while (*start && isspace((unsigned char) *start))
+				start++;
+			end = start + strlen(start);
+			while (end > start && isspace((unsigned char) end[-1]))
+				*--end = '\0';
+			if (*start == '\0')
+			{
+				GUC_check_errdetail("Tenant values are separated by commas; an empty value is not allowed.");
+				return false;
+			}
+			parts = lappend(parts, start);
+			if (!comma)
+				break;
+			start = comma + 1;
+		}
+	}
+
+	size = offsetof(ContextValues, values) + sizeof(char *) * list_length(parts);
+	foreach(lc, parts)
+		size += strlen(lfirst(lc)) + 1;
+	parsed = malloc(size);
+	if (parsed == NULL)
+	{
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		GUC_check_errmsg("out of memory");
+		return false;
+	}
+	strings = (char *) &parsed->values[list_length(parts)];
+	foreach(lc, parts)
+	{
+		strcpy(strings, lfirst(lc));
+		parsed->values[i++] = strings;
+		strings += strlen(strings) + 1;
+	}
+	parsed->count = i;
+	*extra = parsed;
+	return true;
+}
+
+/* May run outside a transaction: only mark the conversions stale. */
+static void
+assign_tenant(const char *newval, void *extra)
+{
+	context_values = (const ContextValues *) extra;
+	conversions_stale = true;
+}
+
+void
+tenant_context_define(void)
+{
+	DefineCustomStringVariable("tenant_guard.tenant",
+							   "The tenant, or comma-separated tenants, the session or transaction acts for.",
+							   "Empty means no tenant context.  With a context, statements may touch "
+							   "only rows of these tenants; set it per request with SET LOCAL or "
+							   "set_config(..., true).",
+							   &tenant_setting,
+							   "",
+							   PGC_USERSET,
+							   GUC_LIST_INPUT,
+							   check_tenant,
+							   assign_tenant,
+							   NULL);
+
+	DefineCustomBoolVariable("tenant_guard.verify_rows",
+							 "Verify statements without a tenant scope row by row while a tenant context is set.",
+							 "Off judges them by the unscoped rule, as without a context.",
+							 &tenant_guard_verify_rows,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+}
+
+bool
+tenant_context_is_set(void)
+{
+	return context_values != NULL && context_values->count > 0;
+}
+
+bool
+row_verification_in_force(void)
+{
+	return tenant_guard_verify_rows && tenant_context_is_set();
+}
+
+/* The context as set (for messages and the audit trail), or NULL. */
+const char *
+tenant_context_text(void)
+{
+	return tenant_context_is_set() ? tenant_setting : NULL;
+}
+
+static void
+forget_conversions(void)
+{
+	if (conversion_context == NULL)
+		conversion_context = AllocSetContextCreate(TopMemoryContext,
+												   "tenant_guard tenant context",
+												   ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(conversion_context);
+	conversion_count = 0;
+	conversion_next = 0;
+	conversions_stale = false;
+}
+
+/*
+ * Convert one context value with the type's input function.  A value the
+ * type rejects (a data exception, or a domain's check) becomes an error
+ * that names the setting and the column; anything else is re-thrown.
+ */
+static Datum
+convert_value(const char *value, Oid typid, Oid relid, const char *column)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			input;
+	Oid			ioparam;
+	Datum		result = (Datum) 0;
+
+	getTypeInputInfo(typid, &input, &ioparam);
+	PG_TRY();
+	{
+		result = OidInputFunctionCall(input, (char *) value, ioparam, -1);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		int			category;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+		if (category != ERRCODE_DATA_EXCEPTION &&
+			category != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value \"%s\" in tenant_guard.tenant for tenant column \"%s\" of type %s",
+						value, column, format_type_be(typid)),
+				 errdetail("%s", edata->message),
+				 errhint("Set tenant_guard.tenant to tenant values of the type of the tenant column of table \"%s\".",
+						 relation_message_name(relid))));
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static Conversion *
+conversion_for(Oid typid, Oid relid, const char *column)
+{
+	Conversion *slot;
+	MemoryContext old;
+	TypeCacheEntry *entry;
+
+	if (conversions_stale)
+		forget_conversions();
+	for (int i = 0; i < conversion_count; i++)
+	{
+		if (conversions[i].typid == typid)
+			return &conversions[i];
+	}
+	if (conversion_count == CONVERSION_SLOTS)
+		forget_conversions();
+	slot = &conversions[conversion_next++];
+	conversion_count = Max(conversion_count, conversion_next);
+	conversion_next %= CONVERSION_SLOTS;
+
+	slot->typid = InvalidOid;	/* until complete */
+	slot->basetype = getBaseType(typid);
+	entry = lookup_type_cache(slot->basetype, TYPECACHE_EQ_OPR_FINFO);
+	if (!OidIsValid(entry->eq_opr_finfo.fn_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("tenant column \"%s\" of type %s has no equality operator",
+						column, format_type_be(typid))));
+	old = MemoryContextSwitchTo(conversion_context);
+	fmgr_info_copy(&slot->eq, &entry->eq_opr_finfo, conversion_context);
+	slot->collation = get_typcollation(slot->basetype);
+	if (slot->collation == InvalidOid && type_is_collatable(typid))
+		slot->collation = DEFAULT_COLLATION_OID;
+	slot->datums = palloc(sizeof(Datum) * context_values->count);
+	for (int i = 0; i < context_values->count; i++)
+		slot->datums[i] = convert_value(context_values->values[i], typid, relid, column);
+	MemoryContextSwitchTo(old);
+	slot->typid = typid;
+	return slot;
+}
+
+/* Every value of the context must be valid for the column's type. */
+void
+tenant_context_validate(Oid typid, Oid relid, const char *column)
+{
+	if (tenant_context_is_set())
+		(void) conversion_for(typid, relid, column);
+}
+
+/* Is this non-null value of type typid one of the context's tenants? */
+bool
+tenant_context_contains(Oid typid, Datum value, Oid relid, const char *column)
+{
+	Conversion *conversion = conversion_for(typid, relid, column);
+
+	for (int i = 0; i < context_values->count; i++)
+	{
+		if (DatumGetBool(FunctionCall2Coll(&conversion->eq, conversion->collation,
+										   conversion->datums[i], value)))
+			return true;
+	}
+	return false;
+}
+
+char *
+tenant_value_text(Oid typid, Datum value, bool isnull)
+{
+	Oid			output;
+	bool		varlena;
+
+	if (isnull)
+		return pstrdup("null");
+	getTypeOutputInfo(typid, &output, &varlena);
+	return OidOutputFunctionCall(output, value);
+}
+
+static const char *
+source_phrase(TenantValueSource source)
+{
+	switch (source)
+	{
+		case TENANT_VALUE_READ:
+			return "of a row the statement reads";
+		case TENANT_VALUE_CHANGED:
+			return "of a row the statement updates or deletes";
+		case TENANT_VALUE_WRITTEN:
+			return "of a row the statement writes";
+		case TENANT_VALUE_SCOPE:
+		case TENANT_VALUE_UNKNOWN:
+			break;
+	}
+	return "";
+}
+
+/* The command tag of the statement being run, when there is a portal. */
+static const char *
+current_command(void)
+{
+	if (ActivePortal == NULL)
+		return NULL;
+	return GetCommandTagName(ActivePortal->commandTag);
+}
+
+/* The errdetail of a cross-tenant violation. */
+char *
+cross_tenant_detail(TenantValueSource source, const char *column,
+					const char *row_tenant)
+{
+	const char *context = tenant_context_text();
+
+	if (source == TENANT_VALUE_SCOPE)
+		return psprintf("The statement's condition on tenant column \"%s\" names tenant %s; "
+						"tenant_guard.tenant is \"%s\".", column, row_tenant, context);
+	if (source == TENANT_VALUE_UNKNOWN)
+		return psprintf("The tenant value the statement's condition on tenant column \"%s\" names "
+						"cannot be known before the statement runs; tenant_guard.tenant is \"%s\".",
+						column, context);
+	return psprintf("Tenant column \"%s\" %s is %s; tenant_guard.tenant is \"%s\".",
+					column, source_phrase(source), row_tenant, context);
+}
+
+/*
+ * Report a row or a scope of another tenant than the context's: a
+ * cross_tenant_read or cross_tenant_write.  Does not return in enforce
+ * mode.
+ */
+void
+report_cross_tenant(ViolationKind kind, TenantValueSource source, Oid relid,
+					const char *column, const char *row_tenant)
+{
+	char	   *relation = relation_message_name(relid);
+	const char *context = tenant_context_text();
+	Violation	violation;
+
+	violation.kind = kind;
+	violation.relid = relid;
+	violation.column = column;
+	violation.command = current_command();
+	violation.sqlstate = ERRCODE_INSUFFICIENT_PRIVILEGE;
+	violation.message =
+		psprintf(kind == VIOLATION_CROSS_TENANT_WRITE ?
+				 "cross-tenant write to tenant table \"%s\"" :
+				 "cross-tenant read of tenant table \"%s\"", relation);
+	violation.detail = cross_tenant_detail(source, column, row_tenant);
+	violation.hint = "Restrict the statement to the tenant of the request, or set "
+		"tenant_guard.tenant to the tenant the request acts for.";
+	violation_report_tenant(&violation, (GuardMode) tenant_guard_mode,
+							context, row_tenant);
+}
+
+/*
+ * The OID of one of the extension's functions, or InvalidOid when the
+ * installed version does not have it (a database still at 0.1.0): the
+ * caller then leaves the statement as it is.  The answer is cached in
+ * *cached and checked to still exist, since the extension can be dropped
+ * and created again in a session.
+ */
+Oid
+tenant_guard_function(const char *name, int nargs, const Oid *argtypes,
+					  Oid *cached)
+{
+	char	   *schema;
+
+	if (OidIsValid(*cached) &&
+		SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(*cached)))
+		return *cached;
+	schema = get_namespace_name(extension_schema_oid());
+	if (schema == NULL)
+		return InvalidOid;
+	*cached = LookupFuncName(list_make2(makeString(schema), makeString((char *) name)),
+							 nargs, argtypes, true);
+	return *cached;
+}
