@@ -42,9 +42,11 @@
  *	  PostgreSQL then neither calls the trigger nor locks the row for it
  *	  (GetTupleForTrigger runs only for BEFORE ROW triggers).  Tests:
  *	  isolation amount_relative, amount_refund; pg_regress amount_guard.
- *	- Query ids (query_fingerprint.c): JumbleQuery() on the parse-analysed
- *	  statement at post_parse_analyze time gives the id pg_stat_statements
- *	  reports.  Test: pg_regress query_fingerprint.
+ *	- Query ids (query_fingerprint.c): pgstat_get_my_query_id() is the id
+ *	  pg_stat_statements reports for the top-level statement when query
+ *	  ids are computed, and PostgreSQL's core scanner (scanner_init,
+ *	  core_yylex, the token numbers of parser/gram.h) tokenizes a statement
+ *	  text as the parser did.  Test: pg_regress query_fingerprint.
  *	- A BEFORE UPDATE row trigger sees the row already locked by the
  *	  current transaction (GetTupleForTrigger), which is why row locks are
  *	  recorded as they are taken rather than read from the row.  Test:

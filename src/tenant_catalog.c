@@ -224,17 +224,10 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 	relkind = classform->relkind;
 	nsp = classform->relnamespace;
 	is_partition = classform->relispartition;
-	info->may_raise_violation = relkind == RELKIND_VIEW ||
-		relkind == RELKIND_PARTITIONED_TABLE || classform->relhassubclass ||
-		classform->relhasrules || classform->relrowsecurity ||
-		classform->relhastriggers;
 	ReleaseSysCache(classtup);
 
 	if (namespace_never_holds_tenant_tables(nsp))
-	{
-		info->may_raise_violation = false;
 		return;
-	}
 	if (!relkind_can_be_tenant_table(relkind))
 		return;
 
@@ -247,7 +240,6 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 		{
 			info->source = TENANT_SOURCE_REGISTERED;
 			info->tenant_column = column;
-			info->may_raise_violation = true;
 		}
 		return;
 	}
@@ -261,7 +253,6 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 		{
 			info->source = TENANT_SOURCE_DETECTED;
 			namestrcpy(&info->tenant_column, name);
-			info->may_raise_violation = true;
 			return;
 		}
 	}
@@ -314,15 +305,3 @@ tenant_table_describe(Oid relid, TenantTableInfo *info)
 	*info = *cached_tenant_table(relid);
 }
 
-/*
- * Could a statement that uses this relation raise a violation?  True for a
- * tenant table, and for anything that can lead the planner or executor to
- * other relations or to a protected amount: a view, a partitioned or
- * inheritance parent, a table with rules, row-level security or triggers.
- * Never for the system and extension schemas.  query_fingerprint.c asks.
- */
-bool
-relation_may_raise_violation(Oid relid)
-{
-	return cached_tenant_table(relid)->may_raise_violation;
-}

@@ -26,22 +26,18 @@
 #include "miscadmin.h"
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
-#include "parser/analyze.h"
 #include "plan_carrier.h"
-#include "query_fingerprint.h"
 #include "scoping_guard.h"
 #include "settings.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
 #include "tenant_catalog.h"
 #include "utils/guc.h"
-#include "utils/queryjumble.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 static planner_hook_type prev_planner_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
@@ -65,15 +61,6 @@ tenant_guard_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	audit_queue_init_shmem();
-}
-
-static void
-tenant_guard_post_parse_analyze(ParseState *pstate, Query *query,
-								JumbleState *jstate)
-{
-	if (prev_post_parse_analyze_hook)
-		prev_post_parse_analyze_hook(pstate, query, jstate);
-	query_fingerprint_statement(pstate, query);
 }
 
 /* Can the statement update rows: anything but a plain SELECT. */
@@ -284,8 +271,6 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = tenant_guard_shmem_startup;
 
-	prev_post_parse_analyze_hook = post_parse_analyze_hook;
-	post_parse_analyze_hook = tenant_guard_post_parse_analyze;
 	prev_planner_hook = planner_hook;
 	planner_hook = tenant_guard_planner;
 	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
