@@ -28,7 +28,8 @@ OBJS = \
 	src/query_fingerprint.o \
 	src/amount_statement.o \
 	src/row_locks.o \
-	src/amount_guard.o
+	src/amount_guard.o \
+	src/conflict_guard.o
 DATA = tenant_guard--0.1.0.sql tenant_guard--0.1.0--0.2.0.sql tenant_guard--0.2.0.sql
 PGFILEDESC = "tenant_guard - tenant isolation and atomic money updates"
 # The user documentation, installed with the extension (see below for where).
@@ -40,11 +41,13 @@ PG_CPPFLAGS = -I$(srcdir)/src
 REGRESS = settings catalog registry superuser_only scope_rules_enforce scope_rules_log \
 	statement_kinds plan_cache internal_queries check_function role_exemption \
 	audit_trail amount_guard query_fingerprint extension_objects
+REGRESS += cross_tenant_upsert
 
 # Isolation specs live in test/isolation/specs, their output in
 # test/isolation/expected.
 ISOLATION = registry_visibility cached_plan_invalidation \
 	amount_rmw amount_relative amount_lock amount_webhook amount_refund
+ISOLATION += cross_tenant_upsert
 ISOLATION_OPTS = --inputdir=test/isolation
 
 # TAP tests live in test/t (PROVE_FLAGS is set after PGXS, which resets it).

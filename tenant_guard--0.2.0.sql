@@ -574,3 +574,24 @@ COMMENT ON VIEW tenant_guard.protected_amounts IS
 	'Every protected amount column';
 COMMENT ON FUNCTION tenant_guard.amount_guard() IS
 	'Trigger function behind protect_amount(); installed as trigger tenant_guard_amounts';
+
+------------------------------------------------------------------------------
+-- Cross-tenant writes through INSERT ... ON CONFLICT DO UPDATE
+------------------------------------------------------------------------------
+
+-- The per-row checks the planner adds to an upsert into a tenant table;
+-- they refuse to be called any other way.
+CREATE FUNCTION tenant_guard.upsert_same_tenant(existing anyelement,
+		proposed anyelement, rel regclass)
+RETURNS boolean
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_upsert_same_tenant';
+
+CREATE FUNCTION tenant_guard.upsert_keep_tenant(new_value anyelement,
+		existing anyelement, rel regclass)
+RETURNS anyelement
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_upsert_keep_tenant';
+

@@ -47,6 +47,15 @@
  *	  ids are computed, and PostgreSQL's core scanner (scanner_init,
  *	  core_yylex, the token numbers of parser/gram.h) tokenizes a statement
  *	  text as the parser did.  Test: pg_regress query_fingerprint.
+ *	- The checks of ON CONFLICT DO UPDATE (conflict_guard.c): a condition
+ *	  appended to the Query's onConflictWhere is evaluated last, after the
+ *	  conflicting row is locked and before it is updated, and only when the
+ *	  conditions before it hold; PostgreSQL maps onConflictWhere and
+ *	  onConflictSet to a partition's columns; the planner keeps a
+ *	  FuncExpr's COERCE_SQL_SYNTAX, which ruleutils shows as a plain call;
+ *	  a function of the plan has the executor's query context as fn_mcxt,
+ *	  also for partitions set up while the statement runs.  Tests:
+ *	  pg_regress cross_tenant_upsert; isolation cross_tenant_upsert.
  *	- A BEFORE UPDATE row trigger sees the row already locked by the
  *	  current transaction (GetTupleForTrigger), which is why row locks are
  *	  recorded as they are taken rather than read from the row.  Test:

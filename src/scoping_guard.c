@@ -58,9 +58,13 @@
 static ScopeCollector *current_collector = NULL;
 static Oid	refreshing_matview = InvalidOid;
 
-/* Is the statement at hand one the guard judges at all? */
-static bool
-guard_applies(void)
+/*
+ * Is the statement at hand one the guard judges at all?  Also asked by the
+ * cross-tenant write rule (conflict_guard.c), which has the same
+ * exemptions.
+ */
+bool
+scoping_guard_applies(void)
 {
 	return !in_extension_work() &&
 		!IsParallelWorker() &&
@@ -136,7 +140,7 @@ findings_to_accesses(List *findings)
 bool
 scoping_guard_begin_planning(ScopeCollector *collector)
 {
-	if (!guard_applies())
+	if (!scoping_guard_applies())
 		return false;
 	collector->findings = NIL;
 	collector->outer = current_collector;
@@ -309,7 +313,7 @@ scoping_guard_check_execution(QueryDesc *queryDesc, int eflags)
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
 		tenant_guard_mode == GUARD_MODE_OFF ||
 		plan_carrier_scope_findings(queryDesc->plannedstmt) == NIL ||
-		!guard_applies())
+		!scoping_guard_applies())
 		return;
 	report_all(scoping_guard_plan_findings(queryDesc->plannedstmt),
 			   (Node *) queryDesc->plannedstmt);
@@ -377,7 +381,7 @@ scoping_guard_check_utility(Node *parsetree)
 		return;
 	if (!IsA(parsetree, CopyStmt) && !IsA(parsetree, TruncateStmt))
 		return;
-	if (!guard_applies())
+	if (!scoping_guard_applies())
 		return;
 	report_all(scoping_guard_utility_findings(parsetree), parsetree);
 }

@@ -43,6 +43,7 @@ typedef struct ScopeCollector
 	struct ScopeCollector *outer;
 } ScopeCollector;
 
+extern bool scoping_guard_applies(void);
 extern bool scoping_guard_begin_planning(ScopeCollector *collector);
 extern void scoping_guard_end_planning(ScopeCollector *collector);
 extern void scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel,

@@ -20,6 +20,7 @@
 #include "amount_guard.h"
 #include "audit_queue.h"
 #include "audit_writer.h"
+#include "conflict_guard.h"
 #include "executor/executor.h"
 #include "extension_state.h"
 #include "fmgr.h"
@@ -90,10 +91,16 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	 * collector is pushed, so that an error here leaves nothing behind.
 	 * Also for statements the scoping guard does not judge (run by
 	 * foreign-key actions, say), since the amount trigger judges every
-	 * UPDATE.
+	 * UPDATE.  The checks of ON CONFLICT DO UPDATE go into the statement
+	 * after the amount guard has read its assignments as the user wrote
+	 * them.
 	 */
-	relative_amounts = query_may_update(parse) ?
-		amount_relative_assignments(parse) : NIL;
+	relative_amounts = NIL;
+	if (query_may_update(parse))
+	{
+		relative_amounts = amount_relative_assignments(parse);
+		conflict_guard_add_checks(parse);
+	}
 	collecting = scoping_guard_begin_planning(&collector);
 
 	PG_TRY();

@@ -51,6 +51,8 @@ violation_kind_name(ViolationKind kind)
 			return "unscoped_write";
 		case VIOLATION_NON_ATOMIC_AMOUNT:
 			return "non_atomic_amount";
+		case VIOLATION_CROSS_TENANT_WRITE:
+			return "cross_tenant_write";
 	}
 	elog(ERROR, "unknown violation kind %d", (int) kind);
 	return NULL;				/* keep compiler quiet */
