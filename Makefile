@@ -19,6 +19,7 @@ OBJS = \
 	src/catalog_functions.o \
 	src/violation.o \
 	src/scope_analysis.o \
+	src/scope_params.o \
 	src/plan_carrier.o \
 	src/scoping_guard.o \
 	src/check_function.o \
@@ -42,6 +43,7 @@ REGRESS = settings catalog registry superuser_only scope_rules_enforce scope_rul
 	statement_kinds plan_cache internal_queries check_function role_exemption \
 	audit_trail amount_guard query_fingerprint extension_objects
 REGRESS += cross_tenant_upsert
+REGRESS += scope_casts_and_operators
 
 # Isolation specs live in test/isolation/specs, their output in
 # test/isolation/expected.

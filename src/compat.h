@@ -30,6 +30,13 @@
  *	  equivalence-class derivation, and join clauses never appear there
  *	  (scope_analysis.c).  Tests: pg_regress scope_rules_enforce,
  *	  scope_rules_log, statement_kinds.
+ *	- Correlation and lateral references are PlannerParamItems in the
+ *	  plan_params of the query level that owns the column while the inner
+ *	  level is planned; an initplan's setParam names its outputs; and
+ *	  SS_finalize_plan, run early over the finished subplans in
+ *	  glob->subplans order, gives an initplan's extParam as standard_planner
+ *	  later recomputes it (scope_params.c).  Test: pg_regress
+ *	  scope_casts_and_operators.
  *	- Referential-integrity queries run with SECURITY_NOFORCE_RLS
  *	  (InNoForceRLSOperation), which exempts them (scoping_guard.c).
  *	  Test: pg_regress internal_queries.

@@ -13,6 +13,8 @@
 
 #include "nodes/pathnodes.h"
 
+extern bool clause_is_tenant_scope(PlannerInfo *root, Node *clause,
+								   Index relid, AttrNumber tenant_attnum);
 extern bool restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 										 AttrNumber tenant_attnum);
 
