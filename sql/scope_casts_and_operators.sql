@@ -1,4 +1,4 @@
--- Predicate analysis (SPEC section 3): what counts as "tenant_col = X".
+-- Predicate analysis (doc/scoping.md): what counts as "tenant_col = X".
 -- Casts that keep equality exact, IS NOT DISTINCT FROM, IS TRUE, and a
 -- correlated sublink whose outer tenant column is restricted are scopes;
 -- a scalar subquery that reads an outer row, and an operator a role made

@@ -2,7 +2,7 @@
  *
  * scope_params.c
  *	  Whether a PARAM_EXEC Param in a scan's restriction holds one tenant
- *	  value for every row the scan is run for (SPEC section 3).
+ *	  value for every row the scan is run for (doc/scoping.md).
  *
  * The planner turns three different things into PARAM_EXEC Params:
  *	- the output of an initplan, a subquery run once per execution of the
