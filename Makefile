@@ -21,6 +21,7 @@ OBJS = \
 	src/scope_analysis.o \
 	src/plan_carrier.o \
 	src/scoping_guard.o \
+	src/fk_validation.o \
 	src/check_function.o \
 	src/audit_queue.o \
 	src/audit_writer.o \
@@ -38,6 +39,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 REGRESS = settings catalog registry superuser_only scope_rules_enforce scope_rules_log \
 	statement_kinds plan_cache internal_queries check_function role_exemption \
 	audit_trail amount_guard query_fingerprint extension_objects
+REGRESS += exemptions
 
 # Isolation specs live in test/isolation/specs, their output in
 # test/isolation/expected.

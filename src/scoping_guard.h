@@ -43,7 +43,10 @@ typedef struct ScopeCollector
 	struct ScopeCollector *outer;
 } ScopeCollector;
 
-extern bool scoping_guard_begin_planning(ScopeCollector *collector);
+extern bool scoping_guard_begin_planning(ScopeCollector *collector,
+										 Query *parse);
+extern bool scoping_guard_executor_enter(void);
+extern void scoping_guard_executor_leave(void);
 extern void scoping_guard_end_planning(ScopeCollector *collector);
 extern void scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel,
 									  Index rti, RangeTblEntry *rte);
@@ -53,7 +56,8 @@ extern void scoping_guard_check_utility(Node *parsetree);
 typedef struct UtilityGuardState
 {
 	Oid			refreshing_matview;
-	bool		internal;
+	int			altering_table;
+	bool		copying_for_replication;
 } UtilityGuardState;
 
 extern void scoping_guard_begin_utility(Node *parsetree, UtilityGuardState *saved);
