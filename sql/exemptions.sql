@@ -34,6 +34,7 @@ BEGIN
 END;
 $$;
 CREATE TRIGGER steal BEFORE DELETE ON ex.bills FOR EACH ROW EXECUTE FUNCTION ex.steal();
+INSERT INTO ex.invoices VALUES (50, 1);
 DELETE FROM ex.invoices WHERE firm_id = 2 AND id = 20;
 SELECT count(*) AS stolen FROM ex.stolen WHERE firm_id IN (1, 2);
 SELECT count(*) AS invoices_of_firm_2 FROM ex.invoices WHERE firm_id = 2;
