@@ -22,6 +22,7 @@ OBJS = \
 	src/scope_params.o \
 	src/plan_carrier.o \
 	src/scoping_guard.o \
+	src/fk_validation.o \
 	src/check_function.o \
 	src/audit_queue.o \
 	src/audit_writer.o \
@@ -44,6 +45,7 @@ REGRESS = settings catalog registry superuser_only scope_rules_enforce scope_rul
 	audit_trail amount_guard query_fingerprint extension_objects
 REGRESS += cross_tenant_upsert
 REGRESS += scope_casts_and_operators
+REGRESS += exemptions
 
 # Isolation specs live in test/isolation/specs, their output in
 # test/isolation/expected.

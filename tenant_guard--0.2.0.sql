@@ -99,16 +99,29 @@ $$;
 -- Writes one registry entry: a tenant column, or NULL to exclude the table.
 CREATE FUNCTION tenant_guard.set_registry_entry(rel regclass, tenant_column name)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+	-- A column the table lacks would leave it silently unguarded.
+	IF set_registry_entry.tenant_column IS NOT NULL AND
+	   NOT EXISTS (SELECT FROM pg_attribute a
+				   WHERE a.attrelid = rel
+					 AND a.attname = set_registry_entry.tenant_column
+					 AND a.attnum > 0 AND NOT a.attisdropped) THEN
+		RAISE EXCEPTION 'column "%" of relation "%" does not exist',
+				set_registry_entry.tenant_column, tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'Name an existing column of the table as its tenant column.';
+	END IF;
 	INSERT INTO tenant_guard.registry AS r (relid, tenant_column, excluded)
-	VALUES (rel, tenant_column, tenant_column IS NULL)
+	VALUES (rel, set_registry_entry.tenant_column, set_registry_entry.tenant_column IS NULL)
 	ON CONFLICT (relid) DO UPDATE
 		SET tenant_column = excluded.tenant_column,
 			excluded = excluded.excluded,
 			changed_at = now(),
 			changed_by = session_user;
+END;
 $$;
 
 CREATE FUNCTION tenant_guard.register_table(rel regclass, tenant_column name)

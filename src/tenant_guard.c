@@ -101,7 +101,7 @@ tenant_guard_planner(Query *parse, const char *query_string,
 		relative_amounts = amount_relative_assignments(parse);
 		conflict_guard_add_checks(parse);
 	}
-	collecting = scoping_guard_begin_planning(&collector);
+	collecting = scoping_guard_begin_planning(&collector, parse);
 
 	PG_TRY();
 	{
@@ -157,7 +157,9 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
  * ExecutorRun pushes one for every statement that can fire them;
  * ExecutorFinish runs them only for what is left of data-modifying WITH
  * queries (the statements its AFTER triggers run push contexts of their
- * own).
+ * own).  Both also tell the scoping guard whether the running executor
+ * runs under SECURITY_NOFORCE_RLS (scoping_guard_executor_enter), which
+ * tells referential-integrity queries from what they fire.
  */
 /* The previous ExecutorRun hook, or the standard function. */
 static inline void
@@ -175,20 +177,26 @@ tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 						 uint64 count, bool execute_once)
 {
 	AmountStatement statement;
+	bool		may_update = plan_may_update(queryDesc->plannedstmt);
+	bool		noforce_changed = scoping_guard_executor_enter();
 
-	if (!plan_may_update(queryDesc->plannedstmt))
+	if (!may_update && !noforce_changed)
 	{
 		chain_ExecutorRun(queryDesc, direction, count, execute_once);
 		return;
 	}
-	amount_statement_enter(&statement, queryDesc);
+	if (may_update)
+		amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
 	{
 		chain_ExecutorRun(queryDesc, direction, count, execute_once);
 	}
 	PG_FINALLY();
 	{
-		amount_statement_leave(&statement);
+		if (may_update)
+			amount_statement_leave(&statement);
+		if (noforce_changed)
+			scoping_guard_executor_leave();
 	}
 	PG_END_TRY();
 }
@@ -207,20 +215,26 @@ static void
 tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 {
 	AmountStatement statement;
+	bool		modifying_cte = queryDesc->plannedstmt->hasModifyingCTE;
+	bool		noforce_changed = scoping_guard_executor_enter();
 
-	if (!queryDesc->plannedstmt->hasModifyingCTE)
+	if (!modifying_cte && !noforce_changed)
 	{
 		chain_ExecutorFinish(queryDesc);
 		return;
 	}
-	amount_statement_enter(&statement, queryDesc);
+	if (modifying_cte)
+		amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
 	{
 		chain_ExecutorFinish(queryDesc);
 	}
 	PG_FINALLY();
 	{
-		amount_statement_leave(&statement);
+		if (modifying_cte)
+			amount_statement_leave(&statement);
+		if (noforce_changed)
+			scoping_guard_executor_leave();
 	}
 	PG_END_TRY();
 }
