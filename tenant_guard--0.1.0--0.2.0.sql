@@ -287,6 +287,19 @@ CREATE OR REPLACE VIEW tenant_guard.tenant_tables AS
 	 WHERE tenant_guard.is_tenant_relkind(c.relkind);
 
 ------------------------------------------------------------------------------
+-- The sql_drop event trigger's function is C: every DROP in the database
+-- runs it, and it runs no statement unless a dropped relation has a
+-- registry entry.
+------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION tenant_guard.forget_dropped_relations()
+RETURNS event_trigger
+LANGUAGE c
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenant_guard_forget_dropped_relations';
+
+------------------------------------------------------------------------------
 -- Descriptions (\dx+, \df+, \d+), for the objects users call or read
 ------------------------------------------------------------------------------
 

@@ -188,21 +188,15 @@ REVOKE ALL ON FUNCTION tenant_guard.exclude_table(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.forget_table(regclass) FROM PUBLIC;
 
 -- A dropped relation leaves the registry with it, so that a new relation
--- that reuses its OID does not inherit its registration.
+-- that reuses its OID does not inherit its registration.  In C: every DROP
+-- in the database runs it, and it runs no statement unless a dropped
+-- relation has an entry.
 CREATE FUNCTION tenant_guard.forget_dropped_relations()
 RETURNS event_trigger
-LANGUAGE plpgsql
+LANGUAGE c
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	DELETE FROM tenant_guard.registry r
-	 USING pg_event_trigger_dropped_objects() d
-	 WHERE d.classid = 'pg_class'::regclass
-	   AND d.objsubid = 0
-	   AND d.objid = r.relid::oid;
-END;
-$$;
+AS 'MODULE_PATHNAME', 'tenant_guard_forget_dropped_relations';
 REVOKE ALL ON FUNCTION tenant_guard.forget_dropped_relations() FROM PUBLIC;
 
 CREATE EVENT TRIGGER tenant_guard_forget_dropped_relations ON sql_drop

@@ -149,6 +149,16 @@ registry_lookup(Oid relid, bool *excluded, NameData *column)
 	return found;
 }
 
+/* Does the registry have an entry (registered or excluded) for relid? */
+bool
+registry_has_entry(Oid relid)
+{
+	bool		excluded;
+	NameData	column;
+
+	return registry_lookup(relid, &excluded, &column);
+}
+
 /* The direct parents of a partition or inheritance child, in order. */
 static List *
 direct_parents(Oid relid)

@@ -32,6 +32,7 @@ extern void tenant_catalog_init(void);
 extern void tenant_catalog_reset(void);
 extern AttrNumber tenant_table_attnum(Oid relid);
 extern void tenant_table_describe(Oid relid, TenantTableInfo *info);
+extern bool registry_has_entry(Oid relid);
 
 /* The catalog facts the install script asks the C code for, too. */
 extern bool relkind_can_be_tenant_table(char relkind);
