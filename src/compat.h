@@ -38,8 +38,20 @@
  *	  later recomputes it (scope_params.c).  Test: pg_regress
  *	  scope_casts_and_operators.
  *	- Referential-integrity queries run with SECURITY_NOFORCE_RLS
- *	  (InNoForceRLSOperation), which exempts them (scoping_guard.c).
- *	  Test: pg_regress internal_queries.
+ *	  (InNoForceRLSOperation), which exempts them, and ri_PerformCheck runs
+ *	  them with SPI_execute_snapshot(..., fire_triggers = false), so the
+ *	  AFTER triggers they queue (cascades) fire at the outer level, outside
+ *	  that flag, while BEFORE ROW triggers fire inside the RI query's
+ *	  executor run, which is how what they fire is told apart
+ *	  (scoping_guard.c).  Tests: pg_regress internal_queries, exemptions.
+ *	- ALTER TABLE validates a foreign key with one query of a fixed shape
+ *	  (RI_Initial_Check, RI_PartitionRemove_Check in ri_triggers.c: "fk"
+ *	  and "pk" aliases, the key's columns and equality operators), run
+ *	  without SECURITY_NOFORCE_RLS; fk_validation.c recognises exactly that
+ *	  shape.  Test: pg_regress exemptions.
+ *	- Logical replication's table synchronisation sends COPY ... TO STDOUT
+ *	  on a walsender connection (scoping_guard.c).  Tests: TAP
+ *	  005_logical_replication, 009_replication_connection.
  *	- Row-lock node wrapping (row_locks.c): ExecLockRows is static, so the
  *	  LockRows node's ExecProcNode pointer is wrapped, and ExecRowMark's
  *	  curCtid holds the row version actually locked.  Tests: isolation
