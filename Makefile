@@ -19,8 +19,10 @@ OBJS = \
 	src/catalog_functions.o \
 	src/violation.o \
 	src/scope_analysis.o \
+	src/scope_params.o \
 	src/plan_carrier.o \
 	src/scoping_guard.o \
+	src/fk_validation.o \
 	src/check_function.o \
 	src/audit_queue.o \
 	src/audit_writer.o \
@@ -29,6 +31,7 @@ OBJS = \
 	src/amount_statement.o \
 	src/row_locks.o \
 	src/amount_guard.o \
+	src/conflict_guard.o \
 	src/tenant_context.o \
 	src/scope_values.o \
 	src/row_verification.o \
@@ -44,12 +47,16 @@ PG_CPPFLAGS = -I$(srcdir)/src
 REGRESS = settings catalog registry superuser_only scope_rules_enforce scope_rules_log \
 	statement_kinds plan_cache internal_queries check_function role_exemption \
 	audit_trail amount_guard query_fingerprint extension_objects
+REGRESS += cross_tenant_upsert
+REGRESS += scope_casts_and_operators
+REGRESS += exemptions
 REGRESS += tenant_context row_verification
 
 # Isolation specs live in test/isolation/specs, their output in
 # test/isolation/expected.
 ISOLATION = registry_visibility cached_plan_invalidation \
 	amount_rmw amount_relative amount_lock amount_webhook amount_refund
+ISOLATION += cross_tenant_upsert
 ISOLATION_OPTS = --inputdir=test/isolation
 
 # TAP tests live in test/t (PROVE_FLAGS is set after PGXS, which resets it).

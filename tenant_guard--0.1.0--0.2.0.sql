@@ -69,6 +69,34 @@ BEGIN
 END;
 $$;
 
+-- Refuses a tenant column the table lacks.
+CREATE OR REPLACE FUNCTION tenant_guard.set_registry_entry(rel regclass, tenant_column name)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	-- A column the table lacks would leave it silently unguarded.
+	IF set_registry_entry.tenant_column IS NOT NULL AND
+	   NOT EXISTS (SELECT FROM pg_attribute a
+				   WHERE a.attrelid = rel
+					 AND a.attname = set_registry_entry.tenant_column
+					 AND a.attnum > 0 AND NOT a.attisdropped) THEN
+		RAISE EXCEPTION 'column "%" of relation "%" does not exist',
+				set_registry_entry.tenant_column, tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'Name an existing column of the table as its tenant column.';
+	END IF;
+	INSERT INTO tenant_guard.registry AS r (relid, tenant_column, excluded)
+	VALUES (rel, set_registry_entry.tenant_column, set_registry_entry.tenant_column IS NULL)
+	ON CONFLICT (relid) DO UPDATE
+		SET tenant_column = excluded.tenant_column,
+			excluded = excluded.excluded,
+			changed_at = now(),
+			changed_by = session_user;
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION tenant_guard.register_table(rel regclass, tenant_column name)
 RETURNS void
 LANGUAGE plpgsql
@@ -259,6 +287,19 @@ CREATE OR REPLACE VIEW tenant_guard.tenant_tables AS
 	 WHERE tenant_guard.is_tenant_relkind(c.relkind);
 
 ------------------------------------------------------------------------------
+-- The sql_drop event trigger's function is C: every DROP in the database
+-- runs it, and it runs no statement unless a dropped relation has a
+-- registry entry.
+------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION tenant_guard.forget_dropped_relations()
+RETURNS event_trigger
+LANGUAGE c
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenant_guard_forget_dropped_relations';
+
+------------------------------------------------------------------------------
 -- Descriptions (\dx+, \df+, \d+), for the objects users call or read
 ------------------------------------------------------------------------------
 
@@ -294,6 +335,26 @@ COMMENT ON VIEW tenant_guard.protected_amounts IS
 	'Every protected amount column';
 COMMENT ON FUNCTION tenant_guard.amount_guard() IS
 	'Trigger function behind protect_amount(); installed as trigger tenant_guard_amounts';
+
+------------------------------------------------------------------------------
+-- Cross-tenant writes through INSERT ... ON CONFLICT DO UPDATE
+------------------------------------------------------------------------------
+
+-- The per-row checks the planner adds to an upsert into a tenant table;
+-- they refuse to be called any other way.
+CREATE FUNCTION tenant_guard.upsert_same_tenant(existing anyelement,
+		proposed anyelement, rel regclass)
+RETURNS boolean
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_upsert_same_tenant';
+
+CREATE FUNCTION tenant_guard.upsert_keep_tenant(new_value anyelement,
+		existing anyelement, rel regclass)
+RETURNS anyelement
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_upsert_keep_tenant';
 
 ------------------------------------------------------------------------------
 -- Tenant context (doc/tenant-context.md): the row checks the planner adds

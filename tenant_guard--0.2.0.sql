@@ -99,16 +99,29 @@ $$;
 -- Writes one registry entry: a tenant column, or NULL to exclude the table.
 CREATE FUNCTION tenant_guard.set_registry_entry(rel regclass, tenant_column name)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+	-- A column the table lacks would leave it silently unguarded.
+	IF set_registry_entry.tenant_column IS NOT NULL AND
+	   NOT EXISTS (SELECT FROM pg_attribute a
+				   WHERE a.attrelid = rel
+					 AND a.attname = set_registry_entry.tenant_column
+					 AND a.attnum > 0 AND NOT a.attisdropped) THEN
+		RAISE EXCEPTION 'column "%" of relation "%" does not exist',
+				set_registry_entry.tenant_column, tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'Name an existing column of the table as its tenant column.';
+	END IF;
 	INSERT INTO tenant_guard.registry AS r (relid, tenant_column, excluded)
-	VALUES (rel, tenant_column, tenant_column IS NULL)
+	VALUES (rel, set_registry_entry.tenant_column, set_registry_entry.tenant_column IS NULL)
 	ON CONFLICT (relid) DO UPDATE
 		SET tenant_column = excluded.tenant_column,
 			excluded = excluded.excluded,
 			changed_at = now(),
 			changed_by = session_user;
+END;
 $$;
 
 CREATE FUNCTION tenant_guard.register_table(rel regclass, tenant_column name)
@@ -175,21 +188,15 @@ REVOKE ALL ON FUNCTION tenant_guard.exclude_table(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.forget_table(regclass) FROM PUBLIC;
 
 -- A dropped relation leaves the registry with it, so that a new relation
--- that reuses its OID does not inherit its registration.
+-- that reuses its OID does not inherit its registration.  In C: every DROP
+-- in the database runs it, and it runs no statement unless a dropped
+-- relation has an entry.
 CREATE FUNCTION tenant_guard.forget_dropped_relations()
 RETURNS event_trigger
-LANGUAGE plpgsql
+LANGUAGE c
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	DELETE FROM tenant_guard.registry r
-	 USING pg_event_trigger_dropped_objects() d
-	 WHERE d.classid = 'pg_class'::regclass
-	   AND d.objsubid = 0
-	   AND d.objid = r.relid::oid;
-END;
-$$;
+AS 'MODULE_PATHNAME', 'tenant_guard_forget_dropped_relations';
 REVOKE ALL ON FUNCTION tenant_guard.forget_dropped_relations() FROM PUBLIC;
 
 CREATE EVENT TRIGGER tenant_guard_forget_dropped_relations ON sql_drop
@@ -576,6 +583,26 @@ COMMENT ON VIEW tenant_guard.protected_amounts IS
 	'Every protected amount column';
 COMMENT ON FUNCTION tenant_guard.amount_guard() IS
 	'Trigger function behind protect_amount(); installed as trigger tenant_guard_amounts';
+
+------------------------------------------------------------------------------
+-- Cross-tenant writes through INSERT ... ON CONFLICT DO UPDATE
+------------------------------------------------------------------------------
+
+-- The per-row checks the planner adds to an upsert into a tenant table;
+-- they refuse to be called any other way.
+CREATE FUNCTION tenant_guard.upsert_same_tenant(existing anyelement,
+		proposed anyelement, rel regclass)
+RETURNS boolean
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_upsert_same_tenant';
+
+CREATE FUNCTION tenant_guard.upsert_keep_tenant(new_value anyelement,
+		existing anyelement, rel regclass)
+RETURNS anyelement
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_upsert_keep_tenant';
 
 ------------------------------------------------------------------------------
 -- Tenant context (doc/tenant-context.md): the row checks the planner adds

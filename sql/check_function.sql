@@ -48,4 +48,24 @@ SELECT * FROM tenant_guard.check('SELECT * FROM ck.no_such_table');
 SELECT * FROM tenant_guard.check('SELECT * FROM ck.invoices WHERE firm_id = $1 || $2');
 SELECT * FROM tenant_guard.check(NULL);
 
+-- statements that run a query are judged by it: SELECT INTO, EXPLAIN
+-- ANALYZE, PREPARE, EXECUTE (the prepared plan), CREATE TABLE AS EXECUTE
+SELECT relation, kind FROM tenant_guard.check('SELECT * INTO ck.copy2 FROM ck.invoices');
+SELECT relation, kind FROM tenant_guard.check('SELECT * INTO ck.copy2 FROM ck.invoices WHERE firm_id = 1');
+SELECT relation, kind FROM tenant_guard.check('EXPLAIN ANALYZE SELECT * FROM ck.clients');
+SELECT relation, kind FROM tenant_guard.check('EXPLAIN (ANALYZE, COSTS OFF) DELETE FROM ck.invoices');
+SELECT relation, kind FROM tenant_guard.check('EXPLAIN (ANALYZE false) SELECT * FROM ck.clients');
+SELECT relation, kind FROM tenant_guard.check('PREPARE ck_p AS SELECT * FROM ck.clients');
+PREPARE ck_p AS SELECT * FROM ck.clients;
+PREPARE ck_q(int) AS SELECT * FROM ck.clients WHERE firm_id = $1;
+SELECT relation, kind FROM tenant_guard.check('EXECUTE ck_p');
+SELECT relation, kind FROM tenant_guard.check('EXECUTE ck_q(1)');
+SELECT relation, kind FROM tenant_guard.check('CREATE TABLE ck.copy3 AS EXECUTE ck_p');
+SELECT relation, kind FROM tenant_guard.check('EXECUTE no_such_statement');
+DEALLOCATE ck_p;
+DEALLOCATE ck_q;
+-- nothing ran: no table created, no row deleted
+SELECT to_regclass('ck.copy2') AS copy2, to_regclass('ck.copy3') AS copy3;
+SELECT count(*) AS invoices FROM ck.invoices WHERE firm_id = 1;
+
 DROP SCHEMA ck CASCADE;

@@ -1,13 +1,15 @@
--- Query ids for the audit trail: statements that can raise a violation are
--- fingerprinted with PostgreSQL's own jumbling, so query_id is the id
--- pg_stat_statements reports; statements that cannot are left without an
--- id, so that workloads without tenant tables do not pay for it.
+-- Query ids for the audit trail.  When PostgreSQL computes query ids
+-- (compute_query_id = on, or auto with pg_stat_statements loaded), a
+-- violation records PostgreSQL's id, which joins with pg_stat_statements.
+-- Otherwise no statement is fingerprinted while it runs; a violation
+-- records tenant_guard's own fingerprint of the statement text: the same
+-- for the same shape with other constants, spacing, comments or case,
+-- different for another shape.
 CREATE EXTENSION IF NOT EXISTS tenant_guard;
 CREATE SCHEMA qf;
-CREATE TABLE qf.invoices (id int, firm_id int);
+CREATE TABLE qf.invoices (id int, firm_id int, note text);
 CREATE TABLE qf.lookup (id int, name text);
-CREATE VIEW qf.lookup_view AS SELECT * FROM qf.lookup;
-INSERT INTO qf.invoices VALUES (1, 1);
+INSERT INTO qf.invoices VALUES (1, 1, 'a');
 INSERT INTO qf.lookup VALUES (1, 'one');
 \set VERBOSITY terse
 SHOW compute_query_id;
@@ -32,32 +34,51 @@ $$;
 CREATE FUNCTION qf.my_query_id() RETURNS bigint
 LANGUAGE sql AS $$ SELECT query_id FROM pg_stat_activity WHERE pid = pg_backend_pid() $$;
 
--- no tenant table, no id; a tenant table, or a view, an id
+-- with auto and nobody asking, no statement is fingerprinted while it
+-- runs, tenant table or not
 SELECT qf.my_query_id() IS NULL AS no_id FROM qf.lookup;
-SELECT qf.my_query_id() IS NOT NULL AS has_id FROM qf.invoices WHERE firm_id = 1;
-SELECT qf.my_query_id() IS NOT NULL AS has_id FROM qf.lookup_view;
-SELECT qf.my_query_id() IS NOT NULL AS has_id FROM qf.lookup
- WHERE id IN (SELECT id FROM qf.invoices WHERE firm_id = 1);
-SELECT qf.my_query_id() IS NOT NULL AS has_id
-  FROM (SELECT * FROM qf.lookup UNION ALL SELECT id, 'x' FROM qf.invoices WHERE firm_id = 1) u LIMIT 1;
-WITH i AS (SELECT * FROM qf.invoices WHERE firm_id = 1)
-SELECT qf.my_query_id() IS NOT NULL AS has_id FROM qf.lookup, i;
+SELECT qf.my_query_id() IS NULL AS no_id FROM qf.invoices WHERE firm_id = 1;
 
--- a violation's query_id is the id PostgreSQL computes for the statement
+-- violations: the same shape with other constants, spacing, comments and
+-- keyword case, then two other shapes
 SELECT tenant_guard.flush() >= 0 AS flushed;
 DELETE FROM tenant_guard.violations;
-SELECT count(*) FROM qf.invoices;
 SELECT count(*) FROM qf.invoices WHERE id = 7;
+SELECT count(*) FROM qf.invoices WHERE id = 8;
+select   COUNT(*)
+  from qf.invoices /* controller='pay' */ where id = 9  ;
+SELECT count(*) FROM qf.invoices WHERE note = 'x''y';
+SELECT count(*) FROM qf.invoices WHERE id = 7 AND note = 'z';
+SELECT count(*) FROM qf.invoices WHERE note = $$dollar$$;
+SELECT tenant_guard.flush() >= 0 AS flushed;
+SELECT dense_rank() OVER (ORDER BY min(v.id)) AS shape, count(*) AS violations,
+	   string_agg(regexp_replace(v.query, '\s+', ' ', 'g'), ' | ' ORDER BY v.id) AS statements,
+	   bool_and(v.query_id IS NOT NULL) AS has_id,
+	   bool_and(v.query_id IS DISTINCT FROM qf.core_query_id(rtrim(v.query, '; '))) AS not_core_id
+  FROM tenant_guard.violations v
+ GROUP BY v.query_id
+ ORDER BY 1;
+
+-- compute_query_id = on: PostgreSQL's own id, the one pg_stat_statements
+-- reports
+DELETE FROM tenant_guard.violations;
+SET compute_query_id = on;
+SELECT count(*) FROM qf.invoices WHERE id = 10;
+SELECT count(*) FROM qf.invoices WHERE id = 11 AND note = 'q';
+RESET compute_query_id;
 SELECT tenant_guard.flush() >= 0 AS flushed;
 SELECT v.query, v.query_id = qf.core_query_id(rtrim(v.query, ';')) AS same_as_core
   FROM tenant_guard.violations v ORDER BY v.id;
 
--- compute_query_id = off means no ids at all
+-- compute_query_id = off: still a fingerprint, so violations still group
+DELETE FROM tenant_guard.violations;
 SET compute_query_id = off;
-SELECT count(*) FROM qf.invoices WHERE id = 8;
+SELECT count(*) FROM qf.invoices WHERE id = 12;
+SELECT count(*) FROM qf.invoices WHERE id = 13;
 RESET compute_query_id;
 SELECT tenant_guard.flush() >= 0 AS flushed;
-SELECT query, query_id IS NULL AS no_id FROM tenant_guard.violations
- WHERE query LIKE '%id = 8%';
+SELECT count(*) AS violations, count(DISTINCT query_id) AS shapes,
+	   bool_and(query_id IS NOT NULL) AS has_id
+  FROM tenant_guard.violations;
 
 DROP SCHEMA qf CASCADE;

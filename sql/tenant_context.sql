@@ -127,6 +127,7 @@ UPDATE tc.invoices SET firm_id = 3 WHERE firm_id = 2 AND id = 100;
 UPDATE tc.invoices SET firm_id = 2, amount = 5 WHERE firm_id = 2 AND id = 100;
 INSERT INTO tc.invoices VALUES (100, 2, 7) ON CONFLICT (id) DO UPDATE SET amount = excluded.amount;
 INSERT INTO tc.invoices VALUES (100, 2, 7) ON CONFLICT (id) DO UPDATE SET firm_id = 3;
+INSERT INTO tc.invoices VALUES (150, 3, 7) ON CONFLICT (id) DO UPDATE SET amount = excluded.amount;
 MERGE INTO tc.invoices i USING (VALUES (107, 3)) v(id, f) ON i.id = v.id AND i.firm_id = 2
   WHEN NOT MATCHED THEN INSERT VALUES (v.id, v.f);
 MERGE INTO tc.invoices i USING (VALUES (107, 2)) v(id, f) ON i.id = v.id AND i.firm_id = 2
@@ -227,6 +228,12 @@ SELECT kind, relation, tenant_column, action, tenant, row_tenant, command
  ORDER BY occurred_at, id;
 RESET tenant_guard.client_messages;
 SET tenant_guard.mode = enforce;
+
+-- the row checks run only where tenant_guard puts them: calling them by
+-- hand cannot write audit rows
+SELECT tenant_guard.verify_row('tc.invoices'::regclass, 1, false, false);
+SELECT tenant_guard.verify_written('tc.invoices'::regclass, 1);
+SELECT tenant_guard.verify_copied('tc.invoices'::regclass, 1);
 
 -- mode off checks nothing
 SET tenant_guard.mode = off;

@@ -22,11 +22,18 @@
 #include "tenant_catalog.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
 #include "extension_state.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
 #include "violation.h"
@@ -36,6 +43,7 @@ PG_FUNCTION_INFO_V1(registry_changed);
 PG_FUNCTION_INFO_V1(tenant_guard_is_tenant_relkind);
 PG_FUNCTION_INFO_V1(tenant_guard_is_unguarded_schema);
 PG_FUNCTION_INFO_V1(tenant_guard_relation_message_name);
+PG_FUNCTION_INFO_V1(tenant_guard_forget_dropped_relations);
 
 /*
  * describe_tenant_table(rel regclass) returns table(tenant_column name,
@@ -157,4 +165,106 @@ Datum
 tenant_guard_relation_message_name(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(relation_message_name(PG_GETARG_OID(0))));
+}
+
+/*
+ * The relations (pg_class objects, whole) that the current DROP removed,
+ * from pg_event_trigger_dropped_objects(), called directly rather than
+ * through SPI so that no statement of ours runs for a DROP.
+ */
+static List *
+dropped_relations(void)
+{
+	LOCAL_FCINFO(call, 0);
+	FmgrInfo	flinfo;
+	ReturnSetInfo rsinfo;
+	ExprContext *econtext = CreateStandaloneExprContext();
+	TupleTableSlot *slot;
+	List	   *relids = NIL;
+
+	fmgr_info(F_PG_EVENT_TRIGGER_DROPPED_OBJECTS, &flinfo);
+	memset(&rsinfo, 0, sizeof(rsinfo));
+	rsinfo.type = T_ReturnSetInfo;
+	rsinfo.econtext = econtext;
+	rsinfo.allowedModes = SFRM_Materialize;
+	InitFunctionCallInfoData(*call, &flinfo, 0, InvalidOid, NULL, (Node *) &rsinfo);
+	(void) FunctionCallInvoke(call);
+	if (rsinfo.setResult == NULL)
+	{
+		FreeExprContext(econtext, true);
+		return NIL;
+	}
+
+	slot = MakeSingleTupleTableSlot(rsinfo.setDesc, &TTSOpsMinimalTuple);
+	while (tuplestore_gettupleslot(rsinfo.setResult, true, false, slot))
+	{
+		bool		isnull[3];
+		Oid			classid = DatumGetObjectId(slot_getattr(slot, 1, &isnull[0]));
+		Oid			objid = DatumGetObjectId(slot_getattr(slot, 2, &isnull[1]));
+		int32		objsubid = DatumGetInt32(slot_getattr(slot, 3, &isnull[2]));
+
+		if (!isnull[0] && !isnull[1] && !isnull[2] &&
+			classid == RelationRelationId && objsubid == 0)
+			relids = lappend_oid(relids, objid);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	tuplestore_end(rsinfo.setResult);
+	FreeExprContext(econtext, true);
+	return relids;
+}
+
+static void
+delete_registry_entry(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	if (SPI_execute_with_args("DELETE FROM tenant_guard.registry WHERE relid = $1::pg_catalog.oid::pg_catalog.regclass",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete the registry entry of relation %u", relid);
+}
+
+/*
+ * Event trigger on sql_drop: a dropped relation leaves the registry with
+ * it, so that a new relation that reuses its OID does not inherit its
+ * entry.  Runs for every DROP in the database, so it looks at the registry
+ * through its index and runs a statement only when there is an entry to
+ * delete; the DELETE fires the registry trigger, which invalidates caches.
+ */
+Datum
+tenant_guard_forget_dropped_relations(PG_FUNCTION_ARGS)
+{
+	List	   *to_delete = NIL;
+	ListCell   *lc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("forget_dropped_relations() must be called as an event trigger")));
+	if (!extension_is_active())
+		PG_RETURN_NULL();
+
+	foreach(lc, dropped_relations())
+	{
+		if (registry_has_entry(lfirst_oid(lc)))
+			to_delete = lappend_oid(to_delete, lfirst_oid(lc));
+	}
+	if (to_delete == NIL)
+		PG_RETURN_NULL();
+
+	extension_work_enter();
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		foreach(lc, to_delete)
+			delete_registry_entry(lfirst_oid(lc));
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		extension_work_leave();
+	}
+	PG_END_TRY();
+	PG_RETURN_NULL();
 }

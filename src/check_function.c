@@ -18,6 +18,8 @@
 #include "scoping_guard.h"
 
 #include "extension_state.h"
+#include "commands/defrem.h"
+#include "commands/prepare.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -28,6 +30,7 @@
 #include "tenant_catalog.h"
 #include "tenant_context.h"
 #include "utils/builtins.h"
+#include "utils/plancache.h"
 
 PG_FUNCTION_INFO_V1(tenant_guard_check);
 
@@ -50,6 +53,23 @@ emit_accesses(ReturnSetInfo *rsinfo, List *accesses)
 		values[3] = CStringGetTextDatum(unscoped_access_detail(access));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+/* Does EXPLAIN run its statement (the ANALYZE option)? */
+static bool
+explain_runs_statement(ExplainStmt *explain)
+{
+	ListCell   *lc;
+	bool		analyze = false;
+
+	foreach(lc, explain->options)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+
+		if (strcmp(opt->defname, "analyze") == 0)
+			analyze = defGetBoolean(opt);
+	}
+	return analyze;
 }
 
 /* Tenant values a plan's scopes name outside the session's context. */
@@ -77,10 +97,26 @@ emit_value_violations(ReturnSetInfo *rsinfo, List *violations)
 	}
 }
 
-/* The query inside a utility statement that only wraps one, or NULL. */
+/*
+ * The query inside a statement that runs one and only wraps it, or NULL:
+ * SELECT ... INTO runs the SELECT, EXPLAIN ANALYZE its statement, PREPARE
+ * the query that EXECUTE will run.
+ */
 static Node *
 wrapped_query(Node *stmt)
 {
+	if (IsA(stmt, SelectStmt) && ((SelectStmt *) stmt)->intoClause != NULL)
+	{
+		SelectStmt *select = copyObject((SelectStmt *) stmt);
+
+		select->intoClause = NULL;
+		return (Node *) select;
+	}
+	if (IsA(stmt, ExplainStmt))
+		return explain_runs_statement((ExplainStmt *) stmt) ?
+			((ExplainStmt *) stmt)->query : NULL;
+	if (IsA(stmt, PrepareStmt))
+		return ((PrepareStmt *) stmt)->query;
 	if (IsA(stmt, CopyStmt))
 		return ((CopyStmt *) stmt)->query;
 	if (IsA(stmt, DeclareCursorStmt))
@@ -91,6 +127,40 @@ wrapped_query(Node *stmt)
 }
 
 static void
+emit_plan_findings(ReturnSetInfo *rsinfo, List *plans)
+{
+	ListCell   *lc;
+
+	foreach(lc, plans)
+	{
+		PlannedStmt *plan = lfirst_node(PlannedStmt, lc);
+
+		if (plan->commandType != CMD_UTILITY)
+		{
+			emit_accesses(rsinfo, scoping_guard_plan_findings(plan));
+			emit_value_violations(rsinfo, scope_values_constant_violations(plan));
+		}
+	}
+}
+
+/*
+ * EXECUTE runs the plan of a prepared statement of this session: its
+ * findings, from the generic plan (planned again if it went stale).
+ */
+static void
+check_execute(ReturnSetInfo *rsinfo, ExecuteStmt *execute)
+{
+	PreparedStatement *prepared = FetchPreparedStatement(execute->name, true);
+	CachedPlan *cplan;
+
+	if (prepared->plansource->raw_parse_tree == NULL)
+		return;				/* an empty statement */
+	cplan = GetCachedPlan(prepared->plansource, NULL, NULL, NULL);
+	emit_plan_findings(rsinfo, cplan->stmt_list);
+	ReleaseCachedPlan(cplan, NULL);
+}
+
+static void
 check_statement(ReturnSetInfo *rsinfo, RawStmt *raw, const char *sql)
 {
 	Node	   *wrapped = wrapped_query(raw->stmt);
@@ -98,7 +168,6 @@ check_statement(ReturnSetInfo *rsinfo, RawStmt *raw, const char *sql)
 	int			num_params = 0;
 	List	   *queries;
 	List	   *plans;
-	ListCell   *lc;
 
 	if (wrapped != NULL)
 	{
@@ -115,20 +184,16 @@ check_statement(ReturnSetInfo *rsinfo, RawStmt *raw, const char *sql)
 		emit_accesses(rsinfo, scoping_guard_utility_findings(raw->stmt));
 		return;
 	}
+	if (IsA(raw->stmt, ExecuteStmt))
+	{
+		check_execute(rsinfo, (ExecuteStmt *) raw->stmt);
+		return;
+	}
 
 	queries = pg_analyze_and_rewrite_varparams(raw, sql, &param_types,
 											   &num_params, NULL);
 	plans = pg_plan_queries(queries, sql, CURSOR_OPT_PARALLEL_OK, NULL);
-	foreach(lc, plans)
-	{
-		PlannedStmt *plan = lfirst_node(PlannedStmt, lc);
-
-		if (plan->commandType != CMD_UTILITY)
-		{
-			emit_accesses(rsinfo, scoping_guard_plan_findings(plan));
-			emit_value_violations(rsinfo, scope_values_constant_violations(plan));
-		}
-	}
+	emit_plan_findings(rsinfo, plans);
 }
 
 /*

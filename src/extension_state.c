@@ -33,6 +33,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "tenant_catalog.h"
 #include "utils/builtins.h"
@@ -55,6 +56,8 @@ static Oid	schema_oid = InvalidOid;
 static Oid	registry_relid = InvalidOid;
 static Oid	registry_index_oid = InvalidOid;
 static Oid	amount_guard_oid = InvalidOid;
+static Oid	upsert_same_tenant_oid = InvalidOid;
+static Oid	upsert_keep_tenant_oid = InvalidOid;
 static RegistryColumns registry_columns;
 
 /* Nesting depth of the extension's own work. */
@@ -69,6 +72,8 @@ forget_state(void)
 	registry_relid = InvalidOid;
 	registry_index_oid = InvalidOid;
 	amount_guard_oid = InvalidOid;
+	upsert_same_tenant_oid = InvalidOid;
+	upsert_keep_tenant_oid = InvalidOid;
 }
 
 static void
@@ -197,6 +202,43 @@ extension_amount_guard_oid(void)
 										   PointerGetDatum(buildoidvector(NULL, 0)),
 										   ObjectIdGetDatum(schema_oid));
 	return amount_guard_oid;
+}
+
+/*
+ * The checks of INSERT ... ON CONFLICT DO UPDATE (conflict_guard.c),
+ * tenant_guard.upsert_same_tenant(anyelement, anyelement, regclass) and
+ * tenant_guard.upsert_keep_tenant(anyelement, anyelement, regclass).
+ * Looked up until found, like amount_guard().
+ */
+static Oid
+upsert_check_oid(const char *name)
+{
+	Oid			argtypes[3] = {ANYELEMENTOID, ANYELEMENTOID, REGCLASSOID};
+
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+						   CStringGetDatum(name),
+						   PointerGetDatum(buildoidvector(argtypes, 3)),
+						   ObjectIdGetDatum(schema_oid));
+}
+
+Oid
+extension_upsert_same_tenant_oid(void)
+{
+	if (!extension_is_active())
+		return InvalidOid;
+	if (!OidIsValid(upsert_same_tenant_oid))
+		upsert_same_tenant_oid = upsert_check_oid("upsert_same_tenant");
+	return upsert_same_tenant_oid;
+}
+
+Oid
+extension_upsert_keep_tenant_oid(void)
+{
+	if (!extension_is_active())
+		return InvalidOid;
+	if (!OidIsValid(upsert_keep_tenant_oid))
+		upsert_keep_tenant_oid = upsert_check_oid("upsert_keep_tenant");
+	return upsert_keep_tenant_oid;
 }
 
 /* The registry's column numbers; the extension must be active. */

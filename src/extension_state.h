@@ -40,6 +40,8 @@ extern Oid	extension_registry_relid(void);
 extern Oid	extension_registry_index_oid(void);
 extern const RegistryColumns *extension_registry_columns(void);
 extern Oid	extension_amount_guard_oid(void);
+extern Oid	extension_upsert_same_tenant_oid(void);
+extern Oid	extension_upsert_keep_tenant_oid(void);
 
 /*
  * The extension's own work (the audit writers' inserts, flush()), which

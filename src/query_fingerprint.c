@@ -1,32 +1,24 @@
 /*-------------------------------------------------------------------------
  *
  * query_fingerprint.c
- *	  Query ids (fingerprints) for the audit trail, computed only for the
- *	  statements that could raise a violation.
+ *	  The query id recorded with a violation, at no cost to statements that
+ *	  raise none.
  *
- * The audit trail records the query id pg_stat_statements reports, so that
- * one statement shape's violations group together.  PostgreSQL computes
- * query ids when compute_query_id is on, or when it is "auto" (the
- * default) and a module asked for them with EnableQueryId().  Asking would
- * make PostgreSQL fingerprint every statement at parse analysis: 2,500 to
- * 4,500 instructions per simple-protocol statement, more than the 0.5% that
- * a workload without tenant tables may lose (doc/performance.md).
+ * The audit trail groups a statement shape's violations by query id.  When
+ * PostgreSQL computes query ids anyway (compute_query_id = on, or "auto"
+ * with a module such as pg_stat_statements that asked for them), the id is
+ * the one PostgreSQL reports for the top-level statement, which joins with
+ * pg_stat_statements.  Otherwise nothing is computed while statements run:
+ * only when a violation is reported is the statement text fingerprinted
+ * here, from the tokens PostgreSQL's own scanner finds in it, with every
+ * literal and parameter replaced by one placeholder.  So the fingerprint is
+ * the same for the same statement with other constants, other whitespace,
+ * other comments (SQL commenters' call-site tags included) and other case
+ * of keywords and unquoted identifiers, and differs for another shape.  It
+ * is not PostgreSQL's id and does not join with pg_stat_statements.
  *
- * So with compute_query_id = auto and nobody else asking, this file
- * fingerprints at parse analysis only the statements that can raise a
- * violation: those that reach a tenant table, or a relation that may lead
- * to one (a view, a partitioned or inheritance parent, a table with rules,
- * row-level security or triggers, which covers protected amounts), a
- * set-returning function the planner may inline, and utility statements.
- * It calls the same JumbleQuery() on the same Query as PostgreSQL would,
- * so the ids are the ones pg_stat_statements reports for those
- * statements.  Every other statement is left without an id, as PostgreSQL
- * leaves it when query ids are off.  With compute_query_id = on (or
- * pg_stat_statements loaded) PostgreSQL fingerprints everything itself;
- * with off, nothing is fingerprinted.
- *
- * This file must not judge statements; it only decides whether one may
- * need a fingerprint.
+ * The text was parsed successfully before it ran, so scanning it again
+ * cannot fail.  This file must not judge statements.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,91 +26,80 @@
 
 #include "query_fingerprint.h"
 
-#include "extension_state.h"
-#include "nodes/nodeFuncs.h"
-#include "parser/analyze.h"
-#include "tenant_catalog.h"
-#include "utils/queryjumble.h"
+#include "common/hashfn.h"
+#include "lib/stringinfo.h"
+#include "parser/gramparse.h"
+#include "parser/scanner.h"
+#include "utils/backend_status.h"
 
-static bool query_may_raise_violation(Query *query);
+/* Distinguishes the fingerprint's hash from other uses of hash_bytes. */
+#define FINGERPRINT_SEED	UINT64CONST(0x7467667072696e74)
 
-static bool
-sublink_may_raise_violation(Node *node, void *context)
+/* Append one token of the statement's shape to buf. */
+static void
+append_token(StringInfo buf, int token, const core_YYSTYPE *value)
 {
-	if (node == NULL)
-		return false;
-	if (IsA(node, Query))
-		return query_may_raise_violation((Query *) node);
-	return expression_tree_walker(node, sublink_may_raise_violation, context);
+	switch (token)
+	{
+		case ICONST:
+		case FCONST:
+		case SCONST:
+		case USCONST:
+		case BCONST:
+		case XCONST:
+		case PARAM:
+			appendStringInfoChar(buf, '?');
+			break;
+		case IDENT:
+		case UIDENT:
+		case Op:
+			appendStringInfoString(buf, value->str);
+			break;
+		default:
+			/* a keyword or a punctuation token: its number says it all */
+			appendStringInfo(buf, "%d", token);
+			break;
+	}
+	appendStringInfoChar(buf, ' ');
+}
+
+/* The fingerprint of a statement text; never 0. */
+uint64
+statement_fingerprint(const char *text)
+{
+	core_yy_extra_type extra;
+	core_yyscan_t scanner;
+	core_YYSTYPE value;
+	YYLTYPE		location;
+	StringInfoData shape;
+	uint64		fingerprint;
+	int			token;
+
+	initStringInfo(&shape);
+	scanner = scanner_init(text, &extra, &ScanKeywords, ScanKeywordTokens);
+	while ((token = core_yylex(&value, &location, scanner)) != 0)
+		append_token(&shape, token, &value);
+	scanner_finish(scanner);
+
+	fingerprint = hash_bytes_extended((const unsigned char *) shape.data,
+									  shape.len, FINGERPRINT_SEED);
+	pfree(shape.data);
+	return fingerprint != 0 ? fingerprint : 1;
 }
 
 /*
- * Conservative: true whenever planning the statement could meet a tenant
- * table or a protected amount.
+ * The query id to record for a violation of the statement the client sent:
+ * PostgreSQL's when it computed one, else the fingerprint of the text; 0
+ * when there is no statement text (a background process).
  */
-static bool
-query_may_raise_violation(Query *query)
+uint64
+violation_query_id(const char *statement_text)
 {
-	ListCell   *lc;
+	uint64		query_id = pgstat_get_my_query_id();
 
-	if (query->utilityStmt != NULL)
-		return true;
-	foreach(lc, query->rtable)
-	{
-		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-
-		switch (rte->rtekind)
-		{
-			case RTE_RELATION:
-				if (relation_may_raise_violation(rte->relid))
-					return true;
-				break;
-			case RTE_SUBQUERY:
-				if (query_may_raise_violation(rte->subquery))
-					return true;
-				break;
-			case RTE_FUNCTION:
-				/* an SQL function in FROM may be inlined with its scans */
-				return true;
-			default:
-				break;
-		}
-	}
-	foreach(lc, query->cteList)
-	{
-		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
-
-		if (IsA(cte->ctequery, Query) &&
-			query_may_raise_violation((Query *) cte->ctequery))
-			return true;
-	}
-	return query->hasSubLinks &&
-		query_tree_walker(query, sublink_may_raise_violation, NULL, 0);
-}
-
-/* post_parse_analyze_hook: fingerprint the statement if it may need it. */
-void
-query_fingerprint_statement(ParseState *pstate, Query *query)
-{
-	if (query->queryId != UINT64CONST(0) ||
-		compute_query_id != COMPUTE_QUERY_ID_AUTO || query_id_enabled)
-		return;
-	if (!extension_is_active() || !query_may_raise_violation(query))
-		return;
-
-	/*
-	 * JumbleQuery() insists that query ids are enabled; for this statement
-	 * they are.  It does not fail on a parse-analysed Query, but the flag
-	 * must not stay set if it ever did.
-	 */
-	query_id_enabled = true;
-	PG_TRY();
-	{
-		(void) JumbleQuery(query, pstate->p_sourcetext);
-	}
-	PG_FINALLY();
-	{
-		query_id_enabled = false;
-	}
-	PG_END_TRY();
+	if (query_id != 0)
+		return query_id;
+	if (statement_text == NULL || statement_text[0] == '\0')
+		return 0;
+	return statement_fingerprint(statement_text);
 }

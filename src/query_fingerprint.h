@@ -1,8 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * query_fingerprint.h
- *	  Query ids for the statements that can raise a violation.  See
- *	  query_fingerprint.c.
+ *	  The query id recorded with a violation.  See query_fingerprint.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,9 +10,7 @@
 
 #include "tenant_guard.h"
 
-#include "nodes/parsenodes.h"
-#include "parser/parse_node.h"
-
-extern void query_fingerprint_statement(ParseState *pstate, Query *query);
+extern uint64 statement_fingerprint(const char *text);
+extern uint64 violation_query_id(const char *statement_text);
 
 #endif							/* TENANT_GUARD_QUERY_FINGERPRINT_H */

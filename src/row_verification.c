@@ -167,7 +167,7 @@ make_row_check(Oid fn, Index rti, Oid relid, bool writes, bool nullable)
 					  makeBoolConst(writes, false),
 					  makeBoolConst(nullable, false));
 	return (Expr *) makeFuncExpr(fn, BOOLOID, args, InvalidOid, InvalidOid,
-								 COERCE_EXPLICIT_CALL);
+								 COERCE_SQL_SYNTAX);
 }
 
 static AttrNumber
@@ -253,6 +253,7 @@ tenant_guard_verify_row(PG_FUNCTION_ARGS)
 	Oid			typid;
 	char	   *bad;
 
+	require_planned_check(fcinfo, "tenant_guard.verify_row");
 	if (tenant_guard_mode == GUARD_MODE_OFF || !row_verification_in_force() ||
 		(state != NULL && state->reported))
 		PG_RETURN_BOOL(true);

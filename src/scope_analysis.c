@@ -17,18 +17,35 @@
  *
  * A restriction is scoped when one of its top-level AND terms is
  *	- tenant_col = X, X = tenant_col, tenant_col = ANY (X) (which is also
- *	  what tenant_col IN (...) becomes), or
+ *	  what tenant_col IN (...) becomes), tenant_col IS NOT DISTINCT FROM X,
+ *	- P IS TRUE where P is scoped, or
  *	- an OR whose every arm is scoped by such a term,
  * where X is a constant, a parameter, an uncorrelated scalar subquery (an
- * initplan's output), or a non-volatile expression of those that reads no
- * column of the query.  WHERE CURRENT OF counts as a scope too: the cursor
- * that chose the row was judged when it was declared.  Binary-compatible casts (RelabelType) around the
- * tenant column are looked through.
+ * initplan's output), a reference to an outer query's column that the
+ * outer WHERE restricts to such an X (scope_params.c), or a non-volatile
+ * expression of those that reads no column of the query.  WHERE CURRENT OF
+ * counts as a scope too: the cursor that chose the row was judged when it
+ * was declared.
+ *
+ * "=" is an operator of a btree operator family under the equality
+ * strategy: only a superuser can create operator classes and families, so
+ * a role cannot make its own always-true operator count, whatever it names
+ * it or wherever it puts it in search_path.  The estimator an operator
+ * declares (eqsel) is chosen freely by whoever creates it, so it proves
+ * nothing.
+ *
+ * Casts around the tenant column are looked through when they keep
+ * equality exact, that is, when two different tenant values can never
+ * become equal after the cast: binary-compatible casts (varchar, text),
+ * integer widening, integer to numeric, integer and uuid to text through
+ * their output functions, char(n) to text or varchar.  Casts that lose
+ * information (to float, rounding, arithmetic, lower()) are not.
  *
  * This file runs for every tenant-table scan the planner sees.  On the path
  * of an ordinary scoped query it must not allocate memory or read catalogs:
- * the first "tenant_col = Const/Param" term ends the search, and operator
- * classification is cached.
+ * the first "tenant_col = Const/Param" term ends the search, operator
+ * classification is cached, and casts are only looked for when the tenant
+ * column is not a plain Var.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,16 +53,25 @@
 
 #include "scope_analysis.h"
 
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_type_d.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/primnodes.h"
 #include "optimizer/optimizer.h"
+#include "scope_params.h"
+#include "utils/catcache.h"
 #include "utils/fmgroids.h"
-#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 /*
  * A tiny cache of operator classifications.  Queries use a handful of
  * equality operators, so a few slots with round-robin replacement keep the
- * hot path free of syscache lookups.
+ * hot path free of syscache lookups.  An operator's btree membership can
+ * only be changed by a superuser, and a built-in one not at all.
  */
 #define OPERATOR_CACHE_SLOTS 8
 
@@ -58,11 +84,26 @@ typedef struct OperatorClass
 static OperatorClass operator_cache[OPERATOR_CACHE_SLOTS];
 static int	operator_cache_next = 0;
 
-/*
- * An operator counts as equality when its restriction estimator is eqsel,
- * as for every built-in "=" (also cross-type ones such as int8 = int4) and
- * for the "=" of any well-behaved type.
- */
+/* Is the operator the equality member of some btree operator family? */
+static bool
+is_btree_equality(Oid opno)
+{
+	CatCList   *members = SearchSysCacheList1(AMOPOPID,
+											  ObjectIdGetDatum(opno));
+	bool		result = false;
+
+	for (int i = 0; i < members->n_members && !result; i++)
+	{
+		Form_pg_amop member =
+			(Form_pg_amop) GETSTRUCT(&members->members[i]->tuple);
+
+		result = member->amopmethod == BTREE_AM_OID &&
+			member->amopstrategy == BTEqualStrategyNumber;
+	}
+	ReleaseSysCacheList(members);
+	return result;
+}
+
 static bool
 operator_is_equality(Oid opno)
 {
@@ -75,17 +116,71 @@ operator_is_equality(Oid opno)
 	}
 	slot = &operator_cache[operator_cache_next];
 	operator_cache_next = (operator_cache_next + 1) % OPERATOR_CACHE_SLOTS;
-	slot->is_equality = (get_oprrest(opno) == F_EQSEL);
+	slot->opno = InvalidOid;
+	slot->is_equality = is_btree_equality(opno);
 	slot->opno = opno;
 	return slot->is_equality;
 }
 
-static Node *
-strip_binary_casts(Node *node)
+/*
+ * Cast functions that map different values to different values, so that
+ * "cast(tenant_col) = X" still picks one tenant.  char(n) to text drops
+ * the trailing blanks that char(n) equality ignores anyway.
+ */
+static bool
+is_exact_cast_function(Oid funcid)
 {
-	while (node != NULL && IsA(node, RelabelType))
-		node = (Node *) ((RelabelType *) node)->arg;
-	return node;
+	switch (funcid)
+	{
+		case F_INT4_INT2:
+		case F_INT8_INT2:
+		case F_INT8_INT4:
+		case F_NUMERIC_INT2:
+		case F_NUMERIC_INT4:
+		case F_NUMERIC_INT8:
+		case F_TEXT_BPCHAR:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* Integers and uuids have one text form per value. */
+static bool
+is_exact_io_cast(CoerceViaIO *cast)
+{
+	if (cast->resulttype != TEXTOID && cast->resulttype != VARCHAROID)
+		return false;
+	switch (exprType((Node *) cast->arg))
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case UUIDOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+static Node *
+strip_exact_casts(Node *node)
+{
+	for (;;)
+	{
+		if (node == NULL)
+			return NULL;
+		if (IsA(node, RelabelType))
+			node = (Node *) ((RelabelType *) node)->arg;
+		else if (IsA(node, FuncExpr) &&
+				 list_length(((FuncExpr *) node)->args) == 1 &&
+				 is_exact_cast_function(((FuncExpr *) node)->funcid))
+			node = linitial(((FuncExpr *) node)->args);
+		else if (IsA(node, CoerceViaIO) && is_exact_io_cast((CoerceViaIO *) node))
+			node = (Node *) ((CoerceViaIO *) node)->arg;
+		else
+			return node;
+	}
 }
 
 static bool
@@ -93,7 +188,9 @@ is_tenant_column(Node *node, Index relid, AttrNumber tenant_attnum)
 {
 	Var		   *var;
 
-	node = strip_binary_casts(node);
+	/* the plain column first: no cast to look for on the hot path */
+	if (node != NULL && !IsA(node, Var))
+		node = strip_exact_casts(node);
 	if (node == NULL || !IsA(node, Var))
 		return false;
 	var = (Var *) node;
@@ -102,31 +199,10 @@ is_tenant_column(Node *node, Index relid, AttrNumber tenant_attnum)
 }
 
 /*
- * An uncorrelated scalar subquery has become an initplan whose result is a
- * PARAM_EXEC Param; a correlated reference to an outer query's column is a
- * PARAM_EXEC Param too, but it is not the output of any initplan.
- */
-static bool
-param_is_initplan_output(PlannerInfo *root, int paramid)
-{
-	for (PlannerInfo *level = root; level != NULL; level = level->parent_root)
-	{
-		ListCell   *lc;
-
-		foreach(lc, level->init_plans)
-		{
-			SubPlan    *initplan = (SubPlan *) lfirst(lc);
-
-			if (list_member_int(initplan->setParam, paramid))
-				return true;
-		}
-	}
-	return false;
-}
-
-/*
- * True when the expression depends on something of the query's own rows:
- * a column, a correlated parameter, a correlated subquery.
+ * True when the expression can take more than one value while the scan
+ * runs: it reads a column, a row-dependent parameter, a subquery run per
+ * row.  SubLinks only appear in an outer query's WHERE not yet
+ * preprocessed (scope_params.c), and are not looked into.
  */
 static bool
 depends_on_query_rows(Node *node, PlannerInfo *root)
@@ -139,6 +215,7 @@ depends_on_query_rows(Node *node, PlannerInfo *root)
 		case T_PlaceHolderVar:
 		case T_SubPlan:
 		case T_AlternativeSubPlan:
+		case T_SubLink:
 		case T_Aggref:
 		case T_WindowFunc:
 		case T_GroupingFunc:
@@ -148,7 +225,7 @@ depends_on_query_rows(Node *node, PlannerInfo *root)
 				Param	   *param = (Param *) node;
 
 				return param->paramkind == PARAM_EXEC &&
-					!param_is_initplan_output(root, param->paramid);
+					!exec_param_is_tenant_value(root, param->paramid);
 			}
 		default:
 			break;
@@ -160,7 +237,8 @@ depends_on_query_rows(Node *node, PlannerInfo *root)
 static bool
 is_tenant_value(PlannerInfo *root, Node *node)
 {
-	node = strip_binary_casts(node);
+	while (node != NULL && IsA(node, RelabelType))
+		node = (Node *) ((RelabelType *) node)->arg;
 	if (node == NULL)
 		return false;
 	if (IsA(node, Const))
@@ -171,60 +249,105 @@ is_tenant_value(PlannerInfo *root, Node *node)
 		!contain_volatile_functions(node);
 }
 
-bool
-term_is_tenant_scope(PlannerInfo *root, Node *clause, Index relid,
+/* tenant_col = X or X = tenant_col, the operator checked last (cached) */
+static bool
+is_equality_with_tenant_value(PlannerInfo *root, Oid opno, List *args,
+							  Index relid, AttrNumber tenant_attnum)
+{
+	Node	   *left;
+	Node	   *right;
+
+	if (list_length(args) != 2)
+		return false;
+	left = linitial(args);
+	right = lsecond(args);
+	if (!((is_tenant_column(left, relid, tenant_attnum) &&
+		   is_tenant_value(root, right)) ||
+		  (is_tenant_column(right, relid, tenant_attnum) &&
+		   is_tenant_value(root, left))))
+		return false;
+	return operator_is_equality(opno);
+}
+
+static bool
+is_tenant_list(PlannerInfo *root, ScalarArrayOpExpr *saop, Index relid,
+			   AttrNumber tenant_attnum)
+{
+	return saop->useOr &&
+		is_tenant_column(linitial(saop->args), relid, tenant_attnum) &&
+		is_tenant_value(root, lsecond(saop->args)) &&
+		operator_is_equality(saop->opno);
+}
+
+static bool
+is_bool_clause_scope(PlannerInfo *root, BoolExpr *clause, Index relid,
 					 AttrNumber tenant_attnum)
 {
-	if (is_andclause(clause))
-	{
-		ListCell   *lc;
+	ListCell   *lc;
+	Node	   *negated;
 
-		foreach(lc, ((BoolExpr *) clause)->args)
-		{
-			if (term_is_tenant_scope(root, lfirst(lc), relid, tenant_attnum))
-				return true;
-		}
-		return false;
+	if (clause->boolop == NOT_EXPR)
+	{
+		/* NOT (tenant_col IS DISTINCT FROM X) */
+		negated = linitial(clause->args);
+		return IsA(negated, DistinctExpr) &&
+			is_equality_with_tenant_value(root, ((DistinctExpr *) negated)->opno,
+										  ((DistinctExpr *) negated)->args,
+										  relid, tenant_attnum);
 	}
-	if (is_orclause(clause))
+	foreach(lc, clause->args)
 	{
-		ListCell   *lc;
+		bool		scoped = clause_is_tenant_scope(root, lfirst(lc), relid,
+													tenant_attnum);
 
-		foreach(lc, ((BoolExpr *) clause)->args)
-		{
-			if (!term_is_tenant_scope(root, lfirst(lc), relid, tenant_attnum))
-				return false;
-		}
-		return true;
-	}
-	if (is_opclause(clause) && list_length(((OpExpr *) clause)->args) == 2)
-	{
-		OpExpr	   *op = (OpExpr *) clause;
-		Node	   *left = linitial(op->args);
-		Node	   *right = lsecond(op->args);
-
-		if (!operator_is_equality(op->opno))
+		/* AND: one scoped term is enough; OR: every arm must be scoped */
+		if (clause->boolop == AND_EXPR && scoped)
+			return true;
+		if (clause->boolop == OR_EXPR && !scoped)
 			return false;
-		return (is_tenant_column(left, relid, tenant_attnum) &&
-				is_tenant_value(root, right)) ||
-			(is_tenant_column(right, relid, tenant_attnum) &&
-			 is_tenant_value(root, left));
 	}
-	/*
-	 * WHERE CURRENT OF touches the one row a cursor is on, and the cursor's
-	 * query was judged when it was declared.
-	 */
-	if (IsA(clause, CurrentOfExpr))
-		return ((CurrentOfExpr *) clause)->cvarno == relid;
-	if (IsA(clause, ScalarArrayOpExpr))
-	{
-		ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) clause;
+	return clause->boolop == OR_EXPR;
+}
 
-		return saop->useOr && operator_is_equality(saop->opno) &&
-			is_tenant_column(linitial(saop->args), relid, tenant_attnum) &&
-			is_tenant_value(root, lsecond(saop->args));
+/*
+ * Exported for scope_params.c, which judges an outer query's WHERE terms
+ * by the same rules.
+ */
+bool
+clause_is_tenant_scope(PlannerInfo *root, Node *clause, Index relid,
+					   AttrNumber tenant_attnum)
+{
+	check_stack_depth();
+	if (clause == NULL)
+		return false;
+	switch (nodeTag(clause))
+	{
+		case T_OpExpr:
+			return is_equality_with_tenant_value(root, ((OpExpr *) clause)->opno,
+												 ((OpExpr *) clause)->args,
+												 relid, tenant_attnum);
+		case T_BoolExpr:
+			return is_bool_clause_scope(root, (BoolExpr *) clause, relid,
+										tenant_attnum);
+		case T_ScalarArrayOpExpr:
+			return is_tenant_list(root, (ScalarArrayOpExpr *) clause, relid,
+								  tenant_attnum);
+		case T_BooleanTest:
+			/* P IS TRUE holds only where P does */
+			return ((BooleanTest *) clause)->booltesttype == IS_TRUE &&
+				clause_is_tenant_scope(root,
+									   (Node *) ((BooleanTest *) clause)->arg,
+									   relid, tenant_attnum);
+		case T_CurrentOfExpr:
+
+			/*
+			 * WHERE CURRENT OF touches the one row a cursor is on, and the
+			 * cursor's query was judged when it was declared.
+			 */
+			return ((CurrentOfExpr *) clause)->cvarno == relid;
+		default:
+			return false;
 	}
-	return false;
 }
 
 /* A constant FALSE or NULL gating qual means the scan returns nothing. */
@@ -259,8 +382,8 @@ restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 				return true;
 			continue;
 		}
-		if (term_is_tenant_scope(root, (Node *) rinfo->clause, rel->relid,
-								 tenant_attnum))
+		if (clause_is_tenant_scope(root, (Node *) rinfo->clause, rel->relid,
+								   tenant_attnum))
 			return true;
 	}
 	return false;

@@ -13,10 +13,9 @@
 
 #include "nodes/pathnodes.h"
 
+extern bool clause_is_tenant_scope(PlannerInfo *root, Node *clause,
+								   Index relid, AttrNumber tenant_attnum);
 extern bool restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 										 AttrNumber tenant_attnum);
-/* Is one restriction term (or an arm of one) a tenant scope? */
-extern bool term_is_tenant_scope(PlannerInfo *root, Node *clause, Index relid,
-								 AttrNumber tenant_attnum);
 
 #endif							/* TENANT_GUARD_SCOPE_ANALYSIS_H */

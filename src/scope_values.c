@@ -39,11 +39,13 @@
 #include "tenant_catalog.h"
 #include "tenant_context.h"
 #include "utils/array.h"
+#include "miscadmin.h"
 #include "utils/lsyscache.h"
 
 /*
  * A value check, as carried in the plan: a List of (Integer relid, Integer
- * writes, String tenant column, the value expression, Integer is_array).
+ * writes, String tenant column, the value expression, Integer is_array,
+ * Integer type of the tenant column).
  */
 typedef struct ValueCheck
 {
@@ -52,6 +54,7 @@ typedef struct ValueCheck
 	const char *column;
 	Expr	   *value;
 	bool		is_array;
+	Oid			column_type;
 } ValueCheck;
 
 static void
@@ -62,6 +65,7 @@ read_check(List *carried, ValueCheck *check)
 	check->column = strVal(lthird(carried));
 	check->value = (Expr *) lfourth(carried);
 	check->is_array = intVal(list_nth(carried, 4)) != 0;
+	check->column_type = (Oid) intVal(list_nth(carried, 5));
 }
 
 static bool
@@ -86,11 +90,63 @@ add_check(List *checks, Oid relid, bool writes, Node *value, bool is_array)
 	fix_opfuncids((Node *) copy);
 	tenant_table_describe(relid, &info);
 	return lappend(checks,
-				   list_make5(makeInteger((int) relid),
-							  makeInteger(writes ? 1 : 0),
-							  makeString(pstrdup(NameStr(info.tenant_column))),
-							  copy,
-							  makeInteger(is_array ? 1 : 0)));
+				   lappend(list_make5(makeInteger((int) relid),
+									  makeInteger(writes ? 1 : 0),
+									  makeString(pstrdup(NameStr(info.tenant_column))),
+									  copy,
+									  makeInteger(is_array ? 1 : 0)),
+						   makeInteger((int) get_atttype(relid, info.tenant_attnum))));
+}
+
+/*
+ * Does the value read a correlated reference to an outer query's column?
+ * Such a scope holds because the outer query's WHERE restricts that column
+ * to a tenant value (scope_params.c); it has no value of its own before
+ * the statement runs, and is checked through the outer query's scope.
+ */
+static bool
+reads_outer_row(Node *node, void *context)
+{
+	PlannerInfo *root = (PlannerInfo *) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+	{
+		int			paramid = ((Param *) node)->paramid;
+
+		for (PlannerInfo *level = root; level != NULL; level = level->parent_root)
+		{
+			ListCell   *lc;
+
+			foreach(lc, level->init_plans)
+			{
+				if (list_member_int(((SubPlan *) lfirst(lc))->setParam, paramid))
+					return false;
+			}
+		}
+		return true;
+	}
+	return expression_tree_walker(node, reads_outer_row, context);
+}
+
+static List *
+add_value(List *checks, PlannerInfo *root, Oid relid, bool writes,
+		  Node *value, bool is_array)
+{
+	if (reads_outer_row(value, root))
+		return checks;
+	return add_check(checks, relid, writes, value, is_array);
+}
+
+/* The value side of "col = X", "X = col" (casts of col included). */
+static Node *
+value_side(List *args, Index rti)
+{
+	Node	   *left = linitial(args);
+	Node	   *right = lsecond(args);
+
+	return refers_to_rel(right, &rti) ? left : right;
 }
 
 /* The values of one scoping term, which scope_analysis.c accepted. */
@@ -100,32 +156,30 @@ term_values(List *checks, PlannerInfo *root, Node *clause, Index rti,
 {
 	ListCell   *lc;
 
-	if (is_andclause(clause))
+	check_stack_depth();
+	if (is_andclause(clause) || is_orclause(clause))
 	{
+		/* AND: every scoped term names values; OR: every arm is scoped */
 		foreach(lc, ((BoolExpr *) clause)->args)
 		{
-			if (term_is_tenant_scope(root, lfirst(lc), rti, attnum))
+			if (clause_is_tenant_scope(root, lfirst(lc), rti, attnum))
 				checks = term_values(checks, root, lfirst(lc), rti, attnum,
 									 relid, writes);
 		}
 	}
-	else if (is_orclause(clause))
-	{
-		foreach(lc, ((BoolExpr *) clause)->args)
-			checks = term_values(checks, root, lfirst(lc), rti, attnum,
-								 relid, writes);
-	}
-	else if (is_opclause(clause))
-	{
-		Node	   *left = linitial(((OpExpr *) clause)->args);
-		Node	   *right = lsecond(((OpExpr *) clause)->args);
-
-		checks = add_check(checks, relid, writes,
-						   refers_to_rel(right, &rti) ? left : right, false);
-	}
+	else if (is_notclause(clause) && IsA(linitial(((BoolExpr *) clause)->args), DistinctExpr))
+		checks = add_value(checks, root, relid, writes,
+						   value_side(((DistinctExpr *) linitial(((BoolExpr *) clause)->args))->args, rti),
+						   false);
+	else if (IsA(clause, OpExpr))
+		checks = add_value(checks, root, relid, writes,
+						   value_side(((OpExpr *) clause)->args, rti), false);
 	else if (IsA(clause, ScalarArrayOpExpr))
-		checks = add_check(checks, relid, writes,
+		checks = add_value(checks, root, relid, writes,
 						   lsecond(((ScalarArrayOpExpr *) clause)->args), true);
+	else if (IsA(clause, BooleanTest))
+		checks = term_values(checks, root, (Node *) ((BooleanTest *) clause)->arg,
+							 rti, attnum, relid, writes);
 	/* WHERE CURRENT OF names no value: the cursor's rows were checked. */
 	return checks;
 }
@@ -143,7 +197,7 @@ scope_values_collect(List *checks, PlannerInfo *root, RelOptInfo *rel,
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
 
 		if (rinfo->pseudoconstant ||
-			!term_is_tenant_scope(root, (Node *) rinfo->clause, rel->relid,
+			!clause_is_tenant_scope(root, (Node *) rinfo->clause, rel->relid,
 								  tenant_attnum))
 			continue;
 		checks = term_values(checks, root, (Node *) rinfo->clause, rel->relid,
@@ -213,19 +267,48 @@ value_in_context(const ValueCheck *check, Oid typid, Datum value, char **bad)
 	return false;
 }
 
+/*
+ * The value of a scope: constants and the parameters of a generic plan,
+ * the common cases, without building an expression state.
+ */
+static Datum
+evaluate(Expr *expr, EState *estate, ExprContext **econtext, bool *isnull)
+{
+	ParamListInfo params = estate->es_param_list_info;
+
+	while (IsA(expr, RelabelType))
+		expr = ((RelabelType *) expr)->arg;
+	if (IsA(expr, Const))
+	{
+		*isnull = ((Const *) expr)->constisnull;
+		return ((Const *) expr)->constvalue;
+	}
+	if (IsA(expr, Param) && ((Param *) expr)->paramkind == PARAM_EXTERN &&
+		params != NULL && params->paramFetch == NULL &&
+		((Param *) expr)->paramid > 0 && ((Param *) expr)->paramid <= params->numParams &&
+		params->params[((Param *) expr)->paramid - 1].ptype == ((Param *) expr)->paramtype)
+	{
+		ParamExternData *prm = &params->params[((Param *) expr)->paramid - 1];
+
+		*isnull = prm->isnull;
+		return prm->value;
+	}
+	if (*econtext == NULL)
+		*econtext = CreateExprContext(estate);
+	return ExecEvalExprSwitchContext(ExecInitExpr(expr, NULL), *econtext, isnull);
+}
+
 /* Check one scope; false when it was reported. */
 static bool
-check_scope(const ValueCheck *check, EState *estate, ExprContext *econtext)
+check_scope(const ValueCheck *check, EState *estate, ExprContext **econtext)
 {
-	ExprState  *state;
 	Datum		value;
 	bool		isnull;
 	char	   *bad = NULL;
 	ViolationKind kind = check->writes ?
 		VIOLATION_CROSS_TENANT_WRITE : VIOLATION_CROSS_TENANT_READ;
 
-	state = ExecInitExpr(check->value, NULL);
-	value = ExecEvalExprSwitchContext(state, econtext, &isnull);
+	value = evaluate(check->value, estate, econtext, &isnull);
 	if (isnull || value_in_context(check, exprType((Node *) check->value), value, &bad))
 		return true;
 	report_cross_tenant(kind, TENANT_VALUE_SCOPE, check->relid, check->column, bad);
@@ -243,15 +326,14 @@ validate_context(List *checks)
 		ValueCheck	check;
 
 		read_check(lfirst(lc), &check);
-		tenant_context_validate(get_atttype(check.relid, tenant_table_attnum(check.relid)),
-								check.relid, check.column);
+		tenant_context_validate(check.column_type, check.relid, check.column);
 	}
 }
 
 static void
 check_all(List *checks, EState *estate)
 {
-	ExprContext *econtext = CreateExprContext(estate);
+	ExprContext *econtext = NULL;
 	ListCell   *lc;
 
 	/* Decide what can run up front before running any initplan. */
@@ -273,7 +355,7 @@ check_all(List *checks, EState *estate)
 		ValueCheck	check;
 
 		read_check(lfirst(lc), &check);
-		if (!check_scope(&check, estate, econtext))
+		if (!check_scope(&check, estate, &econtext))
 			return;				/* reported once per statement */
 	}
 }
@@ -325,8 +407,7 @@ scope_values_constant_violations(PlannedStmt *stmt)
 			constant = (Const *) ((RelabelType *) constant)->arg;
 		if (constant == NULL || !IsA(constant, Const))
 			continue;
-		tenant_context_validate(get_atttype(check.relid, tenant_table_attnum(check.relid)),
-								check.relid, check.column);
+		tenant_context_validate(check.column_type, check.relid, check.column);
 		if (!constant->constisnull &&
 			!value_in_context(&check, constant->consttype, constant->constvalue, &bad))
 		{

@@ -24,12 +24,15 @@
  * nothing.  Utility statements that read or write a whole table (COPY
  * table TO, TRUNCATE) are judged in the utility hook.
  *
- * Never judged: referential-integrity queries (PostgreSQL runs them with
- * SECURITY_NOFORCE_RLS, the flag RLS itself uses to exempt them), the
- * extension's own work (extension_work_enter), parallel workers
- * (the leader decides), replication connections, databases without the
- * extension, the internal queries of REFRESH MATERIALIZED VIEW
- * CONCURRENTLY (the view's own query is judged) and of ALTER TABLE.
+ * Never judged: referential-integrity queries themselves, but not what
+ * they fire (see in_referential_integrity_query), the foreign-key
+ * validation query of ALTER TABLE (fk_validation.c; the rest of ALTER TABLE
+ * is judged), the extension's own work (extension_work_enter), parallel
+ * workers (the leader decides), the initial table copy of logical
+ * replication (COPY ... TO STDOUT on a replication connection; other
+ * statements there are judged), databases without the extension, and the
+ * internal queries of REFRESH MATERIALIZED VIEW CONCURRENTLY (the view's
+ * own query is judged).
  *
  *-------------------------------------------------------------------------
  */
@@ -41,7 +44,10 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
+#include "catalog/heap.h"
+#include "catalog/pg_inherits.h"
 #include "extension_state.h"
+#include "fk_validation.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/value.h"
@@ -60,21 +66,71 @@
 static ScopeCollector *current_collector = NULL;
 static Oid	refreshing_matview = InvalidOid;
 
-/* Is the statement at hand one the guard judges at all? */
-static bool
-guard_applies(void)
+/* Nesting depth of ALTER TABLE statements (their FK validation is exempt). */
+static int	altering_table = 0;
+
+/* Inside COPY ... TO STDOUT on a replication connection. */
+static bool copying_for_replication = false;
+
+/*
+ * Whether the innermost running executor (ExecutorRun or ExecutorFinish)
+ * runs under SECURITY_NOFORCE_RLS.  See in_referential_integrity_query.
+ */
+static bool executor_runs_noforce = false;
+
+/*
+ * Around ExecutorRun and ExecutorFinish.  Returns true when it changed the
+ * state, and only then must the caller call scoping_guard_executor_leave
+ * after the run (also on error), so that the common case costs a test.
+ */
+bool
+scoping_guard_executor_enter(void)
 {
-	return !in_extension_work() &&
-		!IsParallelWorker() &&
-		!am_walsender &&
-		!InNoForceRLSOperation() &&
-		extension_is_active();
+	bool		noforce = InNoForceRLSOperation();
+
+	if (noforce == executor_runs_noforce)
+		return false;
+	executor_runs_noforce = noforce;
+	return true;
 }
 
+/* Undoes the change of the matching scoping_guard_executor_enter. */
+void
+scoping_guard_executor_leave(void)
+{
+	executor_runs_noforce = !executor_runs_noforce;
+}
+
+/*
+ * PostgreSQL's referential-integrity queries (ri_PerformCheck) run under
+ * SECURITY_NOFORCE_RLS, the flag RLS itself uses to exempt them.  But so
+ * does everything their executor run fires or calls: BEFORE ROW triggers of
+ * a cascaded delete, functions.  Those are planned and started while the RI
+ * query's executor runs under the flag; the RI query itself is planned and
+ * started while the flag is set but the innermost running executor (the
+ * statement whose AFTER triggers fire it, or none at commit) is not under
+ * it.  Cascades stay exempt: the RI query runs with fire_triggers = false,
+ * so the triggers it queues fire after its run, at the outer level.
+ */
+static inline bool
+in_referential_integrity_query(void)
+{
+	return InNoForceRLSOperation() && !executor_runs_noforce;
+}
+
+/*
+ * Is the statement at hand one the guard judges at all?  Also asked by the
+ * cross-tenant write rule (conflict_guard.c), which has the same
+ * exemptions.
+ */
 bool
 scoping_guard_applies(void)
 {
-	return guard_applies();
+	return !in_extension_work() &&
+		!IsParallelWorker() &&
+		!copying_for_replication &&
+		!in_referential_integrity_query() &&
+		extension_is_active();
 }
 
 /*
@@ -136,6 +192,21 @@ scoping_guard_findings_name(List *findings, Oid relid)
 	return false;
 }
 
+/*
+ * The findings a plan carries.  Those that row verification covers
+ * (row_verification.c) count only while it is not in force.
+ */
+static List *
+plan_findings(PlannedStmt *stmt)
+{
+	List	   *findings = plan_carrier_scope_findings(stmt);
+	List	   *verified = plan_carrier_verified_findings(stmt);
+
+	if (verified == NIL || row_verification_in_force())
+		return findings;
+	return list_concat_copy(findings, verified);
+}
+
 static List *
 findings_to_accesses(List *findings)
 {
@@ -159,9 +230,11 @@ findings_to_accesses(List *findings)
 
 /* Returns false, and pushes nothing, when the statement is not judged. */
 bool
-scoping_guard_begin_planning(ScopeCollector *collector)
+scoping_guard_begin_planning(ScopeCollector *collector, Query *parse)
 {
-	if (!guard_applies())
+	if (!scoping_guard_applies())
+		return false;
+	if (altering_table > 0 && is_foreign_key_validation_query(parse))
 		return false;
 	collector->findings = NIL;
 	collector->value_checks = NIL;
@@ -178,21 +251,7 @@ scoping_guard_end_planning(ScopeCollector *collector)
 	current_collector = collector->outer;
 }
 
-/*
- * The findings a plan carries, as UnscopedAccess structs.  Those that row
- * verification covers count only while it is not in force.
- */
-static List *
-plan_findings(PlannedStmt *stmt)
-{
-	List	   *findings = plan_carrier_scope_findings(stmt);
-	List	   *verified = plan_carrier_verified_findings(stmt);
-
-	if (verified == NIL || row_verification_in_force())
-		return findings;
-	return list_concat_copy(findings, verified);
-}
-
+/* The findings a plan carries, as UnscopedAccess structs. */
 List *
 scoping_guard_plan_findings(PlannedStmt *stmt)
 {
@@ -263,6 +322,7 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		return;
 	if (restriction_has_tenant_scope(root, rel, tenant_attnum))
 	{
+		/* the tenant values it names, for the tenant context */
 		current_collector->value_checks =
 			scope_values_collect(current_collector->value_checks, root, rel,
 								 rte->relid, tenant_attnum,
@@ -364,7 +424,7 @@ scoping_guard_check_execution(QueryDesc *queryDesc, int eflags)
 		tenant_guard_mode == GUARD_MODE_OFF ||
 		(plan_carrier_scope_findings(queryDesc->plannedstmt) == NIL &&
 		 plan_carrier_verified_findings(queryDesc->plannedstmt) == NIL) ||
-		!guard_applies())
+		!scoping_guard_applies())
 		return;
 	report_all(scoping_guard_plan_findings(queryDesc->plannedstmt),
 			   (Node *) queryDesc->plannedstmt);
@@ -383,6 +443,42 @@ tenant_table_of(RangeVar *relation)
 	if (!OidIsValid(relid) || tenant_table_attnum(relid) == InvalidAttrNumber)
 		return InvalidOid;
 	return relid;
+}
+
+/*
+ * The tables a TRUNCATE empties: each one named, its inheritance children
+ * and partitions unless ONLY, and with CASCADE the tables that reference
+ * them by foreign key, as ExecuteTruncate finds them (it does not descend
+ * into the children of those).
+ */
+static List *
+truncated_relations(TruncateStmt *stmt)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, stmt->relations)
+	{
+		RangeVar   *rv = lfirst_node(RangeVar, lc);
+		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+		if (!OidIsValid(relid))
+			continue;
+		if (rv->inh)
+			relids = list_concat_unique_oid(relids,
+											find_all_inheritors(relid, NoLock, NULL));
+		else
+			relids = list_append_unique_oid(relids, relid);
+	}
+	if (stmt->behavior == DROP_CASCADE)
+	{
+		List	   *referencing;
+
+		while ((referencing = list_difference_oid(heap_truncate_find_FKs(relids),
+												  relids)) != NIL)
+			relids = list_concat(relids, referencing);
+	}
+	return relids;
 }
 
 /*
@@ -413,16 +509,35 @@ scoping_guard_utility_findings(Node *parsetree)
 	{
 		ListCell   *lc;
 
-		foreach(lc, ((TruncateStmt *) parsetree)->relations)
+		foreach(lc, truncated_relations((TruncateStmt *) parsetree))
 		{
-			Oid			relid = tenant_table_of(lfirst_node(RangeVar, lc));
+			Oid			relid = lfirst_oid(lc);
 
-			if (OidIsValid(relid))
+			if (tenant_table_attnum(relid) != InvalidAttrNumber)
 				findings = add_finding(findings, relid, VIOLATION_UNSCOPED_WRITE,
 									   ACCESS_TRUNCATE);
 		}
 	}
 	return findings_to_accesses(findings);
+}
+
+/*
+ * Logical replication's initial table copy: the subscriber's tablesync
+ * worker sends COPY table TO STDOUT, or COPY (SELECT ...) TO STDOUT for row
+ * filters and partitions, on its replication connection.  Replication
+ * connections need a role with REPLICATION, which reads every published
+ * row through logical decoding anyway.  Any other statement on such a
+ * connection is judged.
+ */
+static bool
+is_replication_table_copy(Node *parsetree)
+{
+	CopyStmt   *copy;
+
+	if (!am_walsender || !IsA(parsetree, CopyStmt))
+		return false;
+	copy = (CopyStmt *) parsetree;
+	return !copy->is_from && copy->filename == NULL;
 }
 
 void
@@ -432,7 +547,7 @@ scoping_guard_check_utility(Node *parsetree)
 		return;
 	if (!IsA(parsetree, CopyStmt) && !IsA(parsetree, TruncateStmt))
 		return;
-	if (!guard_applies())
+	if (!scoping_guard_applies() || is_replication_table_copy(parsetree))
 		return;
 	report_all(scoping_guard_utility_findings(parsetree), parsetree);
 }
@@ -440,28 +555,29 @@ scoping_guard_check_utility(Node *parsetree)
 /*
  * Around a utility statement.  REFRESH MATERIALIZED VIEW notes which view is
  * refreshed.  ALTER TABLE validates foreign keys with an internal query
- * (RI_Initial_Check) that, unlike the per-row checks, does not run with
- * SECURITY_NOFORCE_RLS, so the whole command counts as internal work.
+ * (RI_Initial_Check, RI_PartitionRemove_Check) that, unlike the per-row
+ * checks, does not run with SECURITY_NOFORCE_RLS; only that query is
+ * exempt (fk_validation.c), not the expressions ALTER TABLE evaluates.
  */
 void
 scoping_guard_begin_utility(Node *parsetree, UtilityGuardState *saved)
 {
 	saved->refreshing_matview = refreshing_matview;
-	saved->internal = false;
+	saved->altering_table = altering_table;
+	saved->copying_for_replication = copying_for_replication;
 	if (IsA(parsetree, RefreshMatViewStmt))
 		refreshing_matview =
 			RangeVarGetRelid(((RefreshMatViewStmt *) parsetree)->relation, NoLock, true);
 	else if (IsA(parsetree, AlterTableStmt))
-	{
-		extension_work_enter();
-		saved->internal = true;
-	}
+		altering_table++;
+	else if (is_replication_table_copy(parsetree))
+		copying_for_replication = true;
 }
 
 void
 scoping_guard_end_utility(const UtilityGuardState *saved)
 {
 	refreshing_matview = saved->refreshing_matview;
-	if (saved->internal)
-		extension_work_leave();
+	altering_table = saved->altering_table;
+	copying_for_replication = saved->copying_for_replication;
 }

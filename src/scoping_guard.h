@@ -48,7 +48,10 @@ typedef struct ScopeCollector
 } ScopeCollector;
 
 extern bool scoping_guard_applies(void);
-extern bool scoping_guard_begin_planning(ScopeCollector *collector);
+extern bool scoping_guard_begin_planning(ScopeCollector *collector,
+										 Query *parse);
+extern bool scoping_guard_executor_enter(void);
+extern void scoping_guard_executor_leave(void);
 extern void scoping_guard_end_planning(ScopeCollector *collector);
 extern void scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel,
 									  Index rti, RangeTblEntry *rte);
@@ -58,7 +61,8 @@ extern void scoping_guard_check_utility(Node *parsetree);
 typedef struct UtilityGuardState
 {
 	Oid			refreshing_matview;
-	bool		internal;
+	int			altering_table;
+	bool		copying_for_replication;
 } UtilityGuardState;
 
 extern void scoping_guard_begin_utility(Node *parsetree, UtilityGuardState *saved);

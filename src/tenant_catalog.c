@@ -8,8 +8,8 @@
  * partition, foreign table or materialized view outside the system and
  * extension schemas and either
  *	- the registry (tenant_guard.registry) names its tenant column, for the
- *	  relation itself or, for a partition, for its nearest registered
- *	  ancestor; or
+ *	  relation itself or, for a partition or inheritance child, for its
+ *	  nearest registered ancestor; or
  *	- it is not excluded in the registry and has a column whose name is in
  *	  tenant_guard.tenant_columns (the first name in the list wins).
  *
@@ -17,7 +17,7 @@
  * probe per scanned relation.  An entry is dropped when
  *	- a relcache invalidation names the relation (ALTER TABLE, DROP, and
  *	  the registry trigger, which invalidates a registered relation and all
- *	  of its partitions when the registry changes);
+ *	  of its partitions and inheritance children when the registry changes);
  *	- a relcache invalidation names no relation (cache overflow), the
  *	  tenant_columns setting changes, or the extension is created or
  *	  dropped: then the whole cache goes.
@@ -38,8 +38,8 @@
 #include "access/table.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
-#include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "extension_state.h"
 #include "settings.h"
 #include "utils/builtins.h"
@@ -149,21 +149,64 @@ registry_lookup(Oid relid, bool *excluded, NameData *column)
 	return found;
 }
 
-/* A partition without an entry of its own inherits its nearest ancestor's. */
-static bool
-registry_lookup_with_ancestors(Oid relid, bool is_partition,
-							   bool *excluded, NameData *column)
+/* Does the registry have an entry (registered or excluded) for relid? */
+bool
+registry_has_entry(Oid relid)
 {
-	ListCell   *lc;
+	bool		excluded;
+	NameData	column;
+
+	return registry_lookup(relid, &excluded, &column);
+}
+
+/* The direct parents of a partition or inheritance child, in order. */
+static List *
+direct_parents(Oid relid)
+{
+	Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	List	   *parents = NIL;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(inherits, InheritsRelidSeqnoIndexId, true,
+							  NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		parents = lappend_oid(parents,
+							  ((Form_pg_inherits) GETSTRUCT(tuple))->inhparent);
+	systable_endscan(scan);
+	table_close(inherits, AccessShareLock);
+	return parents;
+}
+
+/*
+ * A partition or inheritance child without an entry of its own inherits
+ * its nearest ancestor's (breadth first, parents in INHERITS order), as
+ * the guard judges a child through its parent.
+ */
+static bool
+registry_lookup_with_ancestors(Oid relid, bool *excluded, NameData *column)
+{
+	List	   *queue;
+	List	   *seen;
 
 	if (registry_lookup(relid, excluded, column))
 		return true;
-	if (!is_partition)
-		return false;
-	foreach(lc, get_partition_ancestors(relid))
+	queue = direct_parents(relid);
+	seen = list_make1_oid(relid);
+	while (queue != NIL)
 	{
-		if (registry_lookup(lfirst_oid(lc), excluded, column))
+		Oid			ancestor = linitial_oid(queue);
+
+		queue = list_delete_first(queue);
+		if (list_member_oid(seen, ancestor))
+			continue;
+		seen = lappend_oid(seen, ancestor);
+		if (registry_lookup(ancestor, excluded, column))
 			return true;
+		queue = list_concat(queue, direct_parents(ancestor));
 	}
 	return false;
 }
@@ -209,7 +252,6 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 	Form_pg_class classform;
 	char		relkind;
 	Oid			nsp;
-	bool		is_partition;
 	bool		excluded;
 	NameData	column;
 
@@ -223,22 +265,14 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 	classform = (Form_pg_class) GETSTRUCT(classtup);
 	relkind = classform->relkind;
 	nsp = classform->relnamespace;
-	is_partition = classform->relispartition;
-	info->may_raise_violation = relkind == RELKIND_VIEW ||
-		relkind == RELKIND_PARTITIONED_TABLE || classform->relhassubclass ||
-		classform->relhasrules || classform->relrowsecurity ||
-		classform->relhastriggers;
 	ReleaseSysCache(classtup);
 
 	if (namespace_never_holds_tenant_tables(nsp))
-	{
-		info->may_raise_violation = false;
 		return;
-	}
 	if (!relkind_can_be_tenant_table(relkind))
 		return;
 
-	if (registry_lookup_with_ancestors(relid, is_partition, &excluded, &column))
+	if (registry_lookup_with_ancestors(relid, &excluded, &column))
 	{
 		if (excluded)
 			return;
@@ -247,7 +281,6 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 		{
 			info->source = TENANT_SOURCE_REGISTERED;
 			info->tenant_column = column;
-			info->may_raise_violation = true;
 		}
 		return;
 	}
@@ -261,7 +294,6 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 		{
 			info->source = TENANT_SOURCE_DETECTED;
 			namestrcpy(&info->tenant_column, name);
-			info->may_raise_violation = true;
 			return;
 		}
 	}
@@ -314,15 +346,3 @@ tenant_table_describe(Oid relid, TenantTableInfo *info)
 	*info = *cached_tenant_table(relid);
 }
 
-/*
- * Could a statement that uses this relation raise a violation?  True for a
- * tenant table, and for anything that can lead the planner or executor to
- * other relations or to a protected amount: a view, a partitioned or
- * inheritance parent, a table with rules, row-level security or triggers.
- * Never for the system and extension schemas.  query_fingerprint.c asks.
- */
-bool
-relation_may_raise_violation(Oid relid)
-{
-	return cached_tenant_table(relid)->may_raise_violation;
-}

@@ -26,14 +26,13 @@ typedef struct TenantTableInfo
 	TenantSource source;
 	AttrNumber	tenant_attnum;	/* InvalidAttrNumber when not a tenant table */
 	NameData	tenant_column;
-	bool		may_raise_violation;	/* see relation_may_raise_violation */
 } TenantTableInfo;
 
 extern void tenant_catalog_init(void);
 extern void tenant_catalog_reset(void);
 extern AttrNumber tenant_table_attnum(Oid relid);
 extern void tenant_table_describe(Oid relid, TenantTableInfo *info);
-extern bool relation_may_raise_violation(Oid relid);
+extern bool registry_has_entry(Oid relid);
 
 /* The catalog facts the install script asks the C code for, too. */
 extern bool relkind_can_be_tenant_table(char relkind);

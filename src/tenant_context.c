@@ -419,3 +419,22 @@ tenant_guard_function(const char *name, int nargs, const Oid *argtypes,
 							 nargs, argtypes, true);
 	return *cached;
 }
+
+/*
+ * The row checks are SQL-visible, as every function a plan calls must be,
+ * but run only through the expressions tenant_guard builds, which carry a
+ * mark no SQL text can produce (COERCE_SQL_SYNTAX): nobody writes audit
+ * rows by calling them.
+ */
+void
+require_planned_check(FunctionCallInfo fcinfo, const char *name)
+{
+	Node	   *expr = fcinfo->flinfo->fn_expr;
+
+	if (expr == NULL || !IsA(expr, FuncExpr) ||
+		((FuncExpr *) expr)->funcformat != COERCE_SQL_SYNTAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s() cannot be called directly", name),
+				 errdetail("tenant_guard adds it to statements on tenant tables while a tenant context may be set.")));
+}

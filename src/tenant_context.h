@@ -12,6 +12,7 @@
 
 #include "tenant_guard.h"
 
+#include "fmgr.h"
 #include "violation.h"
 
 extern bool tenant_guard_verify_rows;
@@ -41,6 +42,7 @@ typedef enum TenantValueSource
 extern Oid	tenant_guard_function(const char *name, int nargs,
 								  const Oid *argtypes, Oid *cached);
 
+extern void require_planned_check(FunctionCallInfo fcinfo, const char *name);
 extern char *cross_tenant_detail(TenantValueSource source, const char *column,
 								 const char *row_tenant);
 extern void report_cross_tenant(ViolationKind kind, TenantValueSource source,

@@ -20,15 +20,14 @@
 #include "amount_guard.h"
 #include "audit_queue.h"
 #include "audit_writer.h"
+#include "conflict_guard.h"
 #include "executor/executor.h"
 #include "extension_state.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
-#include "parser/analyze.h"
 #include "plan_carrier.h"
-#include "query_fingerprint.h"
 #include "row_verification.h"
 #include "scope_values.h"
 #include "scoping_guard.h"
@@ -38,14 +37,12 @@
 #include "tenant_catalog.h"
 #include "tenant_context.h"
 #include "utils/guc.h"
-#include "utils/queryjumble.h"
 #include "written_rows.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 static planner_hook_type prev_planner_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
@@ -69,15 +66,6 @@ tenant_guard_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	audit_queue_init_shmem();
-}
-
-static void
-tenant_guard_post_parse_analyze(ParseState *pstate, Query *query,
-								JumbleState *jstate)
-{
-	if (prev_post_parse_analyze_hook)
-		prev_post_parse_analyze_hook(pstate, query, jstate);
-	query_fingerprint_statement(pstate, query);
 }
 
 /* Can the statement update rows: anything but a plain SELECT. */
@@ -105,7 +93,8 @@ chain_planner(Query *parse, const char *query_string, int cursorOptions,
 
 /*
  * Plan once, with the scoping guard's collector pushed when there is one;
- * verified_rtis are the statement's scans given a row check.
+ * verified_rtis are the statement's scans given a row check
+ * (row_verification.c).
  */
 static PlannedStmt *
 plan_judged(Query *parse, const char *query_string, int cursorOptions,
@@ -113,7 +102,7 @@ plan_judged(Query *parse, const char *query_string, int cursorOptions,
 			Bitmapset *verified_rtis)
 {
 	bool		collecting = collector != NULL &&
-		scoping_guard_begin_planning(collector);
+		scoping_guard_begin_planning(collector, parse);
 	PlannedStmt *result;
 
 	if (collecting)
@@ -136,7 +125,6 @@ tenant_guard_planner(Query *parse, const char *query_string,
 					 int cursorOptions, ParamListInfo boundParams)
 {
 	ScopeCollector collector;
-	bool		collecting;
 	List	   *relative_amounts;
 	Query	   *again = NULL;
 	Bitmapset  *verified_rtis;
@@ -147,13 +135,18 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	 * collector is pushed, so that an error here leaves nothing behind.
 	 * Also for statements the scoping guard does not judge (run by
 	 * foreign-key actions, say), since the amount trigger judges every
-	 * UPDATE.
+	 * UPDATE.  The checks of ON CONFLICT DO UPDATE go into the statement
+	 * after the amount guard has read its assignments as the user wrote
+	 * them.
 	 */
-	relative_amounts = query_may_update(parse) ?
-		amount_relative_assignments(parse) : NIL;
+	relative_amounts = NIL;
+	if (query_may_update(parse))
+	{
+		relative_amounts = amount_relative_assignments(parse);
+		conflict_guard_add_checks(parse);
+	}
 	memset(&collector, 0, sizeof(collector));
-	collecting = scoping_guard_applies();
-	if (collecting)
+	if (scoping_guard_applies())
 	{
 		/* The tenant context's checks (doc/tenant-context.md). */
 		if (query_may_update(parse))
@@ -162,7 +155,7 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	}
 
 	result = plan_judged(parse, query_string, cursorOptions, boundParams,
-						 collecting ? &collector : NULL, NULL);
+						 &collector, NULL);
 
 	/* Unscoped scans that a row check can cover: plan again with checks. */
 	if (again != NULL && collector.findings != NIL &&
@@ -209,7 +202,9 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
  * ExecutorRun pushes one for every statement that can fire them;
  * ExecutorFinish runs them only for what is left of data-modifying WITH
  * queries (the statements its AFTER triggers run push contexts of their
- * own).
+ * own).  Both also tell the scoping guard whether the running executor
+ * runs under SECURITY_NOFORCE_RLS (scoping_guard_executor_enter), which
+ * tells referential-integrity queries from what they fire.
  */
 /* The previous ExecutorRun hook, or the standard function. */
 static inline void
@@ -227,20 +222,26 @@ tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 						 uint64 count, bool execute_once)
 {
 	AmountStatement statement;
+	bool		may_update = plan_may_update(queryDesc->plannedstmt);
+	bool		noforce_changed = scoping_guard_executor_enter();
 
-	if (!plan_may_update(queryDesc->plannedstmt))
+	if (!may_update && !noforce_changed)
 	{
 		chain_ExecutorRun(queryDesc, direction, count, execute_once);
 		return;
 	}
-	amount_statement_enter(&statement, queryDesc);
+	if (may_update)
+		amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
 	{
 		chain_ExecutorRun(queryDesc, direction, count, execute_once);
 	}
 	PG_FINALLY();
 	{
-		amount_statement_leave(&statement);
+		if (may_update)
+			amount_statement_leave(&statement);
+		if (noforce_changed)
+			scoping_guard_executor_leave();
 	}
 	PG_END_TRY();
 }
@@ -259,20 +260,26 @@ static void
 tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 {
 	AmountStatement statement;
+	bool		modifying_cte = queryDesc->plannedstmt->hasModifyingCTE;
+	bool		noforce_changed = scoping_guard_executor_enter();
 
-	if (!queryDesc->plannedstmt->hasModifyingCTE)
+	if (!modifying_cte && !noforce_changed)
 	{
 		chain_ExecutorFinish(queryDesc);
 		return;
 	}
-	amount_statement_enter(&statement, queryDesc);
+	if (modifying_cte)
+		amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
 	{
 		chain_ExecutorFinish(queryDesc);
 	}
 	PG_FINALLY();
 	{
-		amount_statement_leave(&statement);
+		if (modifying_cte)
+			amount_statement_leave(&statement);
+		if (noforce_changed)
+			scoping_guard_executor_leave();
 	}
 	PG_END_TRY();
 }
@@ -356,8 +363,6 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = tenant_guard_shmem_startup;
 
-	prev_post_parse_analyze_hook = post_parse_analyze_hook;
-	post_parse_analyze_hook = tenant_guard_post_parse_analyze;
 	prev_planner_hook = planner_hook;
 	planner_hook = tenant_guard_planner;
 	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;

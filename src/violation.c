@@ -28,8 +28,10 @@
 #include "audit_queue.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "query_fingerprint.h"
 #include "settings.h"
 #include "tcop/tcopprot.h"
+#include "tenant_context.h"
 #include "utils/acl.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
@@ -160,7 +162,7 @@ queue_for_audit(const Violation *violation, const char *relation, bool rejected,
 	entry.dboid = MyDatabaseId;
 	entry.backend_pid = MyProcPid;
 	entry.occurred_at = GetCurrentTimestamp();
-	entry.query_id = pgstat_get_my_query_id();
+	entry.query_id = violation_query_id(debug_query_string);
 	entry.rejected = rejected;
 	strlcpy(entry.kind, violation_kind_name(violation->kind), sizeof(entry.kind));
 	strlcpy(entry.command, violation->command ? violation->command : "", sizeof(entry.command));
@@ -184,7 +186,7 @@ queue_for_audit(const Violation *violation, const char *relation, bool rejected,
 void
 violation_report(const Violation *violation, GuardMode mode)
 {
-	violation_report_tenant(violation, mode, NULL, NULL);
+	violation_report_tenant(violation, mode, tenant_context_text(), NULL);
 }
 
 /*

@@ -71,7 +71,7 @@ wrap_value(Oid fn, Oid relid, Expr *value)
 
 	return (Expr *) makeFuncExpr(fn, exprType((Node *) value), args,
 								 exprCollation((Node *) value), InvalidOid,
-								 COERCE_EXPLICIT_CALL);
+								 COERCE_SQL_SYNTAX);
 }
 
 /*
@@ -191,6 +191,7 @@ check_written(FunctionCallInfo fcinfo)
 Datum
 tenant_guard_verify_written(PG_FUNCTION_ARGS)
 {
+	require_planned_check(fcinfo, "tenant_guard.verify_written");
 	check_written(fcinfo);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_NULL();
@@ -204,6 +205,7 @@ tenant_guard_verify_written(PG_FUNCTION_ARGS)
 Datum
 tenant_guard_verify_copied(PG_FUNCTION_ARGS)
 {
+	require_planned_check(fcinfo, "tenant_guard.verify_copied");
 	check_written(fcinfo);
 	PG_RETURN_BOOL(true);
 }
@@ -248,7 +250,7 @@ written_rows_copy_from(Node *parsetree)
 	column->fields = list_make1(makeString(get_attname(relid, attnum, false)));
 	column->location = -1;
 	call = makeFuncCall(list_make2(makeString(schema), makeString("verify_copied")),
-						list_make2(cast, column), COERCE_EXPLICIT_CALL, -1);
+						list_make2(cast, column), COERCE_SQL_SYNTAX, -1);
 	copy->whereClause = copy->whereClause == NULL ? (Node *) call :
 		(Node *) makeBoolExpr(AND_EXPR, list_make2(copy->whereClause, call), -1);
 	return (Node *) copy;

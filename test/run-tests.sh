@@ -11,7 +11,7 @@ set -uo pipefail
 # shellcheck source=test/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-tg_ensure_packages sqlsmith || exit 1
+tg_ensure_packages sqlsmith python3-django python3-psycopg2 || exit 1
 tg_build_and_install || exit 1
 
 WORK=$(tg_make_workdir test)
@@ -115,6 +115,21 @@ else
 	failed=$((failed + 1))
 	failed_suites+=(payment_race)
 fi
+
+# The Django integration test (test/django): a multi-tenant app whose
+# middleware sets the tenant context, in enforce mode, against a database of
+# the shared cluster; one pass or fail per check.
+tg_log "running django"
+PG_BINDIR="$PG_BINDIR" bash "$WORK/tree/test/django/run.sh" "$WORK/cluster" "$PORT" \
+	>"$WORK/django.log" 2>&1
+django_status=$?
+cat "$WORK/django.log"
+p=$(grep -cE '^ok ' "$WORK/django.log")
+f=$(grep -cE '^FAIL ' "$WORK/django.log")
+[ "$django_status" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+passed=$((passed + p))
+failed=$((failed + f))
+[ "$django_status" -ne 0 ] && failed_suites+=(django)
 
 # A short randomized-SQL run against a cluster of its own; the long run is
 # `make fuzz` (see the README, section Robustness).

@@ -110,7 +110,7 @@ for c in "${CLUSTERS[@]}"; do
 		for n in "$BENCH_CG_SHORT" "$BENCH_CG_LONG"; do
 			app=cg_${w}_$n
 			# shellcheck disable=SC2046,SC2086
-			(cd "$BENCH_DIR" && PGAPPNAME=$app PGOPTIONS=$(bench_pgoptions) \
+			(cd "$BENCH_DIR" && PGAPPNAME=$app PGOPTIONS=$(bench_pgoptions "$w") \
 				"$PG_BINDIR/pgbench" -h 127.0.0.1 -p "${PORT[$c]}" -U bench_app -n \
 				-c 1 -j 1 -t "$n" --random-seed=1 $(bench_pgbench_vars) $args "$db" \
 				>"$WORK/pgbench.out" 2>&1) ||

@@ -38,7 +38,11 @@ BENCH_FIRM=${BENCH_FIRM:-$(( (BENCH_FIRMS + 1) / 2 ))}
 # guard/plain >= target), many (tenant, and guard/plain no lower than the
 # point select's in the database with few tables).  The targets are the
 # project's (doc/performance.md): within 1% of plain for prepared
-# statements, 2% for the simple protocol, 0.5% without tenant tables.
+# statements, 2% for the simple protocol, 0.5% without tenant tables.  An
+# optional sixth field "context" runs the workload with the tenant context
+# (tenant_guard.tenant) set to the benchmark's firm in every cluster
+# (doc/tenant-context.md): the row-verified statements need it on the guard
+# cluster, and the others ignore it.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 declare -gA WORKLOAD=(
 	[point_prepared]="point select, prepared|bench|-M prepared -f point_select.sql|0.99|tenant"
@@ -47,9 +51,12 @@ declare -gA WORKLOAD=(
 	[amount_update]="amount update, prepared|bench|-M prepared -f amount_update.sql|0.99|tenant"
 	[select_only]="pgbench -S (no tenant table), simple|bench|-M simple -S|0.995|none"
 	[point_simple_many]="point select, simple, $BENCH_TABLES more tenant tables|bench_many|-M simple -f point_select.sql|0.98|many"
+	[point_context]="point select, prepared, tenant context set|bench|-M prepared -f point_select.sql|0.99|tenant|context"
+	[pk_select_verified]="primary-key select, row-verified, prepared|bench|-M prepared -f pk_select.sql|0.97|tenant|context"
+	[pk_update_verified]="primary-key update, row-verified, prepared|bench|-M prepared -f pk_update.sql|0.97|tenant|context"
 )
 # shellcheck disable=SC2034
-BENCH_ALL_WORKLOADS=point_prepared,point_simple,join3,amount_update,select_only,point_simple_many
+BENCH_ALL_WORKLOADS=point_prepared,point_simple,join3,amount_update,select_only,point_simple_many,point_context,pk_select_verified,pk_update_verified
 
 # postgresql.conf lines that every benchmark cluster shares, after those of
 # tg_start_cluster (which also sets fsync = off).  No autovacuum, so that a
@@ -75,10 +82,18 @@ bench_pgbench_vars() {
 		-D "invoices_per_firm=$BENCH_INVOICES_PER_FIRM"
 }
 
-# The environment a workload connection gets: the rls policy's setting.
-# Every cluster gets it, so that connections are set up alike.
+# The environment a workload connection gets: the rls policy's setting,
+# and the tenant context for the workloads marked "context" (a placeholder
+# setting where tenant_guard is not loaded).  Every cluster gets the same,
+# so that connections are set up alike.
 bench_pgoptions() {
-	echo "-c app.firm_id=$BENCH_FIRM"
+	local workload=${1:-} context
+	IFS='|' read -r _ _ _ _ _ context <<<"${WORKLOAD[$workload]:-}"
+	if [ "$context" = context ]; then
+		echo "-c app.firm_id=$BENCH_FIRM -c tenant_guard.tenant=$BENCH_FIRM"
+	else
+		echo "-c app.firm_id=$BENCH_FIRM"
+	fi
 }
 
 # bench_configure DIR KIND [EXTRA_CONF]: append the benchmark settings of a

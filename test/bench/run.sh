@@ -16,6 +16,14 @@
 #   point select, simple, many tables
 #                            the point select in the database with
 #                            BENCH_TABLES (10,000) more tenant tables
+#   point select, prepared, tenant context set
+#                            the point select with tenant_guard.tenant set:
+#                            its scope checked by value (doc/tenant-context.md)
+#   primary-key select / update, row-verified, prepared
+#                            SELECT / UPDATE invoices ... WHERE id = $1 with no
+#                            tenant condition, the context set: verified row
+#                            by row on the guard cluster, filtered by the
+#                            policy on the rls cluster
 #
 # Each round runs every cluster once per workload, back to back (the order
 # rotates from round to round), and yields the ratios guard/plain and
@@ -40,7 +48,8 @@
 #                  before the first round (default 2; 0 for none)
 #   BENCH_WORKLOADS  comma-separated subset of: point_prepared,
 #                  point_simple, join3, amount_update, select_only,
-#                  point_simple_many (default all)
+#                  point_simple_many, point_context, pk_select_verified,
+#                  pk_update_verified (default all)
 #   BENCH_OUTPUT   also write the report to this file
 #   BENCH_DOC      the file whose text between the two marker lines above
 #                  the report replaces (default doc/performance.md); set
@@ -112,7 +121,7 @@ run_pgbench() {
 	local cluster=$1 workload=$2 seconds=$3 label db args out tps
 	IFS='|' read -r label db args _ _ <<<"${WORKLOAD[$workload]}"
 	# shellcheck disable=SC2046,SC2086
-	out=$(cd "$BENCH_DIR" && PGOPTIONS=$(bench_pgoptions) "$PG_BINDIR/pgbench" \
+	out=$(cd "$BENCH_DIR" && PGOPTIONS=$(bench_pgoptions "$workload") "$PG_BINDIR/pgbench" \
 		-h 127.0.0.1 -p "${PORT[$cluster]}" -U bench_app -n \
 		-c "$BENCH_CLIENTS" -j "$BENCH_CLIENTS" -T "$seconds" \
 		$(bench_pgbench_vars) $args "$db" 2>&1) ||

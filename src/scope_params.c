@@ -1,0 +1,166 @@
+/*-------------------------------------------------------------------------
+ *
+ * scope_params.c
+ *	  Whether a PARAM_EXEC Param in a scan's restriction holds one tenant
+ *	  value for every row the scan is run for (doc/scoping.md).
+ *
+ * The planner turns three different things into PARAM_EXEC Params:
+ *	- the output of an initplan, a subquery run once per execution of the
+ *	  query level that holds it.  It is one value for the statement only
+ *	  when the initplan reads nothing of an outer row: "(SELECT f.id)"
+ *	  inside a LATERAL subquery or a correlated sublink is an initplan of
+ *	  the inner level, re-run for every row of f, so it takes every value of
+ *	  f.id in turn.  Such an initplan lists the outer row's Param in its
+ *	  plan's extParam;
+ *	- a correlated reference to an outer query's column (or a lateral
+ *	  reference), listed as a PlannerParamItem in the plan_params of the
+ *	  query level that owns the column.  It takes the value of the outer
+ *	  row at hand; when the outer level's WHERE restricts that column to a
+ *	  tenant value X ("i.firm_id = 5 AND i.client_id IN (SELECT c.id FROM
+ *	  clients c WHERE c.firm_id = i.firm_id)"), every outer row that
+ *	  reaches the output has the value X, so the reference is as good as X;
+ *	- anything else (a recursive CTE's work table, nestloop parameters,
+ *	  which do not exist yet when scans are judged): not a tenant value.
+ *
+ * The outer levels are still being planned when a sublink or subquery
+ * scan is judged: their relations have no restriction yet, so the outer
+ * WHERE is read from the outer query's jointree, in whatever state its
+ * preprocessing has reached (raw, or an implicit-AND list).  Only its
+ * top-level terms count, judged by the same rules as a scan's restriction;
+ * equivalence classes do not exist yet.
+ *
+ * None of this runs on the path of "tenant_col = Const/$1".
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "scope_params.h"
+
+#include "miscadmin.h"
+#include "optimizer/subselect.h"
+#include "scope_analysis.h"
+
+/*
+ * An initplan's extParam is computed by SS_finalize_plan, which
+ * standard_planner runs over every finished subplan, in the order they were
+ * made, once the whole statement is planned; that is after every scan was
+ * judged.  Running it here early on the finished subplans, in that same
+ * order, computes the same sets (it only assigns extParam and allParam),
+ * and standard_planner recomputes them later anyway.  A nested subplan is
+ * always made, and numbered, before the plan that holds it.
+ */
+static Bitmapset *
+initplan_external_params(PlannerGlobal *glob, SubPlan *initplan)
+{
+	ListCell   *lp;
+	ListCell   *lr;
+	Plan	   *plan = NULL;
+
+	forboth(lp, glob->subplans, lr, glob->subroots)
+	{
+		plan = (Plan *) lfirst(lp);
+		if (plan != NULL)
+			SS_finalize_plan(lfirst_node(PlannerInfo, lr), plan);
+		if (foreach_current_index(lp) + 1 == initplan->plan_id)
+			break;
+	}
+	return plan != NULL ? plan->extParam : NULL;
+}
+
+static bool param_is_fixed_initplan_output(PlannerInfo *root, int paramid);
+
+/*
+ * An initplan is run once for the statement when every Param it reads from
+ * outside is itself the output of such an initplan (external parameters,
+ * $1, are not PARAM_EXEC and never appear here).
+ */
+static bool
+initplan_is_uncorrelated(PlannerInfo *level, SubPlan *initplan)
+{
+	Bitmapset  *external = initplan_external_params(level->glob, initplan);
+	int			paramid = -1;
+
+	while ((paramid = bms_next_member(external, paramid)) >= 0)
+	{
+		if (!param_is_fixed_initplan_output(level, paramid))
+			return false;
+	}
+	return true;
+}
+
+static bool
+param_is_fixed_initplan_output(PlannerInfo *root, int paramid)
+{
+	check_stack_depth();
+	for (PlannerInfo *level = root; level != NULL; level = level->parent_root)
+	{
+		ListCell   *lc;
+
+		foreach(lc, level->init_plans)
+		{
+			SubPlan    *initplan = (SubPlan *) lfirst(lc);
+
+			if (list_member_int(initplan->setParam, paramid))
+				return initplan_is_uncorrelated(level, initplan);
+		}
+	}
+	return false;
+}
+
+/* The outer query's column a correlation Param stands for, and its level. */
+static Var *
+correlated_column(PlannerInfo *root, int paramid, PlannerInfo **owner)
+{
+	for (PlannerInfo *level = root; level != NULL; level = level->parent_root)
+	{
+		ListCell   *lc;
+
+		foreach(lc, level->plan_params)
+		{
+			PlannerParamItem *item = (PlannerParamItem *) lfirst(lc);
+
+			if (item->paramId != paramid)
+				continue;
+			if (!IsA(item->item, Var))
+				return NULL;
+			*owner = level;
+			return (Var *) item->item;
+		}
+	}
+	return NULL;
+}
+
+/* Does a top-level term of the level's WHERE restrict the column to X? */
+static bool
+where_restricts_column(PlannerInfo *level, Var *column)
+{
+	Node	   *quals = level->parse->jointree->quals;
+	ListCell   *lc;
+
+	if (quals == NULL)
+		return false;
+	if (!IsA(quals, List))
+		return clause_is_tenant_scope(level, quals, column->varno,
+									  column->varattno);
+	foreach(lc, (List *) quals)
+	{
+		if (clause_is_tenant_scope(level, lfirst(lc), column->varno,
+								   column->varattno))
+			return true;
+	}
+	return false;
+}
+
+bool
+exec_param_is_tenant_value(PlannerInfo *root, int paramid)
+{
+	PlannerInfo *owner = NULL;
+	Var		   *column;
+
+	check_stack_depth();
+	if (param_is_fixed_initplan_output(root, paramid))
+		return true;
+	column = correlated_column(root, paramid, &owner);
+	return column != NULL && where_restricts_column(owner, column);
+}
