@@ -35,6 +35,7 @@ OBJS = \
 	src/tenant_context.o \
 	src/scope_values.o \
 	src/row_verification.o \
+	src/row_checks.o \
 	src/written_rows.o
 DATA = tenant_guard--0.1.0.sql tenant_guard--0.1.0--0.2.0.sql tenant_guard--0.2.0.sql
 PGFILEDESC = "tenant_guard - tenant isolation and atomic money updates"

@@ -108,6 +108,14 @@ EXECUTE save(1, 60);
 UPDATE rv.invoices i SET amount = 0 FROM rv.clients c WHERE c.id = i.client_id AND i.id = 70;
 UPDATE rv.invoices i SET amount = 0 FROM rv.clients c WHERE c.id = 1 AND i.id = 70;
 
+-- referential-integrity queries stay exempt: the foreign-key checks of a
+-- row of firm 2 read clients 1 and 2, of firm 1, while the context is 2
+CREATE TABLE rv.notes (id int PRIMARY KEY, firm_id int NOT NULL,
+	client_id int REFERENCES rv.clients);
+INSERT INTO rv.notes VALUES (1, 2, 1);
+UPDATE rv.notes SET client_id = 2 WHERE id = 1;
+DELETE FROM rv.notes WHERE id = 1;
+
 -- a prepared statement and a cursor see the context of each execution
 -- and each FETCH
 SET tenant_guard.tenant = '1';
@@ -196,13 +204,32 @@ RESET force_parallel_mode;
 RESET parallel_setup_cost; RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size; RESET max_parallel_workers_per_gather;
 
+-- views and subqueries in FROM are verified through their output, the
+-- tenant column added to it when they do not show it
+CREATE VIEW rv.invoice_view AS SELECT * FROM rv.invoices;
+CREATE VIEW rv.amounts AS SELECT id, amount FROM rv.invoices;
+SELECT id, firm_id FROM rv.invoice_view WHERE id = 60;
+SELECT id, firm_id FROM rv.invoice_view WHERE id = 70;
+SELECT id, amount FROM rv.amounts WHERE id = 60;
+SELECT id, amount FROM rv.amounts WHERE id = 70;
+SELECT count(*) FROM (SELECT * FROM rv.invoices WHERE id = 60) s;
+SELECT count(*) FROM (SELECT * FROM rv.invoices WHERE id IN (60, 70)) s;
+SELECT s.id FROM (SELECT id FROM rv.invoices ORDER BY id LIMIT 3) s ORDER BY 1;
+SELECT s.id FROM (SELECT id FROM rv.invoices ORDER BY id DESC LIMIT 3) s ORDER BY 1;
+SELECT s.n FROM (SELECT firm_id, count(*) AS n FROM rv.invoices WHERE client_id = 1
+  GROUP BY firm_id) s;
+SELECT s.n FROM (SELECT firm_id, count(*) AS n FROM rv.invoices WHERE client_id IN (1, 11)
+  GROUP BY firm_id) s;
+SELECT v.id, c.name FROM rv.amounts v JOIN rv.invoices i USING (id)
+  JOIN rv.clients c ON c.id = i.client_id WHERE v.id = 60;
+
 -- what row verification cannot see falls back to the unscoped rule: a
--- sublink (EXISTS, IN) on a tenant table, a subquery or a view
+-- sublink (EXISTS, IN) on a tenant table, a subquery whose rows are not
+-- its table's (DISTINCT without the tenant column)
 SELECT count(*) FROM rv.clients c WHERE c.firm_id = 1
    AND EXISTS (SELECT 1 FROM rv.invoices i WHERE i.client_id = c.id);
-SELECT count(*) FROM (SELECT * FROM rv.invoices WHERE id = 60) s;
-CREATE VIEW rv.invoice_view AS SELECT * FROM rv.invoices;
-SELECT count(*) FROM rv.invoice_view WHERE id = 60;
+SELECT count(*) FROM rv.invoices WHERE client_id IN (SELECT id FROM rv.clients WHERE name = 'client 1');
+SELECT count(*) FROM (SELECT DISTINCT client_id FROM rv.invoices WHERE client_id = 1) s;
 
 -- log mode: the statement runs and is reported once, not once per row
 SET tenant_guard.mode = log;

@@ -8,32 +8,36 @@
  *	  its own conditions, must belong to the context.
  *
  * How.  When the first planning of a statement finds unscoped scans of
- * tenant tables in its top-level FROM list (and verify_rows is on), the
- * planner hook plans a copy of the statement again, with one resjunk
- * output column per such table:
- *
- *	  tenant_guard.verify_row('t'::regclass, t.tenant_col, writes, nullable)
- *
- * The output list is computed once per row the statement produces, after
- * every restriction, join condition and row-level security qual, whatever
- * the join method: a row that a hash join or semi-join reads but matches
- * nothing never reaches it, exactly as with a nested loop that never
- * fetches it; a row that WHERE id = 5 filters out is never checked.  In an
- * aggregate query the column is bool_and(verify_row(...)), an aggregate
- * input, so every aggregated row is checked.  For UPDATE and DELETE the
- * output list of the plan below ModifyTable is computed once per target
- * row.  Cursors check the rows they fetch, with the context in force at
- * each FETCH.  The function is parallel safe: parallel workers read the
+ * tenant tables in its FROM list, or in a view or subquery in it (and
+ * verify_rows is on), the planner hook plans a copy of the statement
+ * again, with one hidden (resjunk) output column per such table holding
+ * the row's tenant value; row_checks.c checks it as rows come out of the
+ * plan.  The output list is computed once per row the statement produces,
+ * after every restriction, join condition and row-level security qual,
+ * whatever the join method: a row that a hash join or semi-join reads but
+ * matches nothing never reaches it, exactly as with a nested loop that
+ * never fetches it; a row that WHERE id = 5 filters out is never checked.
+ * For UPDATE and DELETE the rows come from the plan below ModifyTable, one
+ * per target row.  In an aggregate query, whose output rows are groups,
+ * the column is bool_and(tenant_guard.verify_row('t'::regclass, t.col,
+ * writes, nullable)), an aggregate input, so every aggregated row is
+ * checked; the function is parallel safe, and parallel workers read the
  * context they inherit from the leader.
+ *
+ * A view or a subquery in FROM gets the tenant column as an extra output
+ * column when it does not show it (unless DISTINCT, grouping or aggregates
+ * make its rows other than its table's); tables reached through one carry
+ * a mark (row_verification_covers), since the planner pulls the subquery
+ * up, or plans it apart, with copies of their range-table entries.
  *
  * The re-planned statement carries the covered findings apart
  * (scoping_guard.c): they pass while row verification is in force (a
  * context is set and verify_rows is on) and are reported by the unscoped
  * rule otherwise, so the plan is right whatever context it later runs
  * with.  Scans the output list cannot reach (tables inside sublinks,
- * EXISTS/IN semi-joins, subqueries in FROM, views, CTEs, set operations,
- * MERGE) stay ordinary findings, which the unscoped rule reports: never a
- * silent pass.
+ * EXISTS/IN semi-joins, CTEs, set operations, subqueries nested in
+ * subqueries, MERGE) stay ordinary findings, which the unscoped rule
+ * reports: never a silent pass.
  *
  * A NULL tenant value is outside every context, except on the nullable
  * side of an outer join, where NULL is what a row without a match reads.
@@ -68,8 +72,8 @@ is_tenant_relation(RangeTblEntry *rte)
 
 /*
  * A copy of the statement, to be planned again with row checks, when it
- * may need them: a plain SELECT, UPDATE or DELETE with a tenant table in
- * its range table.  NULL otherwise (the planner scribbles on the Query, so
+ * may need them: a plain SELECT, UPDATE or DELETE with a tenant table, a
+ * view or a subquery in its range table.  NULL otherwise (the planner scribbles on the Query, so
  * the copy is taken before the first planning).
  */
 Query *
@@ -85,7 +89,9 @@ row_verification_candidate(Query *parse)
 		return NULL;
 	foreach(lc, parse->rtable)
 	{
-		if (is_tenant_relation(lfirst_node(RangeTblEntry, lc)))
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (is_tenant_relation(rte) || rte->rtekind == RTE_SUBQUERY)
 			return copyObject(parse);
 	}
 	return NULL;
@@ -151,25 +157,6 @@ make_bool_and(Expr *arg)
 	return (Expr *) agg;
 }
 
-static Expr *
-make_row_check(Oid fn, Index rti, Oid relid, bool writes, bool nullable)
-{
-	AttrNumber	attnum = tenant_table_attnum(relid);
-	Oid			typid;
-	int32		typmod;
-	Oid			collid;
-	List	   *args;
-
-	get_atttypetypmodcoll(relid, attnum, &typid, &typmod, &collid);
-	args = list_make4(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
-								ObjectIdGetDatum(relid), false, true),
-					  makeVar(rti, attnum, typid, typmod, collid, 0),
-					  makeBoolConst(writes, false),
-					  makeBoolConst(nullable, false));
-	return (Expr *) makeFuncExpr(fn, BOOLOID, args, InvalidOid, InvalidOid,
-								 COERCE_SQL_SYNTAX);
-}
-
 static AttrNumber
 next_resno(List *tlist)
 {
@@ -182,45 +169,181 @@ next_resno(List *tlist)
 }
 
 /*
- * Add a row check for every tenant table of the FROM list that a finding
- * names.  Returns the range-table indexes given one (NULL for none).
+ * A table given a row check carries a mark in a field that range-table
+ * entries of tables leave unused (ctename, read for CTE references only),
+ * so that the scoping guard recognizes its scan after the planner has
+ * pulled a subquery up or planned it on its own, and copied the entry.
  */
-Bitmapset *
-row_verification_instrument(Query *query, List *findings)
+#define ROW_CHECK_MARK "tenant_guard row check"
+
+bool
+row_verification_covers(RangeTblEntry *rte)
+{
+	return rte->rtekind == RTE_RELATION && rte->ctename != NULL &&
+		strcmp(rte->ctename, ROW_CHECK_MARK) == 0;
+}
+
+/* One table to check: its row's tenant value is this Var of the query. */
+typedef struct RowCheckTarget
+{
+	RangeTblEntry *rte;			/* the tenant table, to be marked */
+	Var		   *tenant;			/* its tenant value, at the query's level */
+	bool		writes;
+	bool		nullable;
+} RowCheckTarget;
+
+/*
+ * The output column of a subquery (a view, a subquery in FROM) that gives
+ * the tenant value of one of its tables, added when missing.  NULL when
+ * the subquery's rows are not that table's rows one for one: set
+ * operations, DISTINCT, aggregates or grouping without that column, window
+ * functions, and nested subqueries (not looked into).
+ */
+static Var *
+subquery_tenant_output(RangeTblEntry *subrte, Index subrti, Index inner_rti,
+					   AttrNumber attnum)
+{
+	Query	   *sub = subrte->subquery;
+	ListCell   *lc;
+	Var		   *inner;
+	TargetEntry *tle;
+	Oid			typid;
+	int32		typmod;
+	Oid			collid;
+
+	if (sub->setOperations != NULL || sub->commandType != CMD_SELECT ||
+		sub->hasWindowFuncs || sub->groupingSets != NIL)
+		return NULL;
+	foreach(lc, sub->targetList)
+	{
+		Var		   *var;
+
+		tle = lfirst_node(TargetEntry, lc);
+		var = (Var *) tle->expr;
+		if (!tle->resjunk && IsA(var, Var) && var->varno == (int) inner_rti &&
+			var->varattno == attnum && var->varlevelsup == 0)
+			return makeVarFromTargetEntry(subrti, tle);
+	}
+	/* not an output: add it, unless that would change the rows */
+	if (sub->distinctClause != NIL || sub->hasAggs || sub->groupClause != NIL ||
+		sub->havingQual != NULL)
+		return NULL;
+	get_atttypetypmodcoll(rt_fetch(inner_rti, sub->rtable)->relid, attnum,
+						  &typid, &typmod, &collid);
+	inner = makeVar(inner_rti, attnum, typid, typmod, collid, 0);
+	tle = makeTargetEntry((Expr *) inner, next_resno(sub->targetList),
+						  pstrdup("tenant_guard_tenant"), false);
+	sub->targetList = lappend(sub->targetList, tle);
+	subrte->eref->colnames = lappend(subrte->eref->colnames,
+									 makeString(pstrdup("tenant_guard_tenant")));
+	return makeVarFromTargetEntry(subrti, tle);
+}
+
+/* The unscoped tenant tables of a query's FROM list that a row check reaches. */
+static List *
+row_check_targets(Query *query, List *findings, int depth, bool outer_nullable)
+{
+	Bitmapset  *in_tree = NULL;
+	Bitmapset  *nullable = NULL;
+	List	   *targets = NIL;
+	int			rti = -1;
+
+	walk_jointree((Node *) query->jointree, false, &in_tree, &nullable);
+	while ((rti = bms_next_member(in_tree, rti)) >= 0)
+	{
+		RangeTblEntry *rte = rt_fetch(rti, query->rtable);
+		bool		is_nullable = outer_nullable || bms_is_member(rti, nullable);
+
+		if (is_tenant_relation(rte) &&
+			scoping_guard_findings_name(findings, rte->relid))
+		{
+			RowCheckTarget *target = palloc0(sizeof(RowCheckTarget));
+			AttrNumber	attnum = tenant_table_attnum(rte->relid);
+			Oid			typid;
+			int32		typmod;
+			Oid			collid;
+
+			target->rte = rte;
+			target->writes = (depth == 0 && rti == query->resultRelation);
+			target->nullable = is_nullable;
+			get_atttypetypmodcoll(rte->relid, attnum, &typid, &typmod, &collid);
+			target->tenant = makeVar(rti, attnum, typid, typmod, collid, 0);
+			targets = lappend(targets, target);
+		}
+		else if (rte->rtekind == RTE_SUBQUERY && depth == 0 && !rte->lateral)
+		{
+			ListCell   *lc;
+
+			/* one level down: a view or a subquery in FROM */
+			foreach(lc, row_check_targets(rte->subquery, findings, 1, is_nullable))
+			{
+				RowCheckTarget *inner = lfirst(lc);
+
+				inner->tenant = subquery_tenant_output(rte, rti, inner->tenant->varno,
+													   inner->tenant->varattno);
+				if (inner->tenant != NULL)
+					targets = lappend(targets, inner);
+			}
+		}
+	}
+	return targets;
+}
+
+/*
+ * Add a row check for every unscoped tenant table of the FROM list, and of
+ * the views and subqueries in it, that a finding names: a hidden output
+ * column with the row's tenant value, checked as rows come out
+ * (row_checks.c) and listed in *row_checks; in an aggregate query,
+ * bool_and(tenant_guard.verify_row(...)), an aggregate input.  Returns
+ * whether there was one.
+ */
+bool
+row_verification_instrument(Query *query, List *findings, List **row_checks)
 {
 	static const Oid argtypes[4] = {REGCLASSOID, ANYELEMENTOID, BOOLOID, BOOLOID};
 	Oid			fn = tenant_guard_function("verify_row", 4, argtypes, &verify_row_oid);
 	bool		aggregated = query->hasAggs || query->groupClause != NIL ||
 		query->groupingSets != NIL || query->havingQual != NULL;
-	Bitmapset  *in_tree = NULL;
-	Bitmapset  *nullable = NULL;
-	Bitmapset  *covered = NULL;
-	int			rti = -1;
+	bool		added = false;
+	ListCell   *lc;
 
 	if (!OidIsValid(fn))
-		return NULL;
-	walk_jointree((Node *) query->jointree, false, &in_tree, &nullable);
-	while ((rti = bms_next_member(in_tree, rti)) >= 0)
+		return false;
+	foreach(lc, row_check_targets(query, findings, 0, false))
 	{
-		RangeTblEntry *rte = rt_fetch(rti, query->rtable);
+		RowCheckTarget *target = lfirst(lc);
 		Expr	   *check;
+		List	   *args;
 
-		if (!is_tenant_relation(rte) ||
-			!scoping_guard_findings_name(findings, rte->relid))
+		target->rte->ctename = pstrdup(ROW_CHECK_MARK);
+		added = true;
+		if (!aggregated)
+		{
+			/* the tenant value as a hidden output column, read as rows come out */
+			query->targetList =
+				lappend(query->targetList,
+						makeTargetEntry((Expr *) target->tenant,
+										next_resno(query->targetList),
+										pstrdup(ROW_CHECK_COLUMN), true));
+			*row_checks = lappend(*row_checks,
+								  list_make2(makeInteger((int) target->rte->relid),
+											 makeInteger((target->writes ? ROW_CHECK_WRITES : 0) |
+														 (target->nullable ? ROW_CHECK_NULLABLE : 0))));
 			continue;
-		check = make_row_check(fn, rti, rte->relid,
-							   rti == query->resultRelation,
-							   bms_is_member(rti, nullable));
-		if (aggregated)
-			check = make_bool_and(check);
+		}
+		args = list_make4(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+									ObjectIdGetDatum(target->rte->relid), false, true),
+						  target->tenant,
+						  makeBoolConst(target->writes, false),
+						  makeBoolConst(target->nullable, false));
+		check = make_bool_and((Expr *) makeFuncExpr(fn, BOOLOID, args, InvalidOid,
+													 InvalidOid, COERCE_SQL_SYNTAX));
 		query->targetList = lappend(query->targetList,
 									makeTargetEntry(check, next_resno(query->targetList),
 													pstrdup("tenant_guard_verify_row"), true));
-		covered = bms_add_member(covered, rti);
-	}
-	if (covered != NULL && aggregated)
 		query->hasAggs = true;
-	return covered;
+	}
+	return added;
 }
 
 /*-----------------------

@@ -16,6 +16,13 @@
 #include "nodes/parsenodes.h"
 
 extern Query *row_verification_candidate(Query *parse);
-extern Bitmapset *row_verification_instrument(Query *query, List *findings);
+extern bool row_verification_instrument(Query *query, List *findings,
+										List **row_checks);
+
+/* The row checks of a plan's output, read when it runs (row_checks.c). */
+#define ROW_CHECK_COLUMN "tenant_guard_row_check"
+#define ROW_CHECK_WRITES	0x01
+#define ROW_CHECK_NULLABLE	0x02
+extern bool row_verification_covers(RangeTblEntry *rte);
 
 #endif							/* TENANT_GUARD_ROW_VERIFICATION_H */

@@ -44,28 +44,49 @@
 
 /*
  * A value check, as carried in the plan: a List of (Integer relid, Integer
- * writes, String tenant column, the value expression, Integer is_array,
- * Integer type of the tenant column).
+ * flags, String tenant column, the value expression, Integer type of the
+ * tenant column).  The flags are worked out at planning, so that the
+ * common check (a constant or a parameter of the column's own type) does
+ * no more than compare.
  */
+#define CHECK_WRITES			0x01	/* in UPDATE, DELETE, MERGE of the table */
+#define CHECK_ARRAY				0x02	/* the value is the array of = ANY */
+#define CHECK_READS_INITPLAN	0x04	/* reads a PARAM_EXEC (an initplan's output) */
+#define CHECK_OTHER_TYPE		0x08	/* of another type than the column's */
+
 typedef struct ValueCheck
 {
 	Oid			relid;
-	bool		writes;
+	int			flags;
 	const char *column;
 	Expr	   *value;
-	bool		is_array;
 	Oid			column_type;
 } ValueCheck;
+
+static inline int
+check_flags(List *carried)
+{
+	return intVal(lsecond(carried));
+}
 
 static void
 read_check(List *carried, ValueCheck *check)
 {
 	check->relid = (Oid) intVal(linitial(carried));
-	check->writes = intVal(lsecond(carried)) != 0;
+	check->flags = check_flags(carried);
 	check->column = strVal(lthird(carried));
 	check->value = (Expr *) lfourth(carried);
-	check->is_array = intVal(list_nth(carried, 4)) != 0;
-	check->column_type = (Oid) intVal(list_nth(carried, 5));
+	check->column_type = (Oid) intVal(list_nth(carried, 4));
+}
+
+static bool
+reads_exec_param(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+		return true;
+	return expression_tree_walker(node, reads_exec_param, context);
 }
 
 static bool
@@ -86,16 +107,29 @@ add_check(List *checks, Oid relid, bool writes, Node *value, bool is_array)
 {
 	TenantTableInfo info;
 	Expr	   *copy = (Expr *) copyObject(value);
+	Oid			column_type;
+	Oid			value_type = exprType(value);
+	int			flags = 0;
 
 	fix_opfuncids((Node *) copy);
 	tenant_table_describe(relid, &info);
+	column_type = get_atttype(relid, info.tenant_attnum);
+	if (is_array)
+		value_type = get_element_type(value_type);
+	if (writes)
+		flags |= CHECK_WRITES;
+	if (is_array)
+		flags |= CHECK_ARRAY;
+	if (reads_exec_param((Node *) copy, NULL))
+		flags |= CHECK_READS_INITPLAN;
+	if (value_type != column_type)
+		flags |= CHECK_OTHER_TYPE;
 	return lappend(checks,
-				   lappend(list_make5(makeInteger((int) relid),
-									  makeInteger(writes ? 1 : 0),
-									  makeString(pstrdup(NameStr(info.tenant_column))),
-									  copy,
-									  makeInteger(is_array ? 1 : 0)),
-						   makeInteger((int) get_atttype(relid, info.tenant_attnum))));
+				   list_make5(makeInteger((int) relid),
+							  makeInteger(flags),
+							  makeString(pstrdup(NameStr(info.tenant_column))),
+							  copy,
+							  makeInteger((int) column_type)));
 }
 
 /*
@@ -236,7 +270,7 @@ needs_outer_row(Node *node, void *context)
 static bool
 value_in_context(const ValueCheck *check, Oid typid, Datum value, char **bad)
 {
-	if (check->is_array)
+	if (check->flags & CHECK_ARRAY)
 	{
 		ArrayType  *array = DatumGetArrayTypeP(value);
 		Oid			elemtype = ARR_ELEMTYPE(array);
@@ -284,14 +318,22 @@ evaluate(Expr *expr, EState *estate, ExprContext **econtext, bool *isnull)
 		return ((Const *) expr)->constvalue;
 	}
 	if (IsA(expr, Param) && ((Param *) expr)->paramkind == PARAM_EXTERN &&
-		params != NULL && params->paramFetch == NULL &&
-		((Param *) expr)->paramid > 0 && ((Param *) expr)->paramid <= params->numParams &&
-		params->params[((Param *) expr)->paramid - 1].ptype == ((Param *) expr)->paramtype)
+		params != NULL && ((Param *) expr)->paramid > 0 &&
+		((Param *) expr)->paramid <= params->numParams)
 	{
-		ParamExternData *prm = &params->params[((Param *) expr)->paramid - 1];
+		int			paramid = ((Param *) expr)->paramid;
+		ParamExternData workspace;
+		ParamExternData *prm;
 
-		*isnull = prm->isnull;
-		return prm->value;
+		/* as ExecEvalParamExtern does, PL/pgSQL's variables included */
+		prm = params->paramFetch != NULL ?
+			params->paramFetch(params, paramid, false, &workspace) :
+			&params->params[paramid - 1];
+		if (OidIsValid(prm->ptype) && prm->ptype == ((Param *) expr)->paramtype)
+		{
+			*isnull = prm->isnull;
+			return prm->value;
+		}
 	}
 	if (*econtext == NULL)
 		*econtext = CreateExprContext(estate);
@@ -305,29 +347,17 @@ check_scope(const ValueCheck *check, EState *estate, ExprContext **econtext)
 	Datum		value;
 	bool		isnull;
 	char	   *bad = NULL;
-	ViolationKind kind = check->writes ?
+	ViolationKind kind = (check->flags & CHECK_WRITES) ?
 		VIOLATION_CROSS_TENANT_WRITE : VIOLATION_CROSS_TENANT_READ;
 
+	/* a column type the value does not have must accept the context too */
+	if (check->flags & CHECK_OTHER_TYPE)
+		tenant_context_validate(check->column_type, check->relid, check->column);
 	value = evaluate(check->value, estate, econtext, &isnull);
 	if (isnull || value_in_context(check, exprType((Node *) check->value), value, &bad))
 		return true;
 	report_cross_tenant(kind, TENANT_VALUE_SCOPE, check->relid, check->column, bad);
 	return false;
-}
-
-/* Every tenant column the checks touch must accept the context's values. */
-static void
-validate_context(List *checks)
-{
-	ListCell   *lc;
-
-	foreach(lc, checks)
-	{
-		ValueCheck	check;
-
-		read_check(lfirst(lc), &check);
-		tenant_context_validate(check.column_type, check.relid, check.column);
-	}
 }
 
 static void
@@ -341,10 +371,12 @@ check_all(List *checks, EState *estate)
 	{
 		ValueCheck	check;
 
+		if (!(check_flags(lfirst(lc)) & CHECK_READS_INITPLAN))
+			continue;
 		read_check(lfirst(lc), &check);
 		if (needs_outer_row((Node *) check.value, estate))
 		{
-			report_cross_tenant(check.writes ? VIOLATION_CROSS_TENANT_WRITE :
+			report_cross_tenant((check.flags & CHECK_WRITES) ? VIOLATION_CROSS_TENANT_WRITE :
 								VIOLATION_CROSS_TENANT_READ, TENANT_VALUE_UNKNOWN,
 								check.relid, check.column, NULL);
 			return;
@@ -378,7 +410,6 @@ scope_values_check_execution(QueryDesc *queryDesc, int eflags)
 	if (checks == NIL || !scoping_guard_applies())
 		return;
 	old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
-	validate_context(checks);
 	check_all(checks, queryDesc->estate);
 	MemoryContextSwitchTo(old);
 }
@@ -415,7 +446,7 @@ scope_values_constant_violations(PlannedStmt *stmt)
 
 			v->relid = check.relid;
 			v->column = check.column;
-			v->writes = check.writes;
+			v->writes = (check.flags & CHECK_WRITES) != 0;
 			v->value = bad;
 			result = lappend(result, v);
 		}

@@ -54,6 +54,7 @@
 #include "plan_carrier.h"
 #include "replication/walsender.h"
 #include "scope_analysis.h"
+#include "row_verification.h"
 #include "scope_values.h"
 #include "settings.h"
 #include "tcop/utility.h"
@@ -239,7 +240,6 @@ scoping_guard_begin_planning(ScopeCollector *collector, Query *parse)
 	collector->findings = NIL;
 	collector->value_checks = NIL;
 	collector->verified = NIL;
-	collector->verified_rtis = NULL;
 	collector->outer = current_collector;
 	current_collector = collector;
 	return true;
@@ -333,8 +333,7 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	kind = is_result_relation(root, rel, rti) ?
 		VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ;
 	/* A scan given a row check (row_verification.c) is a finding apart. */
-	if (root->parent_root == NULL &&
-		bms_is_member(rti, current_collector->verified_rtis))
+	if (row_verification_covers(rte))
 		current_collector->verified =
 			add_finding(current_collector->verified, rte->relid, kind, ACCESS_SCAN);
 	else

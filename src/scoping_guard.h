@@ -44,7 +44,6 @@ typedef struct ScopeCollector
 	/* tenant context (doc/tenant-context.md) */
 	List	   *value_checks;	/* tenant values of scopes (scope_values.c) */
 	List	   *verified;		/* findings that row verification covers */
-	Bitmapset  *verified_rtis;	/* top-level RTEs given a row check */
 } ScopeCollector;
 
 extern bool scoping_guard_applies(void);

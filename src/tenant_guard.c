@@ -28,6 +28,7 @@
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
 #include "plan_carrier.h"
+#include "row_checks.h"
 #include "row_verification.h"
 #include "scope_values.h"
 #include "scoping_guard.h"
@@ -93,20 +94,15 @@ chain_planner(Query *parse, const char *query_string, int cursorOptions,
 
 /*
  * Plan once, with the scoping guard's collector pushed when there is one;
- * verified_rtis are the statement's scans given a row check
- * (row_verification.c).
  */
 static PlannedStmt *
 plan_judged(Query *parse, const char *query_string, int cursorOptions,
-			ParamListInfo boundParams, ScopeCollector *collector,
-			Bitmapset *verified_rtis)
+			ParamListInfo boundParams, ScopeCollector *collector)
 {
 	bool		collecting = collector != NULL &&
 		scoping_guard_begin_planning(collector, parse);
 	PlannedStmt *result;
 
-	if (collecting)
-		collector->verified_rtis = verified_rtis;
 	PG_TRY();
 	{
 		result = chain_planner(parse, query_string, cursorOptions, boundParams);
@@ -127,7 +123,7 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	ScopeCollector collector;
 	List	   *relative_amounts;
 	Query	   *again = NULL;
-	Bitmapset  *verified_rtis;
+	List	   *row_checks = NIL;
 	PlannedStmt *result;
 
 	/*
@@ -155,16 +151,16 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	}
 
 	result = plan_judged(parse, query_string, cursorOptions, boundParams,
-						 &collector, NULL);
+						 &collector);
 
 	/* Unscoped scans that a row check can cover: plan again with checks. */
 	if (again != NULL && collector.findings != NIL &&
-		(verified_rtis = row_verification_instrument(again, collector.findings)) != NULL)
+		row_verification_instrument(again, collector.findings, &row_checks))
 		result = plan_judged(again, query_string, cursorOptions, boundParams,
-							 &collector, verified_rtis);
+							 &collector);
 
 	plan_carrier_attach(result, collector.findings, relative_amounts,
-						collector.value_checks, collector.verified);
+						collector.value_checks, collector.verified, row_checks);
 	return result;
 }
 
@@ -188,6 +184,7 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	/* After the standard start, so that permission errors come first. */
 	scoping_guard_check_execution(queryDesc, eflags);
 	scope_values_check_execution(queryDesc, eflags);
+	row_checks_start(queryDesc, eflags);
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 	{
 		row_locks_watch(queryDesc);
