@@ -16,6 +16,7 @@ OBJS = \
 	src/settings.o \
 	src/extension_state.o \
 	src/tenant_catalog.o \
+	src/registry_cache.o \
 	src/catalog_functions.o \
 	src/violation.o \
 	src/scope_analysis.o \

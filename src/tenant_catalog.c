@@ -24,8 +24,10 @@
  * Invalidations are processed while an entry is being computed, so a
  * counter detects a computation that raced one and redoes it.
  *
- * This file reads catalogs only when an entry is missing; it never reports
- * violations or looks at queries.
+ * The registry itself is read once per session (registry_cache.c); when
+ * it is empty no ancestor is ever looked up.  This file reads catalogs
+ * only when an entry is missing; it never reports violations or looks at
+ * queries.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,6 +43,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "extension_state.h"
+#include "registry_cache.h"
 #include "settings.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -88,6 +91,7 @@ tenant_catalog_init(void)
 void
 tenant_catalog_reset(void)
 {
+	registry_cache_reset();
 	invalidation_count++;
 	last_entry = NULL;
 	tenant_cache_reset_pending = true;
@@ -108,47 +112,6 @@ create_cache(void)
 	last_entry = NULL;
 }
 
-/*
- * Look the relation up in tenant_guard.registry through its primary key.
- * Returns false when it has no entry; otherwise sets *excluded and, for a
- * registered table, *column.
- */
-static bool
-registry_lookup(Oid relid, bool *excluded, NameData *column)
-{
-	Relation	registry;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tuple;
-	bool		found = false;
-	const RegistryColumns *columns = extension_registry_columns();
-
-	registry = table_open(extension_registry_relid(), AccessShareLock);
-	ScanKeyInit(&key, columns->relid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(registry, extension_registry_index_oid(), true,
-							  NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		TupleDesc	desc = RelationGetDescr(registry);
-		bool		isnull;
-		Datum		value;
-
-		found = true;
-		value = heap_getattr(tuple, columns->excluded, desc, &isnull);
-		*excluded = !isnull && DatumGetBool(value);
-		value = heap_getattr(tuple, columns->tenant_column, desc, &isnull);
-		if (isnull)
-			*excluded = true;
-		else
-			namestrcpy(column, NameStr(*DatumGetName(value)));
-	}
-	systable_endscan(scan);
-	table_close(registry, AccessShareLock);
-	return found;
-}
-
 /* Does the registry have an entry (registered or excluded) for relid? */
 bool
 registry_has_entry(Oid relid)
@@ -156,7 +119,7 @@ registry_has_entry(Oid relid)
 	bool		excluded;
 	NameData	column;
 
-	return registry_lookup(relid, &excluded, &column);
+	return registry_entry(relid, &excluded, &column);
 }
 
 /* The direct parents of a partition or inheritance child, in order. */
@@ -192,7 +155,9 @@ registry_lookup_with_ancestors(Oid relid, bool *excluded, NameData *column)
 	List	   *queue;
 	List	   *seen;
 
-	if (registry_lookup(relid, excluded, column))
+	if (registry_is_empty())
+		return false;
+	if (registry_entry(relid, excluded, column))
 		return true;
 	queue = direct_parents(relid);
 	seen = list_make1_oid(relid);
@@ -204,7 +169,7 @@ registry_lookup_with_ancestors(Oid relid, bool *excluded, NameData *column)
 		if (list_member_oid(seen, ancestor))
 			continue;
 		seen = lappend_oid(seen, ancestor);
-		if (registry_lookup(ancestor, excluded, column))
+		if (registry_entry(ancestor, excluded, column))
 			return true;
 		queue = list_concat(queue, direct_parents(ancestor));
 	}
