@@ -105,6 +105,15 @@ connect_database(const Options *opts, const char *dbname)
 	return conn;
 }
 
+/* A failed query's message, without the "ERROR:" prefix, on one line. */
+char *
+result_message(const PGresult *res)
+{
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	return one_line(primary ? primary : PQresultErrorMessage(res));
+}
+
 /* Run a catalog query with up to one parameter; any failure ends the run. */
 static PGresult *
 query(PGconn *conn, const char *sql, const char *param)
@@ -113,7 +122,7 @@ query(PGconn *conn, const char *sql, const char *param)
 								   NULL, NULL, 0);
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		die("database \"%s\": %s", PQdb(conn), one_line(PQresultErrorMessage(res)));
+		die("database \"%s\": %s", PQdb(conn), result_message(res));
 	return res;
 }
 

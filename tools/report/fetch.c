@@ -66,13 +66,9 @@ static PGresult *
 run(const Fetch *f, const char *sql)
 {
 	PGresult   *res = PQexecParams(f->conn, sql, 1, NULL, &f->since, NULL, NULL, 0);
-	char	   *message;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-	{
-		message = normalize_text(PQresultErrorMessage(res));
-		die("database \"%s\": %s", f->database, message);
-	}
+		die("database \"%s\": %s", f->database, result_message(res));
 	return res;
 }
 

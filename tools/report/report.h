@@ -144,6 +144,7 @@ bool		has_extension(PGconn *conn);
 bool		has_call_site_column(PGconn *conn);
 char	   *resolve_since(PGconn *conn, const char *since);
 void		free_password(void);
+char	   *result_message(const PGresult *res);
 
 /* fetch.c */
 void		fetch_database(PGconn *conn, const char *database, Report *report);
