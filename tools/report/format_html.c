@@ -13,7 +13,7 @@ static const char *const style =
 ".cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #dee2e6;border-radius:6px;padding:8px 14px}"
 ".card b{display:block;font-size:20px}table{border-collapse:collapse;width:100%}"
 "th,td{border-bottom:1px solid #e9ecef;padding:4px 8px;text-align:left;vertical-align:top}"
-"td.n,th.n{text-align:right}tr.statement td{border-bottom:2px solid #dee2e6}pre{margin:0;white-space:pre-wrap;word-break:break-all;"
+"td.n,th.n{text-align:right}td.t{white-space:nowrap}tr.statement td{border-bottom:2px solid #dee2e6}pre{margin:0;white-space:pre-wrap;word-break:break-all;"
 "font:12px/1.3 ui-monospace,monospace;background:#f8f9fa;padding:4px}"
 ".chart{width:100%;height:auto;font-size:12px}.chart text{fill:#343a40}.axis{stroke:#adb5bd}"
 ".k0{fill:#d9480f}.k1{fill:#1971c2}.k2{fill:#2f9e44}.k3{fill:#ae3ec9}.k4{fill:#f08c00}.k5{fill:#495057}"
@@ -135,7 +135,7 @@ relations_chart(const Report *r, StrBuf *out)
 	}
 	sb_printf(out, "<section id=\"relations\"><h2>Top relations (%zu of %zu)</h2>\n", n,
 			  r->relations.n);
-	chart_bars(out, "chart-relations", "violations by relation", labels, counts, n);
+	chart_bars(r, out, "chart-relations", "violations by relation", labels, counts, NULL, n);
 	sb_append(out, "</section>\n");
 	for (i = 0; i < n; i++)
 		free(labels[i]);
@@ -150,6 +150,7 @@ shapes_chart(const Report *r, StrBuf *out)
 				n = shown(r, r->nshapes);
 	char	  **labels = xmalloc(n * sizeof(char *));
 	long long  *counts = xmalloc(n * sizeof(long long));
+	char	  **kinds = xmalloc(n * sizeof(char *));
 	StrBuf		buf;
 
 	sb_init(&buf);
@@ -161,16 +162,19 @@ shapes_chart(const Report *r, StrBuf *out)
 		sb_printf(&buf, "#%zu %s %s", i + 1, r->shapes[i].kind, rel);
 		labels[i] = xstrdup(buf.data);
 		counts[i] = r->shapes[i].count;
+		kinds[i] = r->shapes[i].kind;
 		free(rel);
 	}
 	sb_printf(out, "<section id=\"shapes\"><h2>Top statement shapes (%zu of %zu)</h2>\n", n,
 			  r->nshapes);
-	chart_bars(out, "chart-shapes", "violations by statement shape", labels, counts, n);
+	chart_bars(r, out, "chart-shapes", "violations by statement shape", labels, counts,
+			   kinds, n);
 	sb_append(out, "</section>\n");
 	for (i = 0; i < n; i++)
 		free(labels[i]);
 	free(labels);
 	free(counts);
+	free(kinds);
 	sb_free(&buf);
 }
 
@@ -181,18 +185,21 @@ call_sites_chart(const Report *r, StrBuf *out)
 				n = shown(r, r->nsites);
 	char	  **labels = xmalloc(n * sizeof(char *));
 	long long  *counts = xmalloc(n * sizeof(long long));
+	char	  **kinds = xmalloc(n * sizeof(char *));
 
 	for (i = 0; i < n; i++)
 	{
 		labels[i] = r->sites[i].call_site;
 		counts[i] = r->sites[i].count;
+		kinds[i] = r->sites[i].kind;
 	}
 	sb_printf(out, "<section id=\"call-sites\"><h2>Top call sites (%zu of %zu)</h2>\n", n,
 			  r->nsites);
-	chart_bars(out, "chart-call-sites", "violations by call site", labels, counts, n);
+	chart_bars(r, out, "chart-call-sites", "violations by call site", labels, counts, kinds, n);
 	sb_append(out, "</section>\n");
 	free(labels);
 	free(counts);
+	free(kinds);
 }
 
 static void
@@ -207,8 +214,11 @@ detail_row(const Report *r, StrBuf *out, size_t rank, const Shape *s)
 	cell(out, rel, false);
 	cell(out, s->query_id ? s->query_id : "-", false);
 	cell_count(out, s->count);
-	cell(out, s->first_seen, false);
-	cell(out, s->last_seen, false);
+	sb_append(out, "<td class=\"t\">");
+	append_html(out, s->first_seen);
+	sb_append(out, "</td><td class=\"t\">");
+	append_html(out, s->last_seen);
+	sb_append(out, "</td>");
 	cell(out, users, false);
 	cell(out, apps, false);
 	sb_append(out, "</tr>\n<tr class=\"statement\"><td></td><td colspan=\"8\"><pre>");

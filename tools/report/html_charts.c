@@ -44,10 +44,13 @@ tooltip(StrBuf *out, const char *label, const char *extra, long long count)
 	sb_printf(out, ": %lld</title>", count);
 }
 
-/* Horizontal bars, one per label, longest for the largest count. */
+/*
+ * Horizontal bars, one per label, longest for the largest count; coloured
+ * by the kind each is of, when kinds is given.
+ */
 void
-chart_bars(StrBuf *out, const char *id, const char *title,
-		   char **labels, long long *counts, size_t n)
+chart_bars(const Report *r, StrBuf *out, const char *id, const char *title,
+		   char **labels, long long *counts, char **kinds, size_t n)
 {
 	const double label_w = 380,
 				bar_w = 520,
@@ -73,8 +76,9 @@ chart_bars(StrBuf *out, const char *id, const char *title,
 		sb_append(out, "<g class=\"row\">");
 		tooltip(out, labels[i], NULL, counts[i]);
 		svg_text(out, label_w - 8, y + 14, "end", label);
-		sb_printf(out, "<rect class=\"bar k0\" x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" "
-				  "height=\"18\"/>", label_w, y, w < 1 ? 1 : w);
+		sb_printf(out, "<rect class=\"bar k%zu\" x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" "
+				  "height=\"18\"/>", kinds ? kind_class(r, kinds[i]) : 0, label_w, y,
+				  w < 1 ? 1 : w);
 		svg_text(out, label_w + (w < 1 ? 1 : w) + 6, y + 14, "start", count);
 		sb_append(out, "</g>");
 		free(label);

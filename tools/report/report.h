@@ -176,8 +176,9 @@ void		format_html(const Report *report, StrBuf *out);
 
 /* html_charts.c */
 void		chart_timeline(const Report *report, StrBuf *out);
-void		chart_bars(StrBuf *out, const char *id, const char *title,
-					   char **labels, long long *counts, size_t n);
+void		chart_bars(const Report *report, StrBuf *out, const char *id,
+					   const char *title, char **labels, long long *counts,
+					   char **kinds, size_t n);
 
 /* baseline.c */
 void		write_baseline(const Report *report, const char *path);
