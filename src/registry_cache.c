@@ -9,7 +9,8 @@
  * scan per relation and ancestor; instead the whole table is read at the
  * first question into a backend-local hash table, and answered from there
  * until the registry changes.  When it is empty, as it is in most
- * databases, nobody needs to walk a partition's ancestors at all.
+ * databases, its file has no pages, the table is not even opened, and
+ * nobody needs to walk a partition's ancestors at all.
  *
  * Every change to the registry invalidates the registry relation itself
  * (its trigger, catalog_functions.c), and every backend then drops its copy
@@ -29,11 +30,16 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/pg_class.h"
 #include "extension_state.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/smgr.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 typedef struct RegistryEntry
 {
@@ -80,6 +86,37 @@ add_row(HeapTuple tuple, TupleDesc desc, const RegistryColumns *columns)
 	entry_count++;
 }
 
+/*
+ * A registry whose file has no pages holds no row, committed or not:
+ * inserting extends the file at once.  Telling that from the file's size
+ * costs a syscache look-up and an lseek, where reading the table costs
+ * building its relcache entry (its triggers, constraints and defaults),
+ * a quarter of a million instructions in every session's first statement.
+ * The lock keeps a TRUNCATE from swapping the file underneath.
+ */
+static bool
+registry_has_no_pages(void)
+{
+	Oid			relid = extension_registry_relid();
+	HeapTuple	classtup;
+	Form_pg_class classform;
+	RelFileNode node;
+
+	LockRelationOid(relid, AccessShareLock);
+	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(classtup))
+		return false;
+	classform = (Form_pg_class) GETSTRUCT(classtup);
+	node.spcNode = OidIsValid(classform->reltablespace) ?
+		classform->reltablespace : MyDatabaseTableSpace;
+	node.dbNode = MyDatabaseId;
+	node.relNode = classform->relfilenode;
+	ReleaseSysCache(classtup);
+	if (!OidIsValid(node.relNode))
+		return false;
+	return smgrnblocks(smgropen(node, InvalidBackendId), MAIN_FORKNUM) == 0;
+}
+
 static void
 load_entries(void)
 {
@@ -92,6 +129,13 @@ load_entries(void)
 
 	if (entries != NULL)
 		hash_destroy(entries);
+	entries = NULL;
+	entry_count = 0;
+	if (registry_has_no_pages())
+	{
+		loaded = (resets == resets_before);
+		return;
+	}
 	ctl.keysize = sizeof(Oid);
 	ctl.entrysize = sizeof(RegistryEntry);
 	ctl.hcxt = CacheMemoryContext;
@@ -120,7 +164,7 @@ registry_entry(Oid relid, bool *excluded, NameData *column)
 {
 	RegistryEntry *entry;
 
-	if (!loaded || entries == NULL)
+	if (!loaded)
 		load_entries();
 	if (entry_count == 0)
 		return false;
@@ -137,7 +181,7 @@ registry_entry(Oid relid, bool *excluded, NameData *column)
 bool
 registry_is_empty(void)
 {
-	if (!loaded || entries == NULL)
+	if (!loaded)
 		load_entries();
 	return entry_count == 0;
 }

@@ -45,6 +45,7 @@
 #include "extension_state.h"
 #include "registry_cache.h"
 #include "settings.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -201,60 +202,74 @@ relkind_can_be_tenant_table(char relkind)
 		relkind == RELKIND_FOREIGN_TABLE || relkind == RELKIND_MATVIEW;
 }
 
+/*
+ * The attribute number of a user column by name.  From the relation's
+ * tuple descriptor when the relcache entry is at hand, without a catalog
+ * look-up; through the ATTNAME syscache otherwise.
+ */
 static AttrNumber
-user_column_attnum(Oid relid, const char *name)
+user_column_attnum(Oid relid, Relation rel, const char *name)
 {
-	AttrNumber	attnum = get_attnum(relid, name);
+	AttrNumber	attnum;
 
+	if (rel != NULL)
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		for (int i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+			if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
+				return attr->attnum;
+		}
+		return InvalidAttrNumber;
+	}
+	attnum = get_attnum(relid, name);
 	return attnum > 0 ? attnum : InvalidAttrNumber;
 }
 
-/* Work out the answer for one relation from the catalogs. */
-static void
-resolve_tenant_table(Oid relid, TenantTableInfo *info)
+/*
+ * The relation's kind and schema.  When this backend holds a lock on it
+ * (the planner always does for the relations it plans), from its relcache
+ * entry, which then serves the column look-ups too (*rel, to be closed by
+ * the caller); otherwise from the RELOID syscache, since tenant_tables
+ * asks about every relation of the database without locking them.
+ * Returns false when the relation does not exist.
+ */
+static bool
+relation_kind_and_schema(Oid relid, Relation *rel, char *relkind, Oid *nsp)
 {
 	HeapTuple	classtup;
 	Form_pg_class classform;
-	char		relkind;
-	Oid			nsp;
-	bool		excluded;
-	NameData	column;
 
-	memset(info, 0, sizeof(*info));
-	info->relid = relid;
-	info->source = TENANT_SOURCE_NONE;
-
+	*rel = NULL;
+	if (CheckRelationOidLockedByMe(relid, AccessShareLock, true) &&
+		(*rel = RelationIdGetRelation(relid)) != NULL)
+	{
+		*relkind = (*rel)->rd_rel->relkind;
+		*nsp = (*rel)->rd_rel->relnamespace;
+		return true;
+	}
 	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(classtup))
-		return;
+		return false;
 	classform = (Form_pg_class) GETSTRUCT(classtup);
-	relkind = classform->relkind;
-	nsp = classform->relnamespace;
+	*relkind = classform->relkind;
+	*nsp = classform->relnamespace;
 	ReleaseSysCache(classtup);
+	return true;
+}
 
-	if (namespace_never_holds_tenant_tables(nsp))
-		return;
-	if (!relkind_can_be_tenant_table(relkind))
-		return;
-
-	if (registry_lookup_with_ancestors(relid, &excluded, &column))
-	{
-		if (excluded)
-			return;
-		info->tenant_attnum = user_column_attnum(relid, NameStr(column));
-		if (info->tenant_attnum != InvalidAttrNumber)
-		{
-			info->source = TENANT_SOURCE_REGISTERED;
-			info->tenant_column = column;
-		}
-		return;
-	}
-
+/* The first name of tenant_columns that is a user column of the relation. */
+static void
+detect_tenant_column(Oid relid, Relation rel, TenantTableInfo *info)
+{
 	for (int i = 0; i < tenant_column_list->count; i++)
 	{
 		const char *name = NameStr(tenant_column_list->names[i]);
 
-		info->tenant_attnum = user_column_attnum(relid, name);
+		info->tenant_attnum = user_column_attnum(relid, rel, name);
 		if (info->tenant_attnum != InvalidAttrNumber)
 		{
 			info->source = TENANT_SOURCE_DETECTED;
@@ -262,6 +277,49 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 			return;
 		}
 	}
+}
+
+/* The registered column, or the detected one unless it is excluded. */
+static void
+find_tenant_column(Oid relid, Relation rel, TenantTableInfo *info)
+{
+	bool		excluded;
+	NameData	column;
+
+	if (!registry_lookup_with_ancestors(relid, &excluded, &column))
+	{
+		detect_tenant_column(relid, rel, info);
+		return;
+	}
+	if (excluded)
+		return;
+	info->tenant_attnum = user_column_attnum(relid, rel, NameStr(column));
+	if (info->tenant_attnum != InvalidAttrNumber)
+	{
+		info->source = TENANT_SOURCE_REGISTERED;
+		info->tenant_column = column;
+	}
+}
+
+/* Work out the answer for one relation from the catalogs. */
+static void
+resolve_tenant_table(Oid relid, TenantTableInfo *info)
+{
+	Relation	rel;
+	char		relkind;
+	Oid			nsp;
+
+	memset(info, 0, sizeof(*info));
+	info->relid = relid;
+	info->source = TENANT_SOURCE_NONE;
+
+	if (!relation_kind_and_schema(relid, &rel, &relkind, &nsp))
+		return;
+	if (!namespace_never_holds_tenant_tables(nsp) &&
+		relkind_can_be_tenant_table(relkind))
+		find_tenant_column(relid, rel, info);
+	if (rel != NULL)
+		RelationClose(rel);
 }
 
 static const TenantTableInfo *
