@@ -16,6 +16,7 @@ OBJS = \
 	src/settings.o \
 	src/extension_state.o \
 	src/tenant_catalog.o \
+	src/registry_cache.o \
 	src/catalog_functions.o \
 	src/violation.o \
 	src/scope_analysis.o \
@@ -79,6 +80,21 @@ all install installcheck:
 	@echo "or run 'make test' as root, which installs them." >&2
 	@exit 1
 endif
+
+# The report program, tenant_guard_report (doc/report.md), has a makefile
+# of its own in tools/report: PGXS builds one MODULE_big or one PROGRAM per
+# makefile.  make, make install and make clean recurse into it.
+REPORT_DIR = tools/report
+.PHONY: report install-report clean-report
+all: report
+install: install-report
+clean: clean-report
+report:
+	$(MAKE) -C $(REPORT_DIR) PG_CONFIG=$(PG_CONFIG)
+install-report: report
+	$(MAKE) -C $(REPORT_DIR) PG_CONFIG=$(PG_CONFIG) install
+clean-report:
+	$(MAKE) -C $(REPORT_DIR) PG_CONFIG=$(PG_CONFIG) clean
 
 # PGXS tracks no header dependencies (without --enable-depend): rebuild
 # every object when a header changes.

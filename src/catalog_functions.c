@@ -126,6 +126,8 @@ registry_changed(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("registry_changed() must be fired AFTER the change")));
 
+	/* every backend's copy of the registry (registry_cache.c) */
+	CacheInvalidateRelcache(trigdata->tg_relation);
 	if (TRIGGER_FIRED_BY_TRUNCATE(event))
 		CacheInvalidateRelcacheAll();
 	else if (TRIGGER_FIRED_FOR_ROW(event))

@@ -34,7 +34,6 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
 #include "tenant_catalog.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -107,7 +106,12 @@ extension_state_init(void)
 /*
  * The extension counts as present once its registry table and the table's
  * primary key exist: while CREATE EXTENSION is still running its script,
- * or half-way through DROP EXTENSION, it does not.
+ * or half-way through DROP EXTENSION, it does not.  pg_extension itself is
+ * not read: opening it costs every session's first statement a relcache
+ * build, and the schema cannot exist without the extension unless someone
+ * made it by hand, in a database without tenant_guard, where that can only
+ * switch the guard on.  (The schema and its two relations are found
+ * through syscaches that are warm anyway.)
  */
 static void
 compute_state(void)
@@ -116,8 +120,7 @@ compute_state(void)
 	Oid			registry;
 	Oid			index;
 
-	if (!OidIsValid(get_extension_oid(TENANT_GUARD_NAME, true)) ||
-		!OidIsValid(nsp = get_namespace_oid(TENANT_GUARD_SCHEMA, true)) ||
+	if (!OidIsValid(nsp = get_namespace_oid(TENANT_GUARD_SCHEMA, true)) ||
 		!OidIsValid(registry = get_relname_relid("registry", nsp)) ||
 		!OidIsValid(index = get_relname_relid("registry_pkey", nsp)))
 	{

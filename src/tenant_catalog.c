@@ -24,8 +24,10 @@
  * Invalidations are processed while an entry is being computed, so a
  * counter detects a computation that raced one and redoes it.
  *
- * This file reads catalogs only when an entry is missing; it never reports
- * violations or looks at queries.
+ * The registry itself is read once per session (registry_cache.c); when
+ * it is empty no ancestor is ever looked up.  This file reads catalogs
+ * only when an entry is missing; it never reports violations or looks at
+ * queries.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,7 +43,9 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "extension_state.h"
+#include "registry_cache.h"
 #include "settings.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -88,6 +92,7 @@ tenant_catalog_init(void)
 void
 tenant_catalog_reset(void)
 {
+	registry_cache_reset();
 	invalidation_count++;
 	last_entry = NULL;
 	tenant_cache_reset_pending = true;
@@ -108,47 +113,6 @@ create_cache(void)
 	last_entry = NULL;
 }
 
-/*
- * Look the relation up in tenant_guard.registry through its primary key.
- * Returns false when it has no entry; otherwise sets *excluded and, for a
- * registered table, *column.
- */
-static bool
-registry_lookup(Oid relid, bool *excluded, NameData *column)
-{
-	Relation	registry;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tuple;
-	bool		found = false;
-	const RegistryColumns *columns = extension_registry_columns();
-
-	registry = table_open(extension_registry_relid(), AccessShareLock);
-	ScanKeyInit(&key, columns->relid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(registry, extension_registry_index_oid(), true,
-							  NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		TupleDesc	desc = RelationGetDescr(registry);
-		bool		isnull;
-		Datum		value;
-
-		found = true;
-		value = heap_getattr(tuple, columns->excluded, desc, &isnull);
-		*excluded = !isnull && DatumGetBool(value);
-		value = heap_getattr(tuple, columns->tenant_column, desc, &isnull);
-		if (isnull)
-			*excluded = true;
-		else
-			namestrcpy(column, NameStr(*DatumGetName(value)));
-	}
-	systable_endscan(scan);
-	table_close(registry, AccessShareLock);
-	return found;
-}
-
 /* Does the registry have an entry (registered or excluded) for relid? */
 bool
 registry_has_entry(Oid relid)
@@ -156,7 +120,7 @@ registry_has_entry(Oid relid)
 	bool		excluded;
 	NameData	column;
 
-	return registry_lookup(relid, &excluded, &column);
+	return registry_entry(relid, &excluded, &column);
 }
 
 /* The direct parents of a partition or inheritance child, in order. */
@@ -192,7 +156,9 @@ registry_lookup_with_ancestors(Oid relid, bool *excluded, NameData *column)
 	List	   *queue;
 	List	   *seen;
 
-	if (registry_lookup(relid, excluded, column))
+	if (registry_is_empty())
+		return false;
+	if (registry_entry(relid, excluded, column))
 		return true;
 	queue = direct_parents(relid);
 	seen = list_make1_oid(relid);
@@ -204,7 +170,7 @@ registry_lookup_with_ancestors(Oid relid, bool *excluded, NameData *column)
 		if (list_member_oid(seen, ancestor))
 			continue;
 		seen = lappend_oid(seen, ancestor);
-		if (registry_lookup(ancestor, excluded, column))
+		if (registry_entry(ancestor, excluded, column))
 			return true;
 		queue = list_concat(queue, direct_parents(ancestor));
 	}
@@ -236,60 +202,74 @@ relkind_can_be_tenant_table(char relkind)
 		relkind == RELKIND_FOREIGN_TABLE || relkind == RELKIND_MATVIEW;
 }
 
+/*
+ * The attribute number of a user column by name.  From the relation's
+ * tuple descriptor when the relcache entry is at hand, without a catalog
+ * look-up; through the ATTNAME syscache otherwise.
+ */
 static AttrNumber
-user_column_attnum(Oid relid, const char *name)
+user_column_attnum(Oid relid, Relation rel, const char *name)
 {
-	AttrNumber	attnum = get_attnum(relid, name);
+	AttrNumber	attnum;
 
+	if (rel != NULL)
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		for (int i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+			if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
+				return attr->attnum;
+		}
+		return InvalidAttrNumber;
+	}
+	attnum = get_attnum(relid, name);
 	return attnum > 0 ? attnum : InvalidAttrNumber;
 }
 
-/* Work out the answer for one relation from the catalogs. */
-static void
-resolve_tenant_table(Oid relid, TenantTableInfo *info)
+/*
+ * The relation's kind and schema.  When this backend holds a lock on it
+ * (the planner always does for the relations it plans), from its relcache
+ * entry, which then serves the column look-ups too (*rel, to be closed by
+ * the caller); otherwise from the RELOID syscache, since tenant_tables
+ * asks about every relation of the database without locking them.
+ * Returns false when the relation does not exist.
+ */
+static bool
+relation_kind_and_schema(Oid relid, Relation *rel, char *relkind, Oid *nsp)
 {
 	HeapTuple	classtup;
 	Form_pg_class classform;
-	char		relkind;
-	Oid			nsp;
-	bool		excluded;
-	NameData	column;
 
-	memset(info, 0, sizeof(*info));
-	info->relid = relid;
-	info->source = TENANT_SOURCE_NONE;
-
+	*rel = NULL;
+	if (CheckRelationOidLockedByMe(relid, AccessShareLock, true) &&
+		(*rel = RelationIdGetRelation(relid)) != NULL)
+	{
+		*relkind = (*rel)->rd_rel->relkind;
+		*nsp = (*rel)->rd_rel->relnamespace;
+		return true;
+	}
 	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(classtup))
-		return;
+		return false;
 	classform = (Form_pg_class) GETSTRUCT(classtup);
-	relkind = classform->relkind;
-	nsp = classform->relnamespace;
+	*relkind = classform->relkind;
+	*nsp = classform->relnamespace;
 	ReleaseSysCache(classtup);
+	return true;
+}
 
-	if (namespace_never_holds_tenant_tables(nsp))
-		return;
-	if (!relkind_can_be_tenant_table(relkind))
-		return;
-
-	if (registry_lookup_with_ancestors(relid, &excluded, &column))
-	{
-		if (excluded)
-			return;
-		info->tenant_attnum = user_column_attnum(relid, NameStr(column));
-		if (info->tenant_attnum != InvalidAttrNumber)
-		{
-			info->source = TENANT_SOURCE_REGISTERED;
-			info->tenant_column = column;
-		}
-		return;
-	}
-
+/* The first name of tenant_columns that is a user column of the relation. */
+static void
+detect_tenant_column(Oid relid, Relation rel, TenantTableInfo *info)
+{
 	for (int i = 0; i < tenant_column_list->count; i++)
 	{
 		const char *name = NameStr(tenant_column_list->names[i]);
 
-		info->tenant_attnum = user_column_attnum(relid, name);
+		info->tenant_attnum = user_column_attnum(relid, rel, name);
 		if (info->tenant_attnum != InvalidAttrNumber)
 		{
 			info->source = TENANT_SOURCE_DETECTED;
@@ -297,6 +277,49 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 			return;
 		}
 	}
+}
+
+/* The registered column, or the detected one unless it is excluded. */
+static void
+find_tenant_column(Oid relid, Relation rel, TenantTableInfo *info)
+{
+	bool		excluded;
+	NameData	column;
+
+	if (!registry_lookup_with_ancestors(relid, &excluded, &column))
+	{
+		detect_tenant_column(relid, rel, info);
+		return;
+	}
+	if (excluded)
+		return;
+	info->tenant_attnum = user_column_attnum(relid, rel, NameStr(column));
+	if (info->tenant_attnum != InvalidAttrNumber)
+	{
+		info->source = TENANT_SOURCE_REGISTERED;
+		info->tenant_column = column;
+	}
+}
+
+/* Work out the answer for one relation from the catalogs. */
+static void
+resolve_tenant_table(Oid relid, TenantTableInfo *info)
+{
+	Relation	rel;
+	char		relkind;
+	Oid			nsp;
+
+	memset(info, 0, sizeof(*info));
+	info->relid = relid;
+	info->source = TENANT_SOURCE_NONE;
+
+	if (!relation_kind_and_schema(relid, &rel, &relkind, &nsp))
+		return;
+	if (!namespace_never_holds_tenant_tables(nsp) &&
+		relkind_can_be_tenant_table(relkind))
+		find_tenant_column(relid, rel, info);
+	if (rel != NULL)
+		RelationClose(rel);
 }
 
 static const TenantTableInfo *

@@ -12,6 +12,11 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
 tg_ensure_packages sqlsmith python3-django python3-psycopg2 || exit 1
+# The report's browser check (test/t/010_report.pl) opens its html page in
+# chromium; run without root, it is skipped when chromium is missing.
+if [ "$(id -u)" -eq 0 ]; then
+	tg_ensure_packages chromium || exit 1
+fi
 tg_build_and_install || exit 1
 
 WORK=$(tg_make_workdir test)

@@ -100,6 +100,39 @@ backend_instructions() {
 	tg_die "no callgrind totals in $file"
 }
 
+# The first statement of a session: a backend that runs the point select,
+# minus one that runs an empty query string (no statement at all).  Both
+# pay the connection start, so the difference is what the session's first
+# statement costs, all of its catalog warm-up included (tenant_guard's
+# look-up of the extension and the registry among it).
+FIRST_STATEMENT="SELECT id, client_id, amount_due, amount_paid FROM invoices WHERE firm_id = $BENCH_FIRM AND id = $(( (BENCH_FIRM - 1) * BENCH_INVOICES_PER_FIRM + 1 ))"
+measure_first_statement() {
+	local c=$1 app n
+	for n in 0 1; do
+		app=cg_first_$n
+		if [ "$n" = 0 ]; then
+			set -- -c ""
+		else
+			set -- -c "$FIRST_STATEMENT"
+		fi
+		PGAPPNAME=$app PGOPTIONS=$(bench_pgoptions) "$PG_BINDIR/psql" -X -q -h 127.0.0.1 \
+			-p "${PORT[$c]}" -U bench_app -d bench "$@" >"$WORK/psql.out" 2>&1 ||
+			{ cat "$WORK/psql.out" >&2; tg_die "the first-statement session failed on $c"; }
+		backend_instructions "$c" "$app" | while read -r total file; do
+			printf 'first\t%s\t%s\t%s\t%s\n' "$c" "$n" "$total" "$file"
+		done >>"$RESULTS"
+	done
+	tg_log "$c: first statement of a session measured"
+}
+
+first_statement() {
+	awk -F'\t' -v c="$1" '
+		$1 == "first" && $2 == c && $3 == 0 { a = $4 }
+		$1 == "first" && $2 == c && $3 == 1 { b = $4 }
+		END { if (a == "" || b == "") print ""; else printf "%.0f\n", b - a }
+	' "$RESULTS"
+}
+
 RESULTS=$WORK/callgrind.tsv
 : >"$RESULTS"
 for c in "${CLUSTERS[@]}"; do
@@ -121,6 +154,7 @@ for c in "${CLUSTERS[@]}"; do
 		done
 		tg_log "$c: $label measured"
 	done
+	measure_first_statement "$c"
 	if [ "$c" = guard ] && grep -m 5 'tenant_guard violation' "$WORK/$c/server.log" >&2; then
 		tg_die "the guard cluster logged violations: a workload is not scoped"
 	fi
@@ -190,8 +224,19 @@ report() {
 		fi
 		echo
 	done
+	plain=$(first_statement plain)
+	printf '| first statement of a session (the point select) |'
+	for c in "${CLUSTERS[@]}"; do printf ' %s |' "$(first_statement "$c")"; done
+	for c in "${CLUSTERS[@]}"; do
+		[ "$c" = plain ] && continue
+		x=$(first_statement "$c")
+		awk -v x="$x" -v p="$plain" 'BEGIN { printf " %+d (%+.2f%%) |", x - p, 100 * (x - p) / p }'
+	done
+	[ "$has_guard" = 1 ] && printf ' |'
+	echo
 	echo
 	echo "Instructions per statement of the backend alone (not pgbench), in steady state: (count of a backend that ran $BENCH_CG_LONG transactions − one that ran $BENCH_CG_SHORT) / $((BENCH_CG_LONG - BENCH_CG_SHORT)), one pgbench connection each, same random seed."
+	echo "The first statement of a session: a backend that ran the point select, minus one that ran an empty query string (psql, one session each), all catalog warm-up included."
 	echo "\"guard − plain\" compares two clusters and so includes small differences that are not the guard's (catalog contents, hash-table layouts): a few hundred instructions either way."
 	if [ "$has_guard" = 1 ]; then
 		echo "\"guard's own work\" counts only what runs in tenant_guard's functions and what they call in PostgreSQL, without the planner and executor its hooks chain to (test/bench/guard_profile.pl); the percentage is of the plain cluster's statement."

@@ -109,9 +109,16 @@ show "The audit trail: every violation above, rejected or logged, one row per st
  SELECT kind, relation, count, users, applications, sample_query
    FROM tenant_guard.violation_summary ORDER BY last_seen;"
 
+# The report program (doc/report.md) on the same trail, as an auditor sees it.
+REPORT=("$PG_BINDIR/tenant_guard_report" -h 127.0.0.1 -p "$PORT" -U postgres -d demo)
+printf '\n--- The report, for auditors and CI: %s\n\n' "tenant_guard_report ${REPORT[*]:1}"
+"${REPORT[@]}"
+
 cat <<MSG
 
 The demo server is running.
   connect:  psql "$CONN"
+  report:   ${REPORT[*]} --format html -o tenant_guard-report.html
+            (a page with charts; also --format markdown or json, see doc/report.md)
   stop:     make demo-stop
 MSG
