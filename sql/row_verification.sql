@@ -25,6 +25,9 @@ SET tenant_guard.tenant = '1';
 -- primary-key lookups pass for the tenant's own rows and fail for others
 SELECT id, firm_id FROM rv.invoices WHERE id = 20;
 SELECT id, firm_id FROM rv.invoices WHERE id = 10;
+-- locking reads (select_for_update) check the rows they lock and return
+SELECT id, firm_id FROM rv.invoices WHERE id = 20 FOR UPDATE;
+SELECT id, firm_id FROM rv.invoices WHERE id = 10 FOR UPDATE;
 -- no row, nothing to check
 SELECT id FROM rv.invoices WHERE id = 99999;
 -- rows the statement's own conditions filter out are not checked, with
@@ -225,11 +228,14 @@ SELECT v.id, c.name FROM rv.amounts v JOIN rv.invoices i USING (id)
 
 -- what row verification cannot see falls back to the unscoped rule: a
 -- sublink (EXISTS, IN) on a tenant table, a subquery whose rows are not
--- its table's (DISTINCT without the tenant column)
+-- its table's (DISTINCT without the tenant column), a CTE, the target of MERGE
 SELECT count(*) FROM rv.clients c WHERE c.firm_id = 1
    AND EXISTS (SELECT 1 FROM rv.invoices i WHERE i.client_id = c.id);
 SELECT count(*) FROM rv.invoices WHERE client_id IN (SELECT id FROM rv.clients WHERE name = 'client 1');
 SELECT count(*) FROM (SELECT DISTINCT client_id FROM rv.invoices WHERE client_id = 1) s;
+WITH c AS MATERIALIZED (SELECT * FROM rv.invoices WHERE id = 60) SELECT count(*) FROM c;
+MERGE INTO rv.invoices i USING (VALUES (60)) v(id) ON i.id = v.id
+  WHEN MATCHED THEN UPDATE SET amount = i.amount;
 
 -- log mode: the statement runs and is reported once, not once per row
 SET tenant_guard.mode = log;

@@ -419,14 +419,18 @@ report_all(List *accesses, Node *statement)
 void
 scoping_guard_check_execution(QueryDesc *queryDesc, int eflags)
 {
+	List	   *accesses;
+
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
 		tenant_guard_mode == GUARD_MODE_OFF ||
 		(plan_carrier_scope_findings(queryDesc->plannedstmt) == NIL &&
 		 plan_carrier_verified_findings(queryDesc->plannedstmt) == NIL) ||
 		!scoping_guard_applies())
 		return;
-	report_all(scoping_guard_plan_findings(queryDesc->plannedstmt),
-			   (Node *) queryDesc->plannedstmt);
+	/* none left when row verification covers them all */
+	accesses = scoping_guard_plan_findings(queryDesc->plannedstmt);
+	if (accesses != NIL)
+		report_all(accesses, (Node *) queryDesc->plannedstmt);
 }
 
 /*---------------------
