@@ -357,12 +357,13 @@ VOLATILE
 AS 'MODULE_PATHNAME', 'tenant_guard_upsert_keep_tenant';
 
 ------------------------------------------------------------------------------
--- Tenant context (doc/tenant-context.md): the row checks the planner adds
--- to statements while tenant_guard.tenant may be set.  They are called
--- from every role's plans, so PUBLIC keeps EXECUTE; called by hand they
--- check a value like any statement would.  verify_row is VOLATILE so that
--- the planner computes it after a sort, for the rows a LIMIT or a FETCH
--- takes, and never folds or moves it.
+-- Tenant context (doc/tenant-context.md): the checks the planner adds to
+-- statements on tenant tables, for the case tenant_guard.tenant is set:
+-- verify_row() on each row an aggregate query aggregates, verify_written()
+-- around the tenant value a statement writes, verify_copied() as COPY
+-- FROM's condition.  Every role's plans call them, so PUBLIC keeps EXECUTE;
+-- they refuse to be called any other way.  verify_row is VOLATILE so that
+-- the planner never folds or moves it.
 ------------------------------------------------------------------------------
 
 ALTER TABLE tenant_guard.violations ADD COLUMN tenant text, ADD COLUMN row_tenant text;
