@@ -83,6 +83,7 @@ tenant_guard_planner(Query *parse, const char *query_string,
 {
 	ScopeCollector collector;
 	bool		collecting;
+	bool		entered;
 	List	   *relative_amounts;
 	PlannedStmt *result;
 
@@ -102,6 +103,11 @@ tenant_guard_planner(Query *parse, const char *query_string,
 		conflict_guard_add_checks(parse);
 	}
 	collecting = scoping_guard_begin_planning(&collector, parse);
+	/*
+	 * Statements planned while this one is (functions the planner folds,
+	 * say) count as run by it, like those its executor runs.
+	 */
+	entered = scoping_guard_executor_enter();
 
 	PG_TRY();
 	{
@@ -114,6 +120,8 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	}
 	PG_FINALLY();
 	{
+		if (entered)
+			scoping_guard_executor_leave();
 		if (collecting)
 			scoping_guard_end_planning(&collector);
 	}
