@@ -58,10 +58,20 @@ SET tenant_guard.mode = off;
 SELECT * FROM up.invoices WHERE firm_id IS NULL;
 SET tenant_guard.mode = enforce;
 
--- DO UPDATE ... WHERE: a row the WHERE filters out is not written, so no
--- violation; a row it lets through is checked
+-- DO UPDATE ... WHERE: the conflicting row is judged before the statement's
+-- own WHERE sees it (WHERE false, folded away by the planner, reads nothing)
 INSERT INTO up.invoices (id, firm_id, amount) VALUES (7, 5, 10)
 	ON CONFLICT (id) DO UPDATE SET amount = excluded.amount WHERE false RETURNING *;
+-- a function in the WHERE never receives another tenant's row
+CREATE FUNCTION pg_temp.peek(r up.invoices) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE NOTICE 'peeked at invoice % of firm %, amount %', r.id, r.firm_id, r.amount;
+	RETURN false;
+END $$;
+INSERT INTO up.invoices (id, firm_id, amount) VALUES (7, 5, 10)
+	ON CONFLICT (id) DO UPDATE SET amount = excluded.amount
+	WHERE pg_temp.peek(up.invoices.*);
+DROP FUNCTION pg_temp.peek(up.invoices);
 INSERT INTO up.invoices (id, firm_id, amount) VALUES (7, 5, 10)
 	ON CONFLICT (id) DO UPDATE SET amount = excluded.amount
 	WHERE up.invoices.amount > 1000;

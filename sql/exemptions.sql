@@ -49,6 +49,17 @@ DELETE FROM ex.invoices WHERE firm_id = 2 AND id = 20;
 SELECT id, firm_id FROM ex.stolen WHERE firm_id = 2;
 SELECT count(*) AS bill_lines_of_firm_2 FROM ex.bill_lines WHERE firm_id = 2;
 DROP TRIGGER steal ON ex.bills;
+-- a rule on the child adds an action to the cascade's query: judged
+CREATE RULE steal AS ON DELETE TO ex.bills
+	DO ALSO INSERT INTO ex.stolen SELECT id, firm_id FROM ex.invoices;
+INSERT INTO ex.invoices VALUES (60, 2);
+INSERT INTO ex.bills VALUES (600, 2, 60);
+DELETE FROM ex.stolen WHERE firm_id IN (1, 2);
+DELETE FROM ex.invoices WHERE firm_id = 2 AND id = 60;
+SELECT count(*) AS stolen_by_rule FROM ex.stolen WHERE firm_id IN (1, 2);
+SELECT count(*) AS bills_of_invoice_60 FROM ex.bills WHERE firm_id = 2 AND invoice_id = 60;
+DROP RULE steal ON ex.bills;
+DELETE FROM ex.invoices WHERE firm_id = 2 AND id = 60;
 
 --
 -- 2. ALTER TABLE: only the foreign-key validation query is exempt.

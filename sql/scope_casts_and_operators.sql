@@ -135,6 +135,8 @@ SELECT count(*) FROM sco.bigs WHERE org_id::text::int = 1;
 SELECT count(*) FROM sco.invoices WHERE firm_id IS DISTINCT FROM 1;
 SELECT count(*) FROM sco.invoices WHERE (firm_id = 1) IS NOT FALSE;
 SELECT count(*) FROM sco.invoices WHERE (firm_id = 1) IS NOT TRUE;
+-- unscoped: IS NOT DISTINCT FROM NULL reads the rows that have no tenant
+SELECT count(*) FROM sco.invoices WHERE firm_id IS NOT DISTINCT FROM NULL;
 -- unscoped: the outer tenant column is not restricted to one value, or
 -- only in an OR, or the sublink compares with another outer column
 SELECT count(*) FROM sco.invoices i
@@ -143,6 +145,14 @@ SELECT count(*) FROM sco.invoices i
  WHERE i.firm_id = 1 OR i.client_id IN (SELECT c.id FROM sco.clients c WHERE c.firm_id = i.firm_id);
 SELECT count(*) FROM sco.invoices i
  WHERE i.firm_id = 1 AND i.client_id IN (SELECT c.id FROM sco.clients c WHERE c.firm_id = i.client_id);
+-- unscoped: an outer term that is not a plain "= value", which PostgreSQL
+-- may evaluate after the sublink, for every outer row
+SELECT count(*) FROM sco.invoices i
+ WHERE i.firm_id IS NOT DISTINCT FROM 1
+   AND i.client_id IN (SELECT c.id FROM sco.clients c WHERE c.firm_id = i.firm_id);
+SELECT count(*) FROM sco.invoices i
+ WHERE (i.firm_id = 1) IS TRUE
+   AND i.client_id IN (SELECT c.id FROM sco.clients c WHERE c.firm_id = i.firm_id);
 SELECT relation, kind FROM tenant_guard.check('SELECT * FROM sco.invoices i
  WHERE i.firm_id > 0 AND i.client_id IN (SELECT c.id FROM sco.clients c WHERE c.firm_id = i.firm_id)');
 

@@ -9,11 +9,12 @@
  * belongs to.  So the rule is checked per row, by two functions that the
  * planner hook adds to the statement before it is planned:
  *
- *	- tenant_guard.upsert_same_tenant(existing, proposed, rel), the last
+ *	- tenant_guard.upsert_same_tenant(existing, proposed, rel), the first
  *	  condition of ON CONFLICT ... DO UPDATE ... WHERE: the existing row's
- *	  tenant value must equal the proposed (EXCLUDED) row's.  Being last,
- *	  it runs only for a row the statement's own WHERE lets through, that
- *	  is, a row that would really be updated;
+ *	  tenant value must equal the proposed (EXCLUDED) row's.  Being first,
+ *	  it judges the conflicting row before the statement's own WHERE, which
+ *	  could hand another tenant's row to a function of the caller's, sees
+ *	  it;
  *	- tenant_guard.upsert_keep_tenant(new, existing, rel) around the SET
  *	  expression of the tenant column, when there is one: the new value
  *	  must equal the existing row's.  It returns the value, so the
@@ -99,7 +100,12 @@ is_check_call(Node *node, Oid funcid)
 		((FuncExpr *) node)->funcid == funcid;
 }
 
-/* Append upsert_same_tenant() to ON CONFLICT ... WHERE, once. */
+/*
+ * Put upsert_same_tenant() first in ON CONFLICT ... WHERE, once.  First,
+ * not last: the statement's own DO UPDATE ... WHERE can call functions on
+ * the existing row, and must not see another tenant's row before it was
+ * judged.
+ */
 static void
 add_same_tenant_check(Query *parse, const UpsertTarget *target, Oid funcid)
 {
@@ -109,7 +115,7 @@ add_same_tenant_check(Query *parse, const UpsertTarget *target, Oid funcid)
 
 	if (is_check_call(where, funcid) ||
 		(where != NULL && is_andclause(where) &&
-		 is_check_call(llast(((BoolExpr *) where)->args), funcid)))
+		 is_check_call(linitial(((BoolExpr *) where)->args), funcid)))
 		return;					/* planned before (a re-planned Query) */
 
 	check = makeFuncExpr(funcid, BOOLOID,
@@ -117,7 +123,7 @@ add_same_tenant_check(Query *parse, const UpsertTarget *target, Oid funcid)
 									tenant_var(target, onconflict->exclRelIndex),
 									relation_const(target)),
 						 InvalidOid, target->collation, COERCE_SQL_SYNTAX);
-	onconflict->onConflictWhere = make_and_qual(where, (Node *) check);
+	onconflict->onConflictWhere = make_and_qual((Node *) check, where);
 }
 
 /* Wrap the SET expression of the tenant column, if any, once. */
@@ -152,7 +158,7 @@ add_checks_to_upsert(Query *parse)
 	Oid			same_tenant;
 	Oid			keep_tenant;
 
-	if (rte->rtekind != RTE_RELATION)
+	if (rte->rtekind != RTE_RELATION || !extension_is_active())
 		return;
 	target.attnum = tenant_table_attnum(rte->relid);
 	if (target.attnum == InvalidAttrNumber)

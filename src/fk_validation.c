@@ -28,9 +28,11 @@
 #include "fk_validation.h"
 
 #include "access/table.h"
+#include "access/transam.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/primnodes.h"
 #include "parser/parsetree.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 
@@ -84,6 +86,8 @@ key_join(Query *parse)
 		parse->hasWindowFuncs || parse->hasTargetSRFs ||
 		parse->setOperations != NULL || parse->groupClause != NIL ||
 		parse->havingQual != NULL || parse->rowMarks != NIL ||
+		parse->limitCount != NULL || parse->limitOffset != NULL ||
+		parse->sortClause != NIL || parse->distinctClause != NIL ||
 		list_length(parse->rtable) != 3 ||
 		list_length(parse->jointree->fromlist) != 1 ||
 		!IsA(linitial(parse->jointree->fromlist), JoinExpr))
@@ -191,6 +195,42 @@ filters_unmatched(Query *parse, JoinExpr *join, ForeignKeyCacheInfo *key)
 	return true;
 }
 
+/* check_functions_in_node callback: a function a user may have made. */
+static bool
+is_user_defined_function(Oid funcid, void *context)
+{
+	return funcid >= FirstNormalObjectId;
+}
+
+static bool
+calls_user_defined_function(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, is_user_defined_function, NULL))
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, calls_user_defined_function,
+								 NULL, 0);
+	return expression_tree_walker(node, calls_user_defined_function, NULL);
+}
+
+/*
+ * PostgreSQL's validation query calls built-in operators and functions
+ * only, and the inner join (RI_PartitionRemove_Check) always names a
+ * partition being detached.  A look-alike written by a function that runs
+ * inside the same ALTER TABLE must not be able to hand rows to a function
+ * of its own, nor read another table's rows through an inner join.
+ */
+static bool
+is_builtin_only(Query *parse, JoinExpr *join)
+{
+	if (calls_user_defined_function((Node *) parse, NULL))
+		return false;
+	return join->jointype != JOIN_INNER ||
+		get_rel_relispartition(rt_fetch(PK_RTINDEX, parse->rtable)->relid);
+}
+
 bool
 is_foreign_key_validation_query(Query *parse)
 {
@@ -200,7 +240,7 @@ is_foreign_key_validation_query(Query *parse)
 	bool		found = false;
 	ListCell   *lc;
 
-	if (join == NULL)
+	if (join == NULL || !is_builtin_only(parse, join))
 		return false;
 	pkrelid = rt_fetch(PK_RTINDEX, parse->rtable)->relid;
 	/* ALTER TABLE holds a lock on both tables already. */

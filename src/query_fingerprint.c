@@ -17,8 +17,9 @@
  * of keywords and unquoted identifiers, and differs for another shape.  It
  * is not PostgreSQL's id and does not join with pg_stat_statements.
  *
- * The text was parsed successfully before it ran, so scanning it again
- * cannot fail.  This file must not judge statements.
+ * The text was parsed before it ran; should scanning it again fail all the
+ * same (the settings the scanner reads changed since), the raw text is
+ * hashed instead.  This file must not judge statements.
  *
  *-------------------------------------------------------------------------
  */
@@ -74,12 +75,29 @@ statement_fingerprint(const char *text)
 	StringInfoData shape;
 	uint64		fingerprint;
 	int			token;
+	MemoryContext context = CurrentMemoryContext;
 
 	initStringInfo(&shape);
-	scanner = scanner_init(text, &extra, &ScanKeywords, ScanKeywordTokens);
-	while ((token = core_yylex(&value, &location, scanner)) != 0)
-		append_token(&shape, token, &value);
-	scanner_finish(scanner);
+	PG_TRY();
+	{
+		scanner = scanner_init(text, &extra, &ScanKeywords, ScanKeywordTokens);
+		while ((token = core_yylex(&value, &location, scanner)) != 0)
+			append_token(&shape, token, &value);
+		scanner_finish(scanner);
+	}
+	PG_CATCH();
+	{
+		/*
+		 * Scanned under other settings than the parser had (a multi-statement
+		 * string that changed standard_conforming_strings, say): the error is
+		 * the scanner's own, it holds no resource, and the raw text will do.
+		 */
+		MemoryContextSwitchTo(context);
+		FlushErrorState();
+		resetStringInfo(&shape);
+		appendStringInfoString(&shape, text);
+	}
+	PG_END_TRY();
 
 	fingerprint = hash_bytes_extended((const unsigned char *) shape.data,
 									  shape.len, FINGERPRINT_SEED);

@@ -101,20 +101,25 @@ registry_has_no_pages(void)
 	HeapTuple	classtup;
 	Form_pg_class classform;
 	RelFileNode node;
+	bool		empty;
 
 	LockRelationOid(relid, AccessShareLock);
 	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(classtup))
+	{
+		UnlockRelationOid(relid, AccessShareLock);
 		return false;
+	}
 	classform = (Form_pg_class) GETSTRUCT(classtup);
 	node.spcNode = OidIsValid(classform->reltablespace) ?
 		classform->reltablespace : MyDatabaseTableSpace;
 	node.dbNode = MyDatabaseId;
 	node.relNode = classform->relfilenode;
 	ReleaseSysCache(classtup);
-	if (!OidIsValid(node.relNode))
-		return false;
-	return smgrnblocks(smgropen(node, InvalidBackendId), MAIN_FORKNUM) == 0;
+	empty = OidIsValid(node.relNode) &&
+		smgrnblocks(smgropen(node, InvalidBackendId), MAIN_FORKNUM) == 0;
+	UnlockRelationOid(relid, AccessShareLock);
+	return empty;
 }
 
 static void

@@ -280,6 +280,23 @@ is_tenant_list(PlannerInfo *root, ScalarArrayOpExpr *saop, Index relid,
 }
 
 static bool
+has_null_constant(List *args)
+{
+	ListCell   *lc;
+
+	foreach(lc, args)
+	{
+		Node	   *arg = lfirst(lc);
+
+		while (arg != NULL && IsA(arg, RelabelType))
+			arg = (Node *) ((RelabelType *) arg)->arg;
+		if (arg != NULL && IsA(arg, Const) && ((Const *) arg)->constisnull)
+			return true;
+	}
+	return false;
+}
+
+static bool
 is_bool_clause_scope(PlannerInfo *root, BoolExpr *clause, Index relid,
 					 AttrNumber tenant_attnum)
 {
@@ -288,9 +305,13 @@ is_bool_clause_scope(PlannerInfo *root, BoolExpr *clause, Index relid,
 
 	if (clause->boolop == NOT_EXPR)
 	{
-		/* NOT (tenant_col IS DISTINCT FROM X) */
+		/*
+		 * NOT (tenant_col IS DISTINCT FROM X), but not with X NULL, which
+		 * matches the rows that have no tenant at all
+		 */
 		negated = linitial(clause->args);
 		return IsA(negated, DistinctExpr) &&
+			!has_null_constant(((DistinctExpr *) negated)->args) &&
 			is_equality_with_tenant_value(root, ((DistinctExpr *) negated)->opno,
 										  ((DistinctExpr *) negated)->args,
 										  relid, tenant_attnum);

@@ -38,6 +38,7 @@
 #include "scope_params.h"
 
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "optimizer/subselect.h"
 #include "scope_analysis.h"
 
@@ -131,6 +132,103 @@ correlated_column(PlannerInfo *root, int paramid, PlannerInfo **owner)
 	return NULL;
 }
 
+/* A Const that is not NULL, a parameter of the statement ($1), or a list of them. */
+static bool
+is_fixed_value(Node *node)
+{
+	while (node != NULL && IsA(node, RelabelType))
+		node = (Node *) ((RelabelType *) node)->arg;
+	if (node == NULL)
+		return false;
+	if (IsA(node, Const))
+		return !((Const *) node)->constisnull;
+	if (IsA(node, ArrayExpr))
+	{
+		ListCell   *lc;
+
+		/* IN (1, 2) before the planner has folded it into one Const */
+		foreach(lc, ((ArrayExpr *) node)->elements)
+			if (!is_fixed_value(lfirst(lc)))
+				return false;
+		return true;
+	}
+	return IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN;
+}
+
+/*
+ * "column = Const", "column = $1", "column IN (Consts)" or "= ANY ($1)":
+ * strict and cheap, so that PostgreSQL evaluates it before a costlier
+ * sublink of the same WHERE, and false for every other tenant.  Anything
+ * else (IS NOT DISTINCT FROM, IS TRUE, a function of the caller's that may
+ * be made costlier than the sublink) does not restrict the rows the
+ * sublink runs for.
+ */
+static bool
+term_fixes_column(PlannerInfo *level, Node *term, Var *column)
+{
+	Node	   *value;
+
+	if (is_andclause(term))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((BoolExpr *) term)->args)
+			if (term_fixes_column(level, lfirst(lc), column))
+				return true;
+		return false;
+	}
+	if (IsA(term, OpExpr) && list_length(((OpExpr *) term)->args) == 2)
+	{
+		OpExpr	   *op = (OpExpr *) term;
+
+		Node	   *left = linitial(op->args);
+
+		while (left != NULL && IsA(left, RelabelType))
+			left = (Node *) ((RelabelType *) left)->arg;
+		value = (left != NULL && IsA(left, Var) &&
+				 ((Var *) left)->varno == column->varno &&
+				 ((Var *) left)->varattno == column->varattno) ?
+			lsecond(op->args) : linitial(op->args);
+	}
+	else if (IsA(term, ScalarArrayOpExpr))
+		value = lsecond(((ScalarArrayOpExpr *) term)->args);
+	else
+		return false;
+	return is_fixed_value(value) &&
+		clause_is_tenant_scope(level, term, column->varno, column->varattno);
+}
+
+/* Is the relation on the nullable side of an outer join of the tree? */
+static bool
+on_nullable_side(Node *jtnode, Index varno, bool nullable)
+{
+	if (jtnode == NULL)
+		return false;
+	if (IsA(jtnode, RangeTblRef))
+		return nullable && ((RangeTblRef *) jtnode)->rtindex == (int) varno;
+	if (IsA(jtnode, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) jtnode)->fromlist)
+			if (on_nullable_side(lfirst(lc), varno, nullable))
+				return true;
+		return false;
+	}
+	if (IsA(jtnode, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) jtnode;
+		bool		left_nullable = join->jointype == JOIN_RIGHT ||
+			join->jointype == JOIN_FULL;
+		bool		right_nullable = join->jointype == JOIN_LEFT ||
+			join->jointype == JOIN_FULL;
+
+		return on_nullable_side(join->larg, varno, nullable || left_nullable) ||
+			on_nullable_side(join->rarg, varno, nullable || right_nullable);
+	}
+	return true;				/* unknown: do not rely on it */
+}
+
 /* Does a top-level term of the level's WHERE restrict the column to X? */
 static bool
 where_restricts_column(PlannerInfo *level, Var *column)
@@ -138,15 +236,14 @@ where_restricts_column(PlannerInfo *level, Var *column)
 	Node	   *quals = level->parse->jointree->quals;
 	ListCell   *lc;
 
-	if (quals == NULL)
+	if (quals == NULL ||
+		on_nullable_side((Node *) level->parse->jointree, column->varno, false))
 		return false;
 	if (!IsA(quals, List))
-		return clause_is_tenant_scope(level, quals, column->varno,
-									  column->varattno);
+		return term_fixes_column(level, quals, column);
 	foreach(lc, (List *) quals)
 	{
-		if (clause_is_tenant_scope(level, lfirst(lc), column->varno,
-								   column->varattno))
+		if (term_fixes_column(level, lfirst(lc), column))
 			return true;
 	}
 	return false;

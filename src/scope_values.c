@@ -407,7 +407,7 @@ scope_values_check_execution(QueryDesc *queryDesc, int eflags)
 		!tenant_context_is_set())
 		return;
 	checks = plan_carrier_value_checks(queryDesc->plannedstmt);
-	if (checks == NIL || !scoping_guard_applies())
+	if (checks == NIL || !scoping_guard_judges_execution())
 		return;
 	old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
 	check_all(checks, queryDesc->estate);

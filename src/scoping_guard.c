@@ -120,6 +120,20 @@ in_referential_integrity_query(void)
 }
 
 /*
+ * Is the guard at work in this process and operation at all: not the
+ * extension's own work, not a parallel worker, not logical replication's
+ * table copy, and the extension exists in this database.
+ */
+static inline bool
+guard_active_here(void)
+{
+	return !in_extension_work() &&
+		!IsParallelWorker() &&
+		!copying_for_replication &&
+		extension_is_active();
+}
+
+/*
  * Is the statement at hand one the guard judges at all?  Also asked by the
  * cross-tenant write rule (conflict_guard.c), which has the same
  * exemptions.
@@ -127,11 +141,7 @@ in_referential_integrity_query(void)
 bool
 scoping_guard_applies(void)
 {
-	return !in_extension_work() &&
-		!IsParallelWorker() &&
-		!copying_for_replication &&
-		!in_referential_integrity_query() &&
-		extension_is_active();
+	return guard_active_here() && !in_referential_integrity_query();
 }
 
 /*
@@ -174,6 +184,16 @@ add_finding(List *findings, Oid relid, ViolationKind kind, AccessPath path)
 			return findings;
 	}
 	return lappend(findings, make_finding(relid, kind, path));
+}
+
+/*
+ * Are checks that a plan carries from planning made where it runs now?
+ * (The tenant context's value checks ask, as the findings are.)
+ */
+bool
+scoping_guard_judges_execution(void)
+{
+	return guard_active_here();
 }
 
 /* Does one of the findings name the relation? */
@@ -233,7 +253,11 @@ findings_to_accesses(List *findings)
 bool
 scoping_guard_begin_planning(ScopeCollector *collector, Query *parse)
 {
-	if (!scoping_guard_applies())
+	if (!guard_active_here())
+		return false;
+	/* the RI query itself; an action a rule added to it is judged */
+	if (in_referential_integrity_query() &&
+		parse->querySource == QSRC_ORIGINAL)
 		return false;
 	if (altering_table > 0 && is_foreign_key_validation_query(parse))
 		return false;
@@ -425,9 +449,15 @@ scoping_guard_check_execution(QueryDesc *queryDesc, int eflags)
 		tenant_guard_mode == GUARD_MODE_OFF ||
 		(plan_carrier_scope_findings(queryDesc->plannedstmt) == NIL &&
 		 plan_carrier_verified_findings(queryDesc->plannedstmt) == NIL) ||
-		!scoping_guard_applies())
+		!guard_active_here())
 		return;
-	/* none left when row verification covers them all */
+
+	/*
+	 * Not scoping_guard_applies(): a statement that was exempt when it was
+	 * planned (an RI query, a foreign-key validation) carries no findings,
+	 * and one that carries them was judged when it was planned, whatever
+	 * runs it now.  None are left when row verification covers them all.
+	 */
 	accesses = scoping_guard_plan_findings(queryDesc->plannedstmt);
 	if (accesses != NIL)
 		report_all(accesses, (Node *) queryDesc->plannedstmt);
@@ -540,7 +570,13 @@ is_replication_table_copy(Node *parsetree)
 	if (!am_walsender || !IsA(parsetree, CopyStmt))
 		return false;
 	copy = (CopyStmt *) parsetree;
-	return !copy->is_from && copy->filename == NULL;
+	if (copy->is_from || copy->filename != NULL)
+		return false;
+	/* a table, or the plain SELECT table synchronisation sends */
+	return copy->query == NULL ||
+		(IsA(copy->query, SelectStmt) &&
+		 ((SelectStmt *) copy->query)->withClause == NULL &&
+		 ((SelectStmt *) copy->query)->lockingClause == NIL);
 }
 
 void

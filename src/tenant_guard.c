@@ -101,14 +101,22 @@ plan_judged(Query *parse, const char *query_string, int cursorOptions,
 {
 	bool		collecting = collector != NULL &&
 		scoping_guard_begin_planning(collector, parse);
+	bool		entered;
 	PlannedStmt *result;
 
+	/*
+	 * Statements planned while this one is (functions the planner folds,
+	 * say) count as run by it, like those its executor runs.
+	 */
+	entered = scoping_guard_executor_enter();
 	PG_TRY();
 	{
 		result = chain_planner(parse, query_string, cursorOptions, boundParams);
 	}
 	PG_FINALLY();
 	{
+		if (entered)
+			scoping_guard_executor_leave();
 		if (collecting)
 			scoping_guard_end_planning(collector);
 	}

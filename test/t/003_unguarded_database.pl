@@ -31,6 +31,12 @@ is( $node->safe_psql(
 		'plain', 'BEGIN; DELETE FROM invoices; TRUNCATE invoices; ROLLBACK; COPY invoices TO STDOUT'),
 	"1\t1\n2\t2",
 	'writes, TRUNCATE and COPY run too');
+is( $node->safe_psql(
+		'plain', q{CREATE TABLE upserted (id int PRIMARY KEY, firm_id int);
+			INSERT INTO upserted VALUES (1, 1);
+			INSERT INTO upserted VALUES (1, 2) ON CONFLICT (id) DO UPDATE SET firm_id = excluded.firm_id
+			RETURNING firm_id}),
+	'2', 'and INSERT ... ON CONFLICT DO UPDATE, untouched by the cross-tenant check');
 ok( !$node->log_contains('tenant_guard violation', $log_offset),
 	'and nothing is logged for them');
 is( $node->safe_psql(

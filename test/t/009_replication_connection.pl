@@ -49,5 +49,17 @@ is($stdout, '10', 'a scoped SELECT on a replication connection runs');
 is(scalar(split /\n/, $stdout), 30,
 	'COPY ... TO STDOUT on a replication connection (the initial table copy) runs');
 
+($ret, $stdout, $stderr) =
+  on_replication_connection('COPY (DELETE FROM invoices RETURNING *) TO STDOUT');
+like($stderr, qr/ERROR:  42501: unscoped write to tenant table "public.invoices"/,
+	'COPY (DELETE ... RETURNING) TO STDOUT is not the table copy: rejected');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM invoices WHERE firm_id IN (1, 2, 3)'),
+	'30', 'and deleted nothing');
+
+($ret, $stdout, $stderr) = on_replication_connection(
+	'COPY (WITH x AS (SELECT * FROM invoices) SELECT * FROM x) TO STDOUT');
+like($stderr, qr/ERROR:  42501: unscoped read of tenant table "public.invoices"/,
+	'nor is a COPY of a query with WITH');
+
 $node->stop;
 done_testing();
