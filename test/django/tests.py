@@ -144,6 +144,31 @@ def run():
         list(Invoice.objects.filter(amount_paid__lt=F("amount_due")))
     check("cron job without a context", True, cron)
 
+    # QuerySet.iterator() uses a server-side cursor.  In a transaction the
+    # violation reaches the application as it is; in autocommit Django
+    # declares the cursor WITH HOLD, the DECLARE fails, and the CLOSE that
+    # Django's error path sends for the cursor that was never made raises
+    # InvalidCursorName in its place, with the violation as its context
+    # (as for any error of that DECLARE, a permission error included).
+    from django.db import transaction  # noqa: E402
+
+    def iterate_in_transaction():
+        with transaction.atomic():
+            list(Invoice.objects.filter(amount_paid__lt=F("amount_due")).iterator())
+    check("iterator() in a transaction", True, iterate_in_transaction)
+    try:
+        list(Invoice.objects.filter(amount_paid__lt=F("amount_due")).iterator())
+        masked = False
+    except Exception as error:  # psycopg2's own error, which Django does not wrap here
+        codes, seen = [], error
+        while seen is not None and len(codes) < 10:
+            codes.append(getattr(seen, "pgcode", None))
+            seen = seen.__cause__ or seen.__context__
+        masked = codes[0] == "34000" and "42501" in codes
+    results.append(masked)
+    print("%-4s %-45s %s" % ("ok" if masked else "FAIL", "iterator() in autocommit",
+                             "InvalidCursorName, the 42501 as its context"))
+
     # nothing of the other firm changed
     assert connection.in_atomic_block is False
     with connection.cursor() as cursor:
