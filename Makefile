@@ -25,6 +25,7 @@ OBJS = \
 	src/audit_queue.o \
 	src/audit_writer.o \
 	src/audit_functions.o \
+	src/call_site.o \
 	src/query_fingerprint.o \
 	src/amount_statement.o \
 	src/row_locks.o \
@@ -40,6 +41,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 REGRESS = settings catalog registry superuser_only scope_rules_enforce scope_rules_log \
 	statement_kinds plan_cache internal_queries check_function role_exemption \
 	audit_trail amount_guard query_fingerprint extension_objects
+REGRESS += call_site
 
 # Isolation specs live in test/isolation/specs, their output in
 # test/isolation/expected.

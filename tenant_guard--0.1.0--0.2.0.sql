@@ -259,6 +259,65 @@ CREATE OR REPLACE VIEW tenant_guard.tenant_tables AS
 	 WHERE tenant_guard.is_tenant_relkind(c.relkind);
 
 ------------------------------------------------------------------------------
+-- Audit trail: call sites, idempotent writes, counters kept over restarts
+------------------------------------------------------------------------------
+
+ALTER TABLE tenant_guard.violations ADD COLUMN call_site jsonb, ADD COLUMN entry_id bigint;
+-- The writers insert with ON CONFLICT (entry_id) DO NOTHING: an entry
+-- written again after a restart is not duplicated.
+CREATE UNIQUE INDEX violations_entry_id_idx ON tenant_guard.violations (entry_id);
+COMMENT ON COLUMN tenant_guard.violations.call_site IS
+	'The statement''s sqlcommenter or marginalia tags as a JSON object, or NULL';
+COMMENT ON COLUMN tenant_guard.violations.entry_id IS
+	'Random 64-bit id given by the violating backend; makes writing idempotent';
+
+-- One row per statement shape (PostgreSQL's query id; the text where a
+-- statement has none) and call site, with how often, when and by whom.
+CREATE OR REPLACE VIEW tenant_guard.violation_summary AS
+	SELECT v.kind,
+		   v.relation,
+		   v.query_id,
+		   count(*) AS count,
+		   min(v.occurred_at) AS first_seen,
+		   max(v.occurred_at) AS last_seen,
+		   (array_agg(v.query ORDER BY v.occurred_at DESC, v.id DESC))[1] AS sample_query,
+		   array_agg(DISTINCT v.user_name) AS users,
+		   array_agg(DISTINCT v.application_name)
+			   FILTER (WHERE v.application_name IS NOT NULL) AS applications,
+		   v.call_site
+	  FROM tenant_guard.violations v
+	 GROUP BY v.kind, v.relation, v.query_id, v.call_site,
+			  CASE WHEN v.query_id IS NULL THEN v.query END;
+
+-- Since the cluster was created, for every database, kept over restarts
+-- (doc/audit-trail.md): raised = persisted + dropped + refused + lost +
+-- pending.
+DROP FUNCTION tenant_guard.stats();
+CREATE FUNCTION tenant_guard.stats(OUT queued bigint, OUT persisted bigint,
+		OUT dropped bigint, OUT pending bigint, OUT raised bigint,
+		OUT refused bigint, OUT lost bigint)
+RETURNS record
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_stats';
+
+-- The call site the audit trail records for a statement text.
+CREATE FUNCTION tenant_guard.parse_call_site(query text)
+RETURNS jsonb
+LANGUAGE c
+IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'tenant_guard_parse_call_site';
+
+COMMENT ON VIEW tenant_guard.violation_summary IS
+	'Violations grouped by kind, relation, statement fingerprint and call site, with counts, times, users and applications';
+COMMENT ON FUNCTION tenant_guard.flush() IS
+	'Have the audit writers write this database''s queued violations now and wait for them; returns how many left the queue';
+COMMENT ON FUNCTION tenant_guard.stats() IS
+	'Audit trail counters since the cluster was created, for all databases: raised = persisted + dropped + refused + lost + pending';
+COMMENT ON FUNCTION tenant_guard.parse_call_site(text) IS
+	'The call site (sqlcommenter or marginalia tags) that the audit trail records for a statement';
+
+------------------------------------------------------------------------------
 -- Descriptions (\dx+, \df+, \d+), for the objects users call or read
 ------------------------------------------------------------------------------
 
@@ -278,12 +337,6 @@ COMMENT ON FUNCTION tenant_guard.check(text) IS
 	'Plan a statement without running it and return the violations it would raise';
 COMMENT ON TABLE tenant_guard.violations IS
 	'Audit trail: one row per violation, rejected or logged, kept when the statement rolled back';
-COMMENT ON VIEW tenant_guard.violation_summary IS
-	'Violations grouped by kind, relation and statement fingerprint, with counts, times, users and applications';
-COMMENT ON FUNCTION tenant_guard.flush() IS
-	'Write this database''s queued violations to tenant_guard.violations now; returns how many';
-COMMENT ON FUNCTION tenant_guard.stats() IS
-	'Audit queue counters since server start, for all databases: queued, persisted, dropped, pending';
 COMMENT ON FUNCTION tenant_guard.purge(interval) IS
 	'Delete audit rows older than the interval; returns how many';
 COMMENT ON FUNCTION tenant_guard.protect_amount(regclass, name) IS

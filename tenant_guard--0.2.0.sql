@@ -229,8 +229,8 @@ AS 'MODULE_PATHNAME', 'tenant_guard_check';
 -- Audit trail (doc/audit-trail.md)
 ------------------------------------------------------------------------------
 
--- One row per violation, written by tenant_guard's audit workers (or
--- flush()) in transactions of their own, so that a violation stays
+-- One row per violation, written by tenant_guard's audit writers in
+-- transactions of their own, so that a violation stays
 -- recorded when the statement that caused it failed or rolled back.
 CREATE TABLE tenant_guard.violations (
 	id					bigserial PRIMARY KEY,
@@ -247,7 +247,9 @@ CREATE TABLE tenant_guard.violations (
 	action				text NOT NULL CHECK (action IN ('rejected', 'logged')),
 	query_id			bigint,
 	query				text,
-	detail				text
+	detail				text,
+	call_site			jsonb,
+	entry_id			bigint
 );
 CREATE INDEX violations_occurred_at_idx ON tenant_guard.violations (occurred_at);
 SELECT pg_catalog.pg_extension_config_dump('tenant_guard.violations', '');
@@ -283,26 +285,9 @@ CREATE TRIGGER violations_tamper_truncate
 	BEFORE TRUNCATE ON tenant_guard.violations
 	FOR EACH STATEMENT EXECUTE FUNCTION tenant_guard.refuse_audit_tampering();
 
--- One row per statement shape (PostgreSQL's query id; the text where a
--- statement has none), with how often, when and by whom.
-CREATE VIEW tenant_guard.violation_summary AS
-	SELECT v.kind,
-		   v.relation,
-		   v.query_id,
-		   count(*) AS count,
-		   min(v.occurred_at) AS first_seen,
-		   max(v.occurred_at) AS last_seen,
-		   (array_agg(v.query ORDER BY v.occurred_at DESC, v.id DESC))[1] AS sample_query,
-		   array_agg(DISTINCT v.user_name) AS users,
-		   array_agg(DISTINCT v.application_name)
-			   FILTER (WHERE v.application_name IS NOT NULL) AS applications
-	  FROM tenant_guard.violations v
-	 GROUP BY v.kind, v.relation, v.query_id,
-			  CASE WHEN v.query_id IS NULL THEN v.query END;
-REVOKE ALL ON tenant_guard.violation_summary FROM PUBLIC;
-
--- Writes this database's waiting violations now, in the caller's
--- transaction; returns how many.
+-- Has the audit writers write this database's waiting violations now, in
+-- their own transactions, and waits for them; returns how many left the
+-- queue.
 CREATE FUNCTION tenant_guard.flush()
 RETURNS bigint
 LANGUAGE c
@@ -310,16 +295,6 @@ VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenant_guard_flush';
-
--- Since the server started, for every database: violations accepted into
--- the queue, written to a violations table, dropped (queue full, or their
--- database lost the extension), and waiting now.
-CREATE FUNCTION tenant_guard.stats(OUT queued bigint, OUT persisted bigint,
-		OUT dropped bigint, OUT pending bigint)
-RETURNS record
-LANGUAGE c
-VOLATILE
-AS 'MODULE_PATHNAME', 'tenant_guard_stats';
 
 -- The documented retention path: removes rows older than the interval.
 CREATE FUNCTION tenant_guard.purge(older_than interval)
@@ -342,6 +317,60 @@ END;
 $$;
 REVOKE ALL ON FUNCTION tenant_guard.purge(interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.refuse_audit_tampering() FROM PUBLIC;
+
+-- The writers insert with ON CONFLICT (entry_id) DO NOTHING: an entry
+-- written again after a restart is not duplicated.
+CREATE UNIQUE INDEX violations_entry_id_idx ON tenant_guard.violations (entry_id);
+COMMENT ON COLUMN tenant_guard.violations.call_site IS
+	'The statement''s sqlcommenter or marginalia tags as a JSON object, or NULL';
+COMMENT ON COLUMN tenant_guard.violations.entry_id IS
+	'Random 64-bit id given by the violating backend; makes writing idempotent';
+
+-- One row per statement shape (PostgreSQL's query id; the text where a
+-- statement has none) and call site, with how often, when and by whom.
+CREATE VIEW tenant_guard.violation_summary AS
+	SELECT v.kind,
+		   v.relation,
+		   v.query_id,
+		   count(*) AS count,
+		   min(v.occurred_at) AS first_seen,
+		   max(v.occurred_at) AS last_seen,
+		   (array_agg(v.query ORDER BY v.occurred_at DESC, v.id DESC))[1] AS sample_query,
+		   array_agg(DISTINCT v.user_name) AS users,
+		   array_agg(DISTINCT v.application_name)
+			   FILTER (WHERE v.application_name IS NOT NULL) AS applications,
+		   v.call_site
+	  FROM tenant_guard.violations v
+	 GROUP BY v.kind, v.relation, v.query_id, v.call_site,
+			  CASE WHEN v.query_id IS NULL THEN v.query END;
+
+-- Since the cluster was created, for every database, kept over restarts
+-- (doc/audit-trail.md): raised = persisted + dropped + refused + lost +
+-- pending.
+CREATE FUNCTION tenant_guard.stats(OUT queued bigint, OUT persisted bigint,
+		OUT dropped bigint, OUT pending bigint, OUT raised bigint,
+		OUT refused bigint, OUT lost bigint)
+RETURNS record
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_stats';
+
+-- The call site the audit trail records for a statement text.
+CREATE FUNCTION tenant_guard.parse_call_site(query text)
+RETURNS jsonb
+LANGUAGE c
+IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'tenant_guard_parse_call_site';
+
+COMMENT ON VIEW tenant_guard.violation_summary IS
+	'Violations grouped by kind, relation, statement fingerprint and call site, with counts, times, users and applications';
+COMMENT ON FUNCTION tenant_guard.flush() IS
+	'Have the audit writers write this database''s queued violations now and wait for them; returns how many left the queue';
+COMMENT ON FUNCTION tenant_guard.stats() IS
+	'Audit trail counters since the cluster was created, for all databases: raised = persisted + dropped + refused + lost + pending';
+COMMENT ON FUNCTION tenant_guard.parse_call_site(text) IS
+	'The call site (sqlcommenter or marginalia tags) that the audit trail records for a statement';
+REVOKE ALL ON tenant_guard.violation_summary FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- Atomic amounts (doc/amounts.md)
@@ -558,12 +587,6 @@ COMMENT ON FUNCTION tenant_guard.check(text) IS
 	'Plan a statement without running it and return the violations it would raise';
 COMMENT ON TABLE tenant_guard.violations IS
 	'Audit trail: one row per violation, rejected or logged, kept when the statement rolled back';
-COMMENT ON VIEW tenant_guard.violation_summary IS
-	'Violations grouped by kind, relation and statement fingerprint, with counts, times, users and applications';
-COMMENT ON FUNCTION tenant_guard.flush() IS
-	'Write this database''s queued violations to tenant_guard.violations now; returns how many';
-COMMENT ON FUNCTION tenant_guard.stats() IS
-	'Audit queue counters since server start, for all databases: queued, persisted, dropped, pending';
 COMMENT ON FUNCTION tenant_guard.purge(interval) IS
 	'Delete audit rows older than the interval; returns how many';
 COMMENT ON FUNCTION tenant_guard.protect_amount(regclass, name) IS

@@ -1,8 +1,8 @@
 # The audit trail survives what the violating transaction does not: a
 # rejected statement's row and a logged violation in a rolled-back
 # transaction are written by the audit workers without flush(); each
-# database gets its own rows; queued entries survive a clean restart; a
-# full queue counts what it drops; killing a writer with SIGKILL loses
+# database gets its own rows; queued entries and the counters survive a
+# clean restart; a full queue counts what it drops; killing a writer with SIGKILL loses
 # nothing already written and the writers come back.
 use strict;
 use warnings;
@@ -66,15 +66,9 @@ $node->psql('postgres', "SELECT * FROM invoices WHERE id = $_") for (101 .. 105)
 is($node->safe_psql('postgres', 'SELECT pending FROM tenant_guard.stats()'),
 	'5', 'five violations wait in the queue');
 
-# flush() writes in the caller's transaction: a rollback, also of a
-# savepoint, hands the entries back to the queue.
-is( $node->safe_psql('postgres',
-		'BEGIN; SELECT tenant_guard.flush(); ROLLBACK; SELECT pending FROM tenant_guard.stats()'),
-	"5\n5", 'flush() in a rolled-back transaction: written, then given back');
-is( $node->safe_psql('postgres',
-		'BEGIN; SAVEPOINT s; SELECT tenant_guard.flush(); ROLLBACK TO s; COMMIT; SELECT pending FROM tenant_guard.stats()'),
-	"5\n5", 'the same for a rolled-back savepoint');
-is(rows('postgres', "query LIKE '%WHERE id = 10_'"), '0', 'and nothing was written');
+# flush() does not write in the caller's transaction: with no writer able
+# to start it waits for them in vain (30 s) and warns; tested with writers
+# in 011_audit_faults.pl.
 $node->append_conf('postgresql.conf', 'max_worker_processes = 8');
 $node->restart;
 ok($node->log_contains('tenant_guard kept 5 queued violations'),
@@ -88,17 +82,21 @@ $node->append_conf('postgresql.conf', 'max_worker_processes = 1');
 $node->restart;
 $node->pgbench(
 	'--no-vacuum --client=4 --transactions=25',
-	0, [qr/processed: 100\/100/], [qr/^$/],
+	0, [qr/processed: 100\/100/], [qr/^(|.*audit queue is full.*)$/s],
 	'a burst of 100 violations from 4 clients in log mode',
 	{ 'burst' => "SET tenant_guard.mode = log;\nSELECT count(*) FROM invoices;\n" });
-is($node->safe_psql('postgres', 'SELECT queued, persisted, dropped, pending FROM tenant_guard.stats()'),
-	'16|0|84|16', '16 queued, 84 dropped: every violation accounted for');
+# One database may fill three quarters of the queue (12 of 16 slots).  The
+# counters go back to the first violation of this test, over the restarts:
+# 3 + 5 written before, 100 now.
+is( $node->safe_psql('postgres',
+		'SELECT raised, queued, persisted, dropped, refused, lost, pending FROM tenant_guard.stats()'),
+	'108|20|8|88|0|0|12', '12 queued, 88 dropped: every violation accounted for');
 $node->append_conf('postgresql.conf', 'max_worker_processes = 8');
 $node->restart;
 ok($node->poll_query_until('postgres', 'SELECT pending = 0 FROM tenant_guard.stats()'),
 	'the kept entries are written after the restart');
-is(rows('postgres', "query = 'SELECT count(*) FROM invoices;' AND action = 'logged'"), '16',
-	'16 rows for the burst: persisted + dropped = generated');
+is(rows('postgres', "query = 'SELECT count(*) FROM invoices;' AND action = 'logged'"), '12',
+	'12 rows for the burst: persisted + dropped = raised');
 
 # A database whose extension is dropped while its violations wait: they are
 # discarded, and counted as dropped.
@@ -109,7 +107,7 @@ $node->safe_psql('second', 'DROP EXTENSION tenant_guard');
 $node->append_conf('postgresql.conf', 'max_worker_processes = 8');
 $node->restart;
 ok( $node->poll_query_until('postgres',
-		'SELECT pending = 0 AND dropped = 3 FROM tenant_guard.stats()'),
+		'SELECT pending = 0 AND dropped = 88 + 3 FROM tenant_guard.stats()'),
 	'the waiting violations of a database without the extension are discarded, counted');
 ok($node->log_contains('tenant_guard discarded 3 queued violations of database \d+, which no longer has the extension'),
 	'and the server log says so');
