@@ -42,12 +42,15 @@ SELECT tenant_guard.parse_call_site(repeat('/*', 50000)) IS NULL AS many_opening
 -- violations carry their call site; the summary groups on it
 SELECT tenant_guard.flush() >= 0 AS flushed;
 DELETE FROM tenant_guard.violations;
+DELETE FROM tenant_guard.violation_counts;
 SET tenant_guard.mode = log;
+SET tenant_guard.audit_sample_interval = 0;
 SELECT count(*) FROM cs.invoices WHERE id = 1 /*controller='invoices',action='pay'*/;
 SELECT count(*) FROM cs.invoices WHERE id = 2 /*controller='invoices',action='pay'*/;
 SELECT count(*) FROM cs.invoices WHERE id = 3 /*controller='invoices',action='refresh'*/;
 SELECT count(*) FROM cs.invoices WHERE id = 4;
 RESET tenant_guard.mode;
+RESET tenant_guard.audit_sample_interval;
 SELECT tenant_guard.flush() AS flushed;
 SELECT call_site, query FROM tenant_guard.violations ORDER BY id;
 SELECT kind, relation, count, call_site FROM tenant_guard.violation_summary

@@ -33,15 +33,16 @@ tenant_guard_flush(PG_FUNCTION_ARGS)
 
 /*
  * Counters since the cluster was created, for every database, kept over
- * restarts: raised = persisted + dropped + refused + lost + pending.
+ * restarts: raised = persisted + sampled + dropped + refused + lost +
+ * pending.
  */
 Datum
 tenant_guard_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
 	AuditCounters c;
-	Datum		values[7];
-	bool		nulls[7] = {false};
+	Datum		values[8];
+	bool		nulls[8] = {false};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -53,6 +54,7 @@ tenant_guard_stats(PG_FUNCTION_ARGS)
 	values[4] = Int64GetDatum((int64) c.raised);
 	values[5] = Int64GetDatum((int64) c.refused);
 	values[6] = Int64GetDatum((int64) c.lost);
+	values[7] = Int64GetDatum((int64) c.sampled);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 

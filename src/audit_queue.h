@@ -43,8 +43,8 @@ typedef struct AuditEntry
 
 /*
  * Every violation raised since the cluster was created ends up in exactly
- * one of persisted, dropped, refused, lost or pending:
- *	raised = persisted + dropped + refused + lost + pending
+ * one of persisted, sampled, dropped, refused, lost or pending:
+ *	raised = persisted + sampled + dropped + refused + lost + pending
  * The counters survive clean shutdowns, immediate shutdowns and crash
  * restarts (audit_queue.c).
  */
@@ -52,12 +52,27 @@ typedef struct AuditCounters
 {
 	uint64		raised;			/* violations reported by backends */
 	uint64		queued;			/* accepted into the queue */
-	uint64		persisted;		/* in a violations table */
-	uint64		dropped;		/* queue or share full, or database gone */
+	uint64		persisted;		/* a row in a violations table */
+	uint64		sampled;		/* no row, counted in violation_counts */
+	uint64		dropped;		/* neither row nor count: no room, or
+								 * database gone */
 	uint64		refused;		/* the table refused the row */
 	uint64		lost;			/* unreadable after a crash */
-	uint64		pending;		/* in the queue now */
+	uint64		pending;		/* rows and counts not yet written */
 } AuditCounters;
+
+/* Counted repeats of one statement shape, on their way to the table. */
+typedef struct AuditShapeCount
+{
+	uint64		batch_id;		/* random, unique: makes writing idempotent */
+	uint64		query_id;
+	char		kind[24];
+	char		relation[2 * NAMEDATALEN + 8];
+	char		call_site[AUDIT_CALL_SITE_MAX];
+	uint64		count;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+} AuditShapeCount;
 
 /* What became of an entry a writer claimed. */
 typedef enum AuditOutcome
@@ -68,6 +83,7 @@ typedef enum AuditOutcome
 } AuditOutcome;
 
 extern int	audit_queue_size;
+extern int	audit_sample_interval_ms;
 
 extern void audit_queue_request_shmem(void);
 extern void audit_queue_init_shmem(void);
@@ -76,6 +92,12 @@ extern int	audit_queue_claim(Oid dboid, AuditEntry *entries, uint64 *positions,
 							  int max);
 extern void audit_queue_finish(const uint64 *positions, const AuditOutcome *outcomes,
 							   int count);
+extern int	audit_queue_claim_counts(Oid dboid, AuditShapeCount *counts, int max);
+extern void audit_queue_counts_written(Oid dboid, const AuditShapeCount *counts, int n);
+extern void audit_queue_discard_counts(Oid dboid, const AuditShapeCount *counts, int n);
+extern int	audit_queue_counts_waiting(Oid dboid);
+extern bool audit_queue_counts_requested(Oid dboid);
+extern uint64 audit_queue_counts_passes(Oid dboid);
 extern int	audit_queue_waiting(Oid dboid, uint64 before);
 extern uint64 audit_queue_tail(void);
 extern int	audit_queue_discard_database(Oid dboid);

@@ -79,6 +79,7 @@
 #define WORKER_IDLE_EXIT_MS			2000
 #define MAX_TRACKED_DATABASES		64
 #define FLUSH_TIMEOUT_MS			30000
+#define COUNTS_INTERVAL_MS			1000
 
 PGDLLEXPORT void audit_launcher_main(Datum arg);
 PGDLLEXPORT void audit_database_worker_main(Datum arg);
@@ -101,11 +102,18 @@ int64
 audit_flush_current_database(void)
 {
 	uint64		before = audit_queue_tail();
+	uint64		passes = audit_queue_counts_passes(MyDatabaseId);
 	int			waiting = audit_queue_waiting(MyDatabaseId, before);
 	int			remaining = waiting;
 	int			waited_ms = 0;
 
-	while (remaining > 0)
+	/*
+	 * Counts: done when none wait, or when a pass that started after the
+	 * request (the second one from now) has written them.
+	 */
+	while (remaining > 0 ||
+		   (audit_queue_counts_waiting(MyDatabaseId) > 0 &&
+			audit_queue_counts_passes(MyDatabaseId) < passes + 2))
 	{
 		if (waited_ms >= FLUSH_TIMEOUT_MS)
 		{
@@ -171,6 +179,24 @@ audit_flush_current_database(void)
 	" u.relation, u.tenant_column, u.kind, u.action, u.query_id, u.query, u.detail" \
 	INSERT_FROM_ARRAYS
 
+#define INSERT_COUNTS \
+	"INSERT INTO tenant_guard.violation_counts (batch_id, kind, relation, query_id," \
+	" call_site, count, first_seen, last_seen)" \
+	" SELECT u.batch_id, u.kind, u.relation, u.query_id, u.call_site::pg_catalog.jsonb," \
+	" u.count, u.first_seen, u.last_seen" \
+	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)," \
+	" pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)," \
+	" pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8))" \
+	" AS u(batch_id, kind, relation, query_id, call_site, count, first_seen, last_seen)" \
+	" ON CONFLICT (batch_id) DO NOTHING"
+
+#define COUNTS_COLUMNS 8
+
+static const Oid counts_types[COUNTS_COLUMNS] = {
+	INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+	INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID
+};
+
 #define SELECT_PRESENT \
 	"SELECT entry_id FROM tenant_guard.violations WHERE entry_id = ANY ($1)"
 
@@ -182,6 +208,7 @@ static const Oid insert_types[INSERT_COLUMNS] = {
 
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr present_plan = NULL;
+static SPIPlanPtr counts_plan = NULL;
 static bool plans_for_0_1_0 = false;
 
 static Datum
@@ -275,6 +302,7 @@ prepare_plans(void)
 	bool		old_table = table_is_0_1_0();
 	SPIPlanPtr	insert;
 	SPIPlanPtr	present = NULL;
+	SPIPlanPtr	counts = NULL;
 
 	if (insert_plan != NULL && plans_for_0_1_0 == old_table)
 		return;
@@ -282,18 +310,25 @@ prepare_plans(void)
 		SPI_freeplan(insert_plan);
 	if (present_plan != NULL)
 		SPI_freeplan(present_plan);
-	insert_plan = present_plan = NULL;
+	if (counts_plan != NULL)
+		SPI_freeplan(counts_plan);
+	insert_plan = present_plan = counts_plan = NULL;
 
 	insert = SPI_prepare(old_table ? INSERT_VIOLATIONS_0_1_0 : INSERT_VIOLATIONS,
 						 INSERT_COLUMNS, (Oid *) insert_types);
 	if (insert != NULL && !old_table)
+	{
 		present = SPI_prepare(SELECT_PRESENT, 1, (Oid *) present_types);
-	if (insert == NULL || (present == NULL && !old_table))
+		counts = SPI_prepare(INSERT_COUNTS, COUNTS_COLUMNS, (Oid *) counts_types);
+	}
+	if (insert == NULL || (!old_table && (present == NULL || counts == NULL)))
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(insert) != 0 || (present != NULL && SPI_keepplan(present) != 0))
+	if (SPI_keepplan(insert) != 0 ||
+		(!old_table && (SPI_keepplan(present) != 0 || SPI_keepplan(counts) != 0)))
 		elog(ERROR, "SPI_keepplan failed");
 	insert_plan = insert;
 	present_plan = present;
+	counts_plan = counts;
 	plans_for_0_1_0 = old_table;
 }
 
@@ -439,6 +474,65 @@ write_batch(const AuditEntry *entries, int n, AuditOutcome *outcomes)
 	}
 }
 
+/*--------------------------------------
+ * Writing the counts of sampled repeats
+ *--------------------------------------
+ */
+
+static Datum
+count_column(const AuditShapeCount *c, int column, bool *isnull)
+{
+	*isnull = false;
+	switch (column)
+	{
+		case 0:
+			return Int64GetDatum((int64) c->batch_id);
+		case 1:
+			return CStringGetTextDatum(c->kind);
+		case 2:
+			return CStringGetTextDatum(c->relation);
+		case 3:
+			return Int64GetDatum((int64) c->query_id);
+		case 4:
+			return text_or_null(c->call_site, isnull);
+		case 5:
+			return Int64GetDatum((int64) c->count);
+		case 6:
+			return TimestampTzGetDatum(c->first_seen);
+		case 7:
+			return TimestampTzGetDatum(c->last_seen);
+	}
+	elog(ERROR, "unknown count column %d", column);
+	return (Datum) 0;			/* keep compiler quiet */
+}
+
+/* One statement for up to AUDIT_BATCH shapes' counts. */
+static void
+insert_counts(const AuditShapeCount *counts, int n)
+{
+	Datum		values[COUNTS_COLUMNS];
+
+	for (int c = 0; c < COUNTS_COLUMNS; c++)
+	{
+		Oid			elemtype = get_element_type(counts_types[c]);
+		Datum	   *elems = palloc(n * sizeof(Datum));
+		bool	   *nulls = palloc(n * sizeof(bool));
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+
+		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+		for (int i = 0; i < n; i++)
+			elems[i] = count_column(&counts[i], c, &nulls[i]);
+		values[c] = PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, elemtype,
+													   typlen, typbyval, typalign));
+	}
+	if (SPI_execute_plan(counts_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into tenant_guard.violation_counts");
+}
+
 /*---------------------
  * The database worker
  *---------------------
@@ -449,8 +543,31 @@ static AuditEntry *batch = NULL;
 static uint64 claimed_positions[AUDIT_BATCH];
 static AuditOutcome outcomes[AUDIT_BATCH];
 static int	claimed_count = 0;
+static AuditShapeCount *counts_batch = NULL;
+static TimestampTz counts_written_at = 0;
 
 static void discard_entries(Oid dboid, bool database_dropped);
+
+/*
+ * Until ALTER EXTENSION tenant_guard UPDATE there is no counts table: the
+ * counts are dropped (counted as such), and the log says why, once.
+ */
+static void
+discard_counts_0_1_0(const AuditShapeCount *counts, int n)
+{
+	static bool logged = false;
+	uint64		total = 0;
+
+	for (int i = 0; i < n; i++)
+		total += counts[i].count;
+	if (!logged)
+		ereport(LOG,
+				(errmsg("tenant_guard dropped the counts of %llu sampled violations: the extension in this database is still version 0.1.0",
+						(unsigned long long) total),
+				 errhint("Run ALTER EXTENSION tenant_guard UPDATE.")));
+	logged = true;
+	audit_queue_discard_counts(writer_dboid, counts, n);
+}
 
 /* Whatever ends the writer, its unfinished claims go back to the queue. */
 static void
@@ -477,7 +594,13 @@ static int
 database_worker_pass(bool *extension_gone)
 {
 	int			n = 0;
+	int			ncounts = 0;
+	TimestampTz now = GetCurrentTimestamp();
+	bool		counts_due;
 
+	/* Counts at most once a second (one row per shape), or when asked. */
+	counts_due = audit_queue_counts_requested(writer_dboid) ||
+		TimestampDifferenceExceeds(counts_written_at, now, COUNTS_INTERVAL_MS);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -494,6 +617,10 @@ database_worker_pass(bool *extension_gone)
 		n = claimed_count;
 		if (n > 0)
 			write_batch(batch, n, outcomes);
+		if (counts_due)
+			ncounts = audit_queue_claim_counts(writer_dboid, counts_batch, AUDIT_BATCH);
+		if (ncounts > 0 && !plans_for_0_1_0)
+			insert_counts(counts_batch, ncounts);
 		SPI_finish();
 		extension_work_leave();
 	}
@@ -501,8 +628,16 @@ database_worker_pass(bool *extension_gone)
 	CommitTransactionCommand();
 	audit_queue_finish(claimed_positions, outcomes, claimed_count);
 	claimed_count = 0;
+	if (counts_due)
+	{
+		if (ncounts > 0 && plans_for_0_1_0)
+			discard_counts_0_1_0(counts_batch, ncounts);
+		else
+			audit_queue_counts_written(writer_dboid, counts_batch, ncounts);
+		counts_written_at = now;
+	}
 	pgstat_report_activity(STATE_IDLE, NULL);
-	return n;
+	return n + ncounts;
 }
 
 /* A database owner's defaults must not stop the trail. */
@@ -530,6 +665,7 @@ audit_database_worker_main(Datum arg)
 											  BGWORKER_BYPASS_ALLOWCONN);
 	override_database_settings();
 	batch = MemoryContextAlloc(TopMemoryContext, AUDIT_BATCH * sizeof(AuditEntry));
+	counts_batch = MemoryContextAlloc(TopMemoryContext, AUDIT_BATCH * sizeof(AuditShapeCount));
 	audit_queue_set_writer(writer_dboid, true);
 
 	while (idle_ms < WORKER_IDLE_EXIT_MS)
@@ -545,7 +681,9 @@ audit_database_worker_main(Datum arg)
 			override_database_settings();
 		}
 		/* An idle worker only looks at the queue: no transaction, no SPI. */
-		if (audit_queue_waiting(writer_dboid, PG_UINT64_MAX) > 0)
+		if (audit_queue_waiting(writer_dboid, PG_UINT64_MAX) > 0 ||
+			(audit_queue_counts_waiting(writer_dboid) > 0 &&
+			 TimestampDifferenceExceeds(counts_written_at, GetCurrentTimestamp(), COUNTS_INTERVAL_MS)))
 			written = database_worker_pass(&extension_gone);
 		if (extension_gone)
 		{

@@ -47,6 +47,8 @@ declare -gA WORKLOAD=(
 	[amount_update]="amount update, prepared|bench|-M prepared -f amount_update.sql|0.99|tenant"
 	[select_only]="pgbench -S (no tenant table), simple|bench|-M simple -S|0.995|none"
 	[point_simple_many]="point select, simple, $BENCH_TABLES more tenant tables|bench_many|-M simple -f point_select.sql|0.98|many"
+	# not in the table: the audit-trail phase of run.sh runs it in log mode
+	[audit_unscoped]="point select without its scope, prepared|bench|-M prepared -f point_select_unscoped.sql|0.80|audit"
 )
 # shellcheck disable=SC2034
 BENCH_ALL_WORKLOADS=point_prepared,point_simple,join3,amount_update,select_only,point_simple_many

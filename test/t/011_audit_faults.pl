@@ -1,7 +1,10 @@
 # The audit trail under faults.  Every scenario ends with the accounting
-# identity of tenant_guard.stats() (raised = persisted + dropped + refused +
-# lost + pending) and with exactly `persisted` rows in the violations
-# tables (plus those of a dropped database).
+# identity of tenant_guard.stats() (raised = persisted + sampled + dropped +
+# refused + lost + pending), with exactly `persisted` rows in the
+# violations tables and `sampled` counted in the violation_counts tables
+# (plus those of a dropped database).  Sampling is off (every violation
+# keeps a row) except in the sampling scenario, where the queue overflows
+# too.
 #	D1	the launcher ended by pg_terminate_backend() comes back by itself
 #	D2	an immediate shutdown while a writer has committed but not released
 #		its entries, and one under load, write no row twice
@@ -27,7 +30,8 @@ use TenantGuardNode;
 
 my $node = new_guarded_node('faults', "tenant_guard.mode = 'log'",
 	'tenant_guard.audit_queue_size = 64', 'max_prepared_transactions = 4',
-	'restart_after_crash = on', 'wal_level = replica', 'max_wal_senders = 2');
+	'restart_after_crash = on', 'wal_level = replica', 'max_wal_senders = 2',
+	'tenant_guard.audit_sample_interval = 0');
 my @dbs = ('postgres', 'second', 'ro');
 $node->safe_psql('postgres', 'CREATE ROLE app_owner LOGIN');
 $node->safe_psql('postgres', 'CREATE DATABASE second');
@@ -38,6 +42,7 @@ for my $db (@dbs)
 	$node->safe_psql($db, 'CREATE TABLE invoices (id int, firm_id int)');
 }
 my $gone = 0;	# rows persisted into databases dropped since
+my $gone_counts = 0;	# and counts
 
 # n unscoped reads in log mode, each tagged in its text.
 sub raise_n
@@ -61,6 +66,14 @@ sub total_rows
 	return $sum;
 }
 
+sub total_counts
+{
+	my $sum = $gone_counts;
+	$sum += $node->safe_psql($_, 'SELECT coalesce(sum(count), 0) FROM tenant_guard.violation_counts')
+	  for @dbs;
+	return $sum;
+}
+
 sub backend_pid
 {
 	my ($type) = @_;
@@ -75,8 +88,9 @@ sub settled
 	ok(poll_until($node, 'postgres', 'SELECT pending = 0 FROM tenant_guard.stats()', 30),
 		"$name: nothing left pending");
 	is(audit_identity($node), 'holds', "$name: the accounting identity holds");
-	is(total_rows(), audit_stats($node)->{persisted},
-		"$name: exactly the persisted rows are in the tables");
+	my $stats = audit_stats($node);
+	is(total_rows(), $stats->{persisted}, "$name: exactly the persisted rows are in the tables");
+	is(total_counts(), $stats->{sampled}, "$name: exactly the sampled violations are counted");
 }
 
 sub wait_for_crash_restart
@@ -136,7 +150,7 @@ ok(poll_until($node, 'second', "SELECT count(*) = 5 FROM tenant_guard.violations
 my $after = audit_stats($node);
 ok($after->{raised} == $before->{raised} && $after->{persisted} >= $before->{persisted} + 5,
 	'D7: the counters survived the crash restart');
-ok($node->log_contains('tenant_guard kept 5 queued violations for the next start', $offset),
+ok($node->log_contains('tenant_guard kept 5 queued violations and the counts of 0 statement shapes for the next start', $offset),
 	'D7: the server log says what was kept');
 settled('D7');
 
@@ -263,15 +277,16 @@ is(rows('postgres', 'd5-rollback'), 3, 'D5: ROLLBACK PREPARED loses no row');
 is(rows('postgres', 'd5-commit'), 3, 'D5: COMMIT PREPARED after the session ended writes no row twice');
 
 # The table locked for a few seconds while a flood fills this database's
-# share of the queue: the overflow is dropped and counted, with a WARNING;
-# another database is still written; nothing else is lost.
+# share of the queue: the overflow is dropped and counted, with a WARNING
+# (the statements have no query id, so there is no shape to count them
+# in); another database is still written; nothing else is lost.
 $lock = $node->background_psql('postgres');
 $lock->query_safe('BEGIN; LOCK TABLE tenant_guard.violations IN ACCESS EXCLUSIVE MODE');
 $before = audit_stats($node);
 $offset = -s $node->logfile;
 $node->pgbench('--no-vacuum --client=4 --transactions=25', 0, [qr/processed: 100\/100/],
 	[qr/^(|.*audit queue is full.*)$/s], 'a flood of 100 violations',
-	{ 'flood' => "SELECT count(*), 'flood' FROM invoices;\n" });
+	{ 'flood' => "SET compute_query_id = off;\nSELECT count(*), 'flood' FROM invoices;\n" });
 raise_n('second', 5, 'fair');
 ok(poll_until($node, 'second', "SELECT count(*) = 5 FROM tenant_guard.violations WHERE query LIKE '%''fair''%'", 15),
 	'fairness: the flood of one database leaves room for another');
@@ -285,6 +300,32 @@ $lock->quit;
 ok(poll_until($node, 'postgres', "SELECT count(*) = 48 FROM tenant_guard.violations WHERE query LIKE '%''flood''%'", 15),
 	'locked: once the lock is gone the 48 waiting rows are written');
 settled('locked table and overflow');
+
+# Sampling: a flood of one statement in log mode keeps one detail row per
+# second and counts the rest exactly, also while the table is locked and
+# the queue overflows (the counts wait in shared memory), and over an
+# immediate shutdown.
+$lock = $node->background_psql('second');
+$lock->query_safe('BEGIN; LOCK TABLE tenant_guard.violations IN ACCESS EXCLUSIVE MODE');
+$before = audit_stats($node);
+$node->pgbench('--no-vacuum --client=4 --transactions=50', 0, [qr/processed: 200\/200/],
+	[qr/^(|.*audit queue is full.*)$/s], 'a sampled flood of 200 violations',
+	{ 'sampled' => "SET tenant_guard.audit_sample_interval = '1h';\nSELECT count(*), 'sampled' FROM invoices /*controller='invoices',action='pay'*/;\n" },
+	'second');
+$after = audit_stats($node);
+is($after->{raised} - $before->{raised}, 200, 'sampling: 200 raised');
+is($after->{dropped} - $before->{dropped}, 0, 'sampling: none dropped');
+$lock->query_safe('COMMIT');
+$lock->quit;
+$node->stop('immediate');
+$node->start;
+$node->safe_psql('second', 'SELECT tenant_guard.flush()');
+is(rows('second', 'sampled'), 1, 'sampling: one detail row');
+is( $node->safe_psql('second',
+		"SELECT count || ' ' || call_site::text FROM tenant_guard.violation_summary WHERE sample_query LIKE '%''sampled''%'"),
+	'200 {"action": "pay", "controller": "invoices"}',
+	'sampling: the summary counts all 200, for the call site');
+settled('sampling');
 
 # DROP DATABASE with entries waiting (its writer blocked by a lock).
 $node->safe_psql('postgres', 'CREATE DATABASE dropme');

@@ -42,7 +42,7 @@ sub poll_until
 sub audit_stats
 {
 	my ($node) = @_;
-	my @names = qw(raised queued persisted dropped refused lost pending);
+	my @names = qw(raised queued persisted sampled dropped refused lost pending);
 	my @values = split /\|/, $node->safe_psql('postgres',
 		'SELECT ' . join(', ', @names) . ' FROM tenant_guard.stats()');
 	my %stats;
@@ -50,16 +50,17 @@ sub audit_stats
 	return \%stats;
 }
 
-# The accounting identity: every violation raised is persisted, dropped,
-# refused, lost or pending.  Returns a description when it does not hold.
+# The accounting identity: every violation raised is persisted (a row),
+# sampled (a count), dropped, refused, lost or pending.  Returns a
+# description when it does not hold.
 sub audit_identity
 {
 	my ($node) = @_;
 	my $s = audit_stats($node);
-	my $sum = $s->{persisted} + $s->{dropped} + $s->{refused} + $s->{lost} + $s->{pending};
+	my $sum = $s->{persisted} + $s->{sampled} + $s->{dropped} + $s->{refused} + $s->{lost} + $s->{pending};
 	return $sum == $s->{raised}
 	  ? 'holds'
-	  : "raised $s->{raised} <> persisted $s->{persisted} + dropped $s->{dropped} + refused $s->{refused} + lost $s->{lost} + pending $s->{pending}";
+	  : "raised $s->{raised} <> persisted $s->{persisted} + sampled $s->{sampled} + dropped $s->{dropped} + refused $s->{refused} + lost $s->{lost} + pending $s->{pending}";
 }
 
 1;
