@@ -30,8 +30,8 @@
 # then the same select without its scope (point_select_unscoped.sql) in log
 # mode, a violation per statement, BENCH_AUDIT_SECONDS each; the report
 # gives the unscoped/scoped throughput ratio (target 0.80), what
-# tenant_guard.stats() accounted for (raised, persisted, dropped, and
-# whether the identity holds), and how much the trail grew per million
+# tenant_guard.stats() accounted for (raised, persisted, sampled, dropped,
+# and whether the identity holds), and how much the trail grew per million
 # violations (tenant_guard.violations with its indexes and TOAST; target
 # under 50 MB).
 # It exits non-zero on errors only (a workload outside its target is
@@ -122,14 +122,13 @@ done
 PROTECTED=$(bench_protected_amounts "${PORT[guard]}")
 GUARD_LOG_OFFSET=$(stat -c %s "$WORK/guard/server.log")
 
-# run_pgbench CLUSTER WORKLOAD SECONDS [CLIENTS [PGOPTIONS]]: one pgbench
-# run; prints its tps.
+# run_pgbench CLUSTER WORKLOAD SECONDS [CLIENTS]: one pgbench run; prints
+# its tps.
 run_pgbench() {
-	local cluster=$1 workload=$2 seconds=$3 clients=${4:-$BENCH_CLIENTS}
-	local options="$(bench_pgoptions) ${5:-}" label db args out tps
+	local cluster=$1 workload=$2 seconds=$3 clients=${4:-$BENCH_CLIENTS} label db args out tps
 	IFS='|' read -r label db args _ _ <<<"${WORKLOAD[$workload]}"
 	# shellcheck disable=SC2046,SC2086
-	out=$(cd "$BENCH_DIR" && PGOPTIONS=$options "$PG_BINDIR/pgbench" \
+	out=$(cd "$BENCH_DIR" && PGOPTIONS=$(bench_pgoptions) "$PG_BINDIR/pgbench" \
 		-h 127.0.0.1 -p "${PORT[$cluster]}" -U bench_app -n \
 		-c "$clients" -j "$clients" -T "$seconds" \
 		$(bench_pgbench_vars) $args "$db" 2>&1) ||
@@ -184,19 +183,21 @@ audit_value() {
 if [ "$BENCH_AUDIT_SECONDS" -gt 0 ]; then
 	tg_log "audit trail: scoped, then unscoped in log mode, ${BENCH_AUDIT_SECONDS}s each, $BENCH_AUDIT_CLIENTS clients"
 	audit_value "SELECT tenant_guard.flush()" >/dev/null
-	stats="raised || ' ' || persisted || ' ' || dropped || ' ' || pending"
+	stats="raised || ' ' || persisted || ' ' || sampled || ' ' || dropped || ' ' || pending"
 	size="pg_total_relation_size('tenant_guard.violations')"
-	read -r raised0 persisted0 dropped0 _ <<<"$(audit_value "SELECT $stats FROM tenant_guard.stats()")"
+	read -r raised0 persisted0 sampled0 dropped0 _ <<<"$(audit_value "SELECT $stats FROM tenant_guard.stats()")"
 	size0=$(audit_value "SELECT $size")
 	scoped=$(run_pgbench guard point_prepared "$BENCH_AUDIT_SECONDS" "$BENCH_AUDIT_CLIENTS")
-	unscoped=$(run_pgbench guard audit_unscoped "$BENCH_AUDIT_SECONDS" "$BENCH_AUDIT_CLIENTS" \
-		"-c tenant_guard.mode=log")
+	# bench_app is no superuser: its mode comes from a role setting
+	audit_value "ALTER ROLE bench_app SET tenant_guard.mode = log" >/dev/null
+	unscoped=$(run_pgbench guard audit_unscoped "$BENCH_AUDIT_SECONDS" "$BENCH_AUDIT_CLIENTS")
+	audit_value "ALTER ROLE bench_app RESET tenant_guard.mode" >/dev/null
 	audit_value "SELECT tenant_guard.flush()" >/dev/null
-	read -r raised1 persisted1 dropped1 pending1 <<<"$(audit_value "SELECT $stats FROM tenant_guard.stats()")"
-	identity=$(audit_value "SELECT raised = persisted + dropped + refused + lost + pending FROM tenant_guard.stats()")
+	read -r raised1 persisted1 sampled1 dropped1 pending1 <<<"$(audit_value "SELECT $stats FROM tenant_guard.stats()")"
+	identity=$(audit_value "SELECT raised = persisted + sampled + dropped + refused + lost + pending FROM tenant_guard.stats()")
 	size1=$(audit_value "SELECT $size")
 	perl -e '
-		my ($scoped, $unscoped, $r0, $p0, $d0, $r1, $p1, $d1, $pending, $id, $s0, $s1, $secs, $clients) = @ARGV;
+		my ($scoped, $unscoped, $r0, $p0, $c0, $d0, $r1, $p1, $c1, $d1, $pending, $id, $s0, $s1, $secs, $clients) = @ARGV;
 		my $raised = $r1 - $r0;
 		my $ratio = $scoped > 0 ? $unscoped / $scoped : 0;
 		my $mb = $raised > 0 ? ($s1 - $s0) / 1048576 * 1e6 / $raised : 0;
@@ -224,8 +225,8 @@ if [ "$BENCH_AUDIT_SECONDS" -gt 0 ]; then
 		printf "
 %d clients, %d s per run, on the guard cluster.
 ", $clients, $secs;
-	' "$scoped" "$unscoped" "$raised0" "$persisted0" "$dropped0" "$raised1" "$persisted1" \
-		"$dropped1" "$pending1" "$identity" "$size0" "$size1" "$BENCH_AUDIT_SECONDS" \
+	' "$scoped" "$unscoped" "$raised0" "$persisted0" "$sampled0" "$dropped0" "$raised1" \
+		"$persisted1" "$sampled1" "$dropped1" "$pending1" "$identity" "$size0" "$size1" "$BENCH_AUDIT_SECONDS" \
 		"$BENCH_AUDIT_CLIENTS" >"$AUDIT_REPORT"
 	cat "$AUDIT_REPORT"
 fi

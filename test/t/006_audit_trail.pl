@@ -2,8 +2,9 @@
 # rejected statement's row and a logged violation in a rolled-back
 # transaction are written by the audit workers without flush(); each
 # database gets its own rows; queued entries and the counters survive a
-# clean restart; a full queue counts what it drops; killing a writer with SIGKILL loses
-# nothing already written and the writers come back.
+# clean restart; a full queue counts what it cannot keep; killing a writer
+# with SIGKILL loses nothing already written and the writers come back; a
+# queue file of another build is reported, not deleted silently.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -150,6 +151,21 @@ ok(wait_for_rows('postgres', "query LIKE '%id = 600%'", 1),
 		qr/COPY tenant_guard\.violations .*\n.*id = 600/s,
 		'pg_dump includes the audit rows');
 }
+
+# A kept queue file that this build cannot read is reported and set aside,
+# not deleted silently.
+$node->stop;
+my $queue_file = $node->data_dir . '/pg_stat/tenant_guard_audit.queue';
+open my $fh, '>', $queue_file or die "$queue_file: $!";
+print $fh 'written by some other build';
+close $fh;
+my $start_offset = -s $node->logfile;
+$node->start;
+ok( $node->log_contains(
+		'tenant_guard could not load file "pg_stat/tenant_guard_audit.queue": it was written by another build of tenant_guard',
+		$start_offset),
+	'a queue file of another build is reported');
+ok(-e "$queue_file.rejected", 'and kept as tenant_guard_audit.queue.rejected');
 
 $node->stop;
 done_testing();
