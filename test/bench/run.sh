@@ -201,30 +201,22 @@ if [ "$BENCH_AUDIT_SECONDS" -gt 0 ]; then
 		my $raised = $r1 - $r0;
 		my $ratio = $scoped > 0 ? $unscoped / $scoped : 0;
 		my $mb = $raised > 0 ? ($s1 - $s0) / 1048576 * 1e6 / $raised : 0;
-		print "| audit trail, log mode | value | target |
-|---|---:|---|
-";
-		printf "| scoped point select, prepared (tps) | %.0f | |
-", $scoped;
-		printf "| the same without its scope, log mode (tps) | %.0f | |
-", $unscoped;
-		printf "| unscoped/scoped | %.3f | >= 0.80 |
-", $ratio;
-		printf "| violations raised | %d | |
-", $raised;
-		printf "| persisted as rows | %d | |
-", $p1 - $p0;
-		printf "| dropped (queue full) | %d | 0 counts lost |
-", $d1 - $d0;
-		printf "| still pending after flush() | %d | |
-", $pending;
-		printf "| raised = persisted + dropped + refused + lost + pending | %s | holds |
-", $id eq "t" ? "holds" : "DOES NOT HOLD";
-		printf "| trail growth per million violations (MB) | %.1f | < 50 |
-", $mb;
-		printf "
-%d clients, %d s per run, on the guard cluster.
-", $clients, $secs;
+		my @rows = (
+			["scoped point select, prepared (tps)", sprintf("%.0f", $scoped), ""],
+			["the same without its scope, log mode (tps)", sprintf("%.0f", $unscoped), ""],
+			["unscoped/scoped", sprintf("%.3f", $ratio), ">= 0.80"],
+			["violations raised", $raised, ""],
+			["persisted as detail rows", $p1 - $p0, ""],
+			["sampled: counted in violation_counts", $c1 - $c0, ""],
+			["dropped: neither row nor count", $d1 - $d0, "0"],
+			["still pending after flush()", $pending, ""],
+			["raised = persisted + sampled + dropped + refused + lost + pending",
+			 $id eq "t" ? "holds" : "DOES NOT HOLD", "holds"],
+			["trail growth per million violations (MB)", sprintf("%.1f", $mb), "< 50"],
+		);
+		print "| audit trail, log mode | value | target |\n|---|---:|---|\n";
+		print "| $_->[0] | $_->[1] | $_->[2] |\n" for @rows;
+		printf "\n%d clients, %d s per run, on the guard cluster.\n", $clients, $secs;
 	' "$scoped" "$unscoped" "$raised0" "$persisted0" "$sampled0" "$dropped0" "$raised1" \
 		"$persisted1" "$sampled1" "$dropped1" "$pending1" "$identity" "$size0" "$size1" "$BENCH_AUDIT_SECONDS" \
 		"$BENCH_AUDIT_CLIENTS" >"$AUDIT_REPORT"
