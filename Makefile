@@ -28,6 +28,7 @@ OBJS = \
 	src/audit_queue.o \
 	src/audit_writer.o \
 	src/audit_functions.o \
+	src/call_site.o \
 	src/query_fingerprint.o \
 	src/amount_statement.o \
 	src/row_locks.o \
@@ -53,6 +54,7 @@ REGRESS += cross_tenant_upsert
 REGRESS += scope_casts_and_operators
 REGRESS += exemptions
 REGRESS += tenant_context row_verification
+REGRESS += call_site
 
 # Isolation specs live in test/isolation/specs, their output in
 # test/isolation/expected.

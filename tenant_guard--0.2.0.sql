@@ -236,8 +236,8 @@ AS 'MODULE_PATHNAME', 'tenant_guard_check';
 -- Audit trail (doc/audit-trail.md)
 ------------------------------------------------------------------------------
 
--- One row per violation, written by tenant_guard's audit workers (or
--- flush()) in transactions of their own, so that a violation stays
+-- One row per violation, written by tenant_guard's audit writers in
+-- transactions of their own, so that a violation stays
 -- recorded when the statement that caused it failed or rolled back.
 CREATE TABLE tenant_guard.violations (
 	id					bigserial PRIMARY KEY,
@@ -255,6 +255,8 @@ CREATE TABLE tenant_guard.violations (
 	query_id			bigint,
 	query				text,
 	detail				text,
+	call_site			jsonb,
+	entry_id			bigint,
 	tenant				text,
 	row_tenant			text
 );
@@ -274,11 +276,13 @@ RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	tab text := format('%s.%s', TG_TABLE_SCHEMA, TG_TABLE_NAME);
 BEGIN
 	IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
-		RAISE EXCEPTION 'audit rows of tenant_guard.violations cannot be changed by %', current_user
+		RAISE EXCEPTION 'audit rows of % cannot be changed by %', tab, current_user
 			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = format('%s on tenant_guard.violations is reserved for tenant_guard itself and superusers.', TG_OP),
+				  DETAIL = format('%s on %s is reserved for tenant_guard itself and superusers.', TG_OP, tab),
 				  HINT = 'A superuser removes old rows with tenant_guard.purge(older_than interval).';
 	END IF;
 	RETURN CASE TG_OP WHEN 'DELETE' THEN OLD WHEN 'TRUNCATE' THEN NULL ELSE NEW END;
@@ -292,26 +296,9 @@ CREATE TRIGGER violations_tamper_truncate
 	BEFORE TRUNCATE ON tenant_guard.violations
 	FOR EACH STATEMENT EXECUTE FUNCTION tenant_guard.refuse_audit_tampering();
 
--- One row per statement shape (PostgreSQL's query id; the text where a
--- statement has none), with how often, when and by whom.
-CREATE VIEW tenant_guard.violation_summary AS
-	SELECT v.kind,
-		   v.relation,
-		   v.query_id,
-		   count(*) AS count,
-		   min(v.occurred_at) AS first_seen,
-		   max(v.occurred_at) AS last_seen,
-		   (array_agg(v.query ORDER BY v.occurred_at DESC, v.id DESC))[1] AS sample_query,
-		   array_agg(DISTINCT v.user_name) AS users,
-		   array_agg(DISTINCT v.application_name)
-			   FILTER (WHERE v.application_name IS NOT NULL) AS applications
-	  FROM tenant_guard.violations v
-	 GROUP BY v.kind, v.relation, v.query_id,
-			  CASE WHEN v.query_id IS NULL THEN v.query END;
-REVOKE ALL ON tenant_guard.violation_summary FROM PUBLIC;
-
--- Writes this database's waiting violations now, in the caller's
--- transaction; returns how many.
+-- Has the audit writers write this database's waiting violations now, in
+-- their own transactions, and waits for them; returns how many left the
+-- queue.
 CREATE FUNCTION tenant_guard.flush()
 RETURNS bigint
 LANGUAGE c
@@ -320,17 +307,8 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenant_guard_flush';
 
--- Since the server started, for every database: violations accepted into
--- the queue, written to a violations table, dropped (queue full, or their
--- database lost the extension), and waiting now.
-CREATE FUNCTION tenant_guard.stats(OUT queued bigint, OUT persisted bigint,
-		OUT dropped bigint, OUT pending bigint)
-RETURNS record
-LANGUAGE c
-VOLATILE
-AS 'MODULE_PATHNAME', 'tenant_guard_stats';
-
--- The documented retention path: removes rows older than the interval.
+-- The documented retention path: removes rows older than the interval,
+-- detail rows and counts alike.
 CREATE FUNCTION tenant_guard.purge(older_than interval)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -344,6 +322,7 @@ BEGIN
 		RAISE EXCEPTION 'older_than must be a positive interval, not %', coalesce(older_than::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	DELETE FROM tenant_guard.violation_counts WHERE last_seen < now() - older_than;
 	DELETE FROM tenant_guard.violations WHERE occurred_at < now() - older_than;
 	GET DIAGNOSTICS removed = ROW_COUNT;
 	RETURN removed;
@@ -351,6 +330,110 @@ END;
 $$;
 REVOKE ALL ON FUNCTION tenant_guard.purge(interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.refuse_audit_tampering() FROM PUBLIC;
+
+-- The writers insert with ON CONFLICT (entry_id) DO NOTHING: an entry
+-- written again after a restart is not duplicated.
+CREATE UNIQUE INDEX violations_entry_id_idx ON tenant_guard.violations (entry_id);
+COMMENT ON COLUMN tenant_guard.violations.call_site IS
+	'The statement''s sqlcommenter or marginalia tags as a JSON object, or NULL';
+COMMENT ON COLUMN tenant_guard.violations.entry_id IS
+	'Random 64-bit id given by the violating backend; makes writing idempotent';
+
+-- The exact counts of logged repeats that keep no detail row (sampling,
+-- doc/audit-trail.md): one row per statement shape per writer pass, each
+-- with a random batch_id so that a batch sent again after a restart is not
+-- counted twice.  violation_summary adds them to the detail rows.
+CREATE TABLE tenant_guard.violation_counts (
+	batch_id			bigint PRIMARY KEY,
+	kind				text NOT NULL,
+	relation			text NOT NULL,
+	query_id			bigint NOT NULL,
+	call_site			jsonb,
+	count				bigint NOT NULL CHECK (count > 0),
+	first_seen			timestamptz NOT NULL,
+	last_seen			timestamptz NOT NULL
+);
+CREATE INDEX violation_counts_last_seen_idx ON tenant_guard.violation_counts (last_seen);
+SELECT pg_catalog.pg_extension_config_dump('tenant_guard.violation_counts', '');
+REVOKE ALL ON tenant_guard.violation_counts FROM PUBLIC;
+CREATE TRIGGER violation_counts_tamper_rows
+	BEFORE INSERT OR UPDATE OR DELETE ON tenant_guard.violation_counts
+	FOR EACH ROW EXECUTE FUNCTION tenant_guard.refuse_audit_tampering();
+CREATE TRIGGER violation_counts_tamper_truncate
+	BEFORE TRUNCATE ON tenant_guard.violation_counts
+	FOR EACH STATEMENT EXECUTE FUNCTION tenant_guard.refuse_audit_tampering();
+COMMENT ON TABLE tenant_guard.violation_counts IS
+	'Audit trail: exact counts of logged repeats that keep no row in tenant_guard.violations (sampling)';
+
+-- One row per statement shape (PostgreSQL's query id; the text where a
+-- statement has none) and call site, with how often, when and by whom:
+-- the detail rows plus the counts of the repeats that kept none
+-- (sample_query, users and applications come from the detail rows).
+CREATE VIEW tenant_guard.violation_summary AS
+	WITH detail AS (
+		SELECT v.kind, v.relation, v.query_id, v.call_site,
+			   coalesce(CASE WHEN v.query_id IS NULL THEN v.query END, '') AS text_key,
+			   count(*) AS n,
+			   min(v.occurred_at) AS first_seen,
+			   max(v.occurred_at) AS last_seen,
+			   (array_agg(v.query ORDER BY v.occurred_at DESC, v.id DESC))[1] AS sample_query,
+			   array_agg(DISTINCT v.user_name) AS users,
+			   array_agg(DISTINCT v.application_name)
+				   FILTER (WHERE v.application_name IS NOT NULL) AS applications
+		  FROM tenant_guard.violations v
+		 GROUP BY v.kind, v.relation, v.query_id, v.call_site,
+				  CASE WHEN v.query_id IS NULL THEN v.query END
+	), counted AS (
+		SELECT c.kind, c.relation, c.query_id, c.call_site, ''::text AS text_key,
+			   sum(c.count) AS n,
+			   min(c.first_seen) AS first_seen,
+			   max(c.last_seen) AS last_seen
+		  FROM tenant_guard.violation_counts c
+		 GROUP BY c.kind, c.relation, c.query_id, c.call_site
+	)
+	SELECT coalesce(d.kind, c.kind) AS kind,
+		   coalesce(d.relation, c.relation) AS relation,
+		   coalesce(d.query_id, c.query_id) AS query_id,
+		   (coalesce(d.n, 0) + coalesce(c.n, 0))::bigint AS count,
+		   least(d.first_seen, c.first_seen) AS first_seen,
+		   greatest(d.last_seen, c.last_seen) AS last_seen,
+		   d.sample_query,
+		   d.users,
+		   d.applications,
+		   coalesce(d.call_site, c.call_site) AS call_site
+	  FROM detail d
+	  FULL JOIN counted c
+		ON c.kind = d.kind AND c.relation = d.relation AND c.query_id = d.query_id
+	   AND coalesce(c.call_site, 'null') = coalesce(d.call_site, 'null')
+	   AND c.text_key = d.text_key;
+
+-- Since the cluster was created, for every database, kept over restarts
+-- (doc/audit-trail.md): raised = persisted + sampled + dropped + refused +
+-- lost + pending.
+CREATE FUNCTION tenant_guard.stats(OUT queued bigint, OUT persisted bigint,
+		OUT dropped bigint, OUT pending bigint, OUT raised bigint,
+		OUT refused bigint, OUT lost bigint, OUT sampled bigint)
+RETURNS record
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_stats';
+
+-- The call site the audit trail records for a statement text.
+CREATE FUNCTION tenant_guard.parse_call_site(query text)
+RETURNS jsonb
+LANGUAGE c
+IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'tenant_guard_parse_call_site';
+
+COMMENT ON VIEW tenant_guard.violation_summary IS
+	'Violations grouped by kind, relation, statement fingerprint and call site, with counts, times, users and applications';
+COMMENT ON FUNCTION tenant_guard.flush() IS
+	'Have the audit writers write this database''s queued violations now and wait for them; returns how many left the queue';
+COMMENT ON FUNCTION tenant_guard.stats() IS
+	'Audit trail counters since the cluster was created, for all databases: raised = persisted + sampled + dropped + refused + lost + pending';
+COMMENT ON FUNCTION tenant_guard.parse_call_site(text) IS
+	'The call site (sqlcommenter or marginalia tags) that the audit trail records for a statement';
+REVOKE ALL ON tenant_guard.violation_summary FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- Atomic amounts (doc/amounts.md)
@@ -567,14 +650,8 @@ COMMENT ON FUNCTION tenant_guard.check(text) IS
 	'Plan a statement without running it and return the violations it would raise';
 COMMENT ON TABLE tenant_guard.violations IS
 	'Audit trail: one row per violation, rejected or logged, kept when the statement rolled back';
-COMMENT ON VIEW tenant_guard.violation_summary IS
-	'Violations grouped by kind, relation and statement fingerprint, with counts, times, users and applications';
-COMMENT ON FUNCTION tenant_guard.flush() IS
-	'Write this database''s queued violations to tenant_guard.violations now; returns how many';
-COMMENT ON FUNCTION tenant_guard.stats() IS
-	'Audit queue counters since server start, for all databases: queued, persisted, dropped, pending';
 COMMENT ON FUNCTION tenant_guard.purge(interval) IS
-	'Delete audit rows older than the interval; returns how many';
+	'Delete audit rows and counts older than the interval; returns how many detail rows';
 COMMENT ON FUNCTION tenant_guard.protect_amount(regclass, name) IS
 	'Refuse updates of this amount column that could lose a concurrent update';
 COMMENT ON FUNCTION tenant_guard.unprotect_amount(regclass, name) IS

@@ -13,12 +13,13 @@ SELECT column_name, data_type FROM information_schema.columns
 SELECT column_name, data_type FROM information_schema.columns
  WHERE table_schema = 'tenant_guard' AND table_name = 'violation_summary'
  ORDER BY ordinal_position;
-SELECT queued >= persisted + pending AS counters_consistent
+SELECT raised = persisted + sampled + dropped + refused + lost + pending AS counters_consistent
   FROM tenant_guard.stats();
 
 -- start from an empty trail
 SELECT tenant_guard.flush() >= 0 AS flushed;
 DELETE FROM tenant_guard.violations;
+DELETE FROM tenant_guard.violation_counts;
 
 -- a rejected statement and a logged one inside a rolled-back transaction
 SET tenant_guard.mode = enforce;
@@ -43,6 +44,20 @@ SELECT tenant_guard.flush() >= 0 AS flushed;
 SELECT kind, relation, count, last_seen >= first_seen AS ordered, users, applications,
 	   sample_query
   FROM tenant_guard.violation_summary ORDER BY count DESC, sample_query;
+
+-- sampling: logged repeats of a shape within the interval keep no row but
+-- are counted exactly (rejections above always keep theirs)
+SET tenant_guard.mode = log;
+SET tenant_guard.audit_sample_interval = '1h';
+SELECT count(*) FROM au.invoices WHERE id > 1;
+SELECT count(*) FROM au.invoices WHERE id > 2;
+SELECT count(*) FROM au.invoices WHERE id > 3;
+RESET tenant_guard.audit_sample_interval;
+SET tenant_guard.mode = enforce;
+SELECT tenant_guard.flush() AS flushed;
+SELECT count(*) AS detail_rows FROM tenant_guard.violations WHERE query LIKE '%WHERE id > %';
+SELECT kind, relation, count, last_seen >= first_seen AS ordered FROM tenant_guard.violation_counts;
+SELECT count, sample_query FROM tenant_guard.violation_summary WHERE sample_query LIKE '%WHERE id > %';
 
 -- tamper resistance: privileges granted by mistake do not let a role
 -- write, change or remove audit rows; reading takes a grant
@@ -92,4 +107,5 @@ SELECT tenant_guard.purge('-1 day');
 
 RESET tenant_guard.mode;
 DELETE FROM tenant_guard.violations;
+DELETE FROM tenant_guard.violation_counts;
 DROP SCHEMA au CASCADE;

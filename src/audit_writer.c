@@ -2,27 +2,40 @@
  *
  * audit_writer.c
  *	  The processes that move violations from the shared-memory queue into
- *	  tenant_guard.violations of the database where each happened.
+ *	  tenant_guard.violations of the database where each happened, and
+ *	  tenant_guard.flush(), which waits for them.
  *
  * A background worker can connect to one database only, so the work is
  * split like worker_spi and pg_cron split it:
- *	- the launcher (registered at server start, restarted by the postmaster
- *	  if it dies) connects to no database, only to the shared catalogs;
- *	  every half second it looks for databases with waiting entries and
- *	  starts a database worker for each one that has none (and discards
- *	  the entries of a database that has been dropped);
- *	- a database worker claims its database's entries in batches, inserts
- *	  them in a transaction of its own, releases them once that committed,
- *	  and exits after some idle seconds so that quiet databases do not hold
- *	  a worker slot.  Where the extension has been dropped it discards the
- *	  database's entries (they count as dropped) and exits.
- * Both start only once recovery has finished and react to SIGTERM (exit)
- * and SIGHUP (reload).  tenant_guard.flush() writes the caller's entries
- * the same way, inside the caller's transaction, and releases them when
- * that transaction commits (or hands them back when it aborts).
+ *	- the launcher (registered at server start) connects to no database,
+ *	  only to the shared catalogs; every half second, or when flush() wakes
+ *	  it, it looks for databases with waiting entries and starts a writer
+ *	  for each one that has none (and discards the entries of a database
+ *	  that has been dropped).  It exits with code 1 whatever stops it, so
+ *	  that the postmaster always starts it again, 5 s later;
+ *	- a writer claims its database's entries in batches and inserts each
+ *	  batch with one statement (INSERT ... SELECT FROM ROWS FROM
+ *	  (unnest(array), ...)), one array per column, in a
+ *	  transaction of its own, then releases them once that committed.  It
+ *	  exits after some idle seconds so that quiet databases do not hold a
+ *	  worker slot.  Where the extension has been dropped it discards the
+ *	  database's entries (counted as dropped) and exits.
  *
- * Claimed entries always go back to the queue when the writer fails: a
- * worker releases them on exit, flush() at (sub)transaction abort.
+ * Writing is idempotent: each entry carries a random 64-bit entry_id,
+ * unique in the table, and the INSERT does nothing ON CONFLICT, so an
+ * entry written again after a restart (it was committed, but the restart
+ * came before its slot was released) is counted once.
+ *
+ * A row the table refuses (a CHECK constraint, a trigger's error, any
+ * error that is about the data rather than the server's state) must not
+ * block the rest: a failed batch is retried row by row, each in a
+ * subtransaction, and the rows that still fail are logged and counted as
+ * refused.  Errors about the server's state (lock or statement timeouts,
+ * cancellations, out of memory or disk, serialization failures) end the
+ * writer with its entries given back; its next start backs off (1 s, 2 s,
+ * ... 60 s; audit_queue.c).  A database owner's settings cannot stop the
+ * writer: it runs with default_transaction_read_only, statement_timeout
+ * and lock_timeout off, and a fixed search_path.
  *
  *-------------------------------------------------------------------------
  */
@@ -32,6 +45,7 @@
 
 #include "access/xact.h"
 #include "audit_queue.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -44,13 +58,17 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
-#define AUDIT_BATCH					64
+#define AUDIT_BATCH					128
 #define LAUNCHER_NAPTIME_MS			500
 #define WORKER_NAPTIME_MS			250
 /*
@@ -60,214 +78,465 @@
  */
 #define WORKER_IDLE_EXIT_MS			2000
 #define MAX_TRACKED_DATABASES		64
+#define FLUSH_TIMEOUT_MS			30000
+#define COUNTS_INTERVAL_MS			1000
 
 PGDLLEXPORT void audit_launcher_main(Datum arg);
 PGDLLEXPORT void audit_database_worker_main(Datum arg);
 
-/*
- * The entries this process has claimed in its current transaction: their
- * queue positions, released when the transaction ends.  A batch of copies
- * is written at a time.
+/*----------------------------------------------
+ * tenant_guard.flush(): ask, then wait
+ *----------------------------------------------
  */
-static uint64 *claimed_positions = NULL;
-static int	claimed_count = 0;
-static int	claimed_capacity = 0;
-static SubTransactionId claimed_in = InvalidSubTransactionId;
-static AuditEntry batch[AUDIT_BATCH];
-static bool callbacks_registered = false;
-
-static void
-release_claims(bool persisted)
-{
-	audit_queue_finish(claimed_positions, claimed_count, persisted);
-	claimed_count = 0;
-	claimed_in = InvalidSubTransactionId;
-}
-
-static void
-release_claims_at_exit(int code, Datum arg)
-{
-	release_claims(false);
-}
-
-static void
-release_claims_at_end_of_transaction(XactEvent event, void *arg)
-{
-	if (claimed_count == 0)
-		return;
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
-		release_claims(true);
-	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		release_claims(false);
-}
-
-static void
-release_claims_at_subabort(SubXactEvent event, SubTransactionId mySubid,
-						   SubTransactionId parentSubid, void *arg)
-{
-	if (claimed_count > 0 && event == SUBXACT_EVENT_ABORT_SUB &&
-		mySubid == claimed_in)
-		release_claims(false);
-}
-
-static void
-register_callbacks(void)
-{
-	if (callbacks_registered)
-		return;
-	RegisterXactCallback(release_claims_at_end_of_transaction, NULL);
-	RegisterSubXactCallback(release_claims_at_subabort, NULL);
-	before_shmem_exit(release_claims_at_exit, (Datum) 0);
-	callbacks_registered = true;
-}
-
-#define INSERT_VIOLATION \
-	"INSERT INTO tenant_guard.violations (occurred_at, database_name, user_name," \
-	" application_name, client_addr, backend_pid, command, relation, tenant_column," \
-	" kind, action, query_id, query, detail)" \
-	" VALUES ($1, pg_catalog.current_database(), $2, $3, $4::inet, $5, $6, $7, $8," \
-	" $9, $10, $11, $12, $13)"
 
 /*
- * From 0.2.0 on, the audit row also has the tenant context and the tenant
- * value outside it.  A database still at 0.1.0 (not yet updated) lacks the
- * two columns, so the writer asks the catalog which statement to use.
- */
-#define INSERT_VIOLATION_WITH_TENANT \
-	"INSERT INTO tenant_guard.violations (occurred_at, database_name, user_name," \
-	" application_name, client_addr, backend_pid, command, relation, tenant_column," \
-	" kind, action, query_id, query, detail, tenant, row_tenant)" \
-	" VALUES ($1, pg_catalog.current_database(), $2, $3, $4::inet, $5, $6, $7, $8," \
-	" $9, $10, $11, $12, $13, $14, $15)"
-
-static bool
-violations_have_tenant_columns(void)
-{
-	Oid			relid = get_relname_relid("violations", extension_schema_oid());
-
-	return OidIsValid(relid) && get_attnum(relid, "row_tenant") != InvalidAttrNumber;
-}
-
-static Datum
-text_or_null(const char *value, char *isnull)
-{
-	*isnull = (value[0] == '\0') ? 'n' : ' ';
-	return value[0] == '\0' ? (Datum) 0 : CStringGetTextDatum(value);
-}
-
-static void
-insert_entry(SPIPlanPtr plan, const AuditEntry *e)
-{
-	Datum		values[15];
-	char		nulls[16] = "               ";
-
-	values[0] = TimestampTzGetDatum(e->occurred_at);
-	values[1] = NameGetDatum(&e->user_name);
-	values[2] = text_or_null(e->application_name, &nulls[2]);
-	values[3] = text_or_null(e->client_addr, &nulls[3]);
-	values[4] = Int32GetDatum(e->backend_pid);
-	values[5] = text_or_null(e->command, &nulls[5]);
-	values[6] = CStringGetTextDatum(e->relation);
-	values[7] = NameGetDatum(&e->tenant_column);
-	values[8] = CStringGetTextDatum(e->kind);
-	values[9] = CStringGetTextDatum(e->rejected ? "rejected" : "logged");
-	values[10] = Int64GetDatum((int64) e->query_id);
-	nulls[10] = e->query_id == 0 ? 'n' : ' ';
-	values[11] = text_or_null(e->query, &nulls[11]);
-	values[12] = text_or_null(e->detail, &nulls[12]);
-	values[13] = text_or_null(e->tenant, &nulls[13]);
-	values[14] = text_or_null(e->row_tenant, &nulls[14]);
-	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into tenant_guard.violations");
-}
-
-/*
- * Claim every waiting entry of this database, up to limit, and insert them
- * in the current transaction, which must be able to run SPI.  The entries
- * leave the queue when the transaction commits, and go back when it
- * aborts.  Returns how many were written.
- */
-static int64
-write_waiting_entries(int64 limit)
-{
-	static const Oid argtypes[15] = {
-		TIMESTAMPTZOID, NAMEOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID,
-		NAMEOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID,
-		TEXTOID, TEXTOID		/* tenant, row_tenant (0.2.0) */
-	};
-	int64		written = 0;
-	SPIPlanPtr	plan;
-
-	register_callbacks();
-	if (claimed_count > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("tenant_guard.flush() can run only once per transaction")));
-
-	extension_work_enter();
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (violations_have_tenant_columns())
-			plan = SPI_prepare(INSERT_VIOLATION_WITH_TENANT, 15, (Oid *) argtypes);
-		else
-			plan = SPI_prepare(INSERT_VIOLATION, 13, (Oid *) argtypes);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		claimed_in = GetCurrentSubTransactionId();
-		while (written < limit)
-		{
-			int			n;
-
-			if (claimed_count + AUDIT_BATCH > claimed_capacity)
-			{
-				claimed_capacity = Max(2 * claimed_capacity, 4 * AUDIT_BATCH);
-				claimed_positions = claimed_positions == NULL ?
-					MemoryContextAlloc(TopMemoryContext, claimed_capacity * sizeof(uint64)) :
-					repalloc(claimed_positions, claimed_capacity * sizeof(uint64));
-			}
-			n = audit_queue_claim(MyDatabaseId, batch,
-								  claimed_positions + claimed_count, AUDIT_BATCH);
-			claimed_count += n;
-			for (int i = 0; i < n; i++)
-				insert_entry(plan, &batch[i]);
-			written += n;
-			if (n < AUDIT_BATCH)
-				break;
-		}
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		extension_work_leave();
-	}
-	PG_END_TRY();
-	return written;
-}
-
-/*
- * tenant_guard.flush().  Entries an audit worker has claimed are written by
- * it; wait (a little) for its commit, so that when flush() returns every
- * violation queued before it is in the table or in the caller's
- * transaction.
+ * Wake the launcher and this database's writer, and wait until every
+ * violation of this database queued before the call has left the queue
+ * (written, or set aside and counted).  Nothing is written in the
+ * caller's transaction, so nothing it does afterwards can undo or repeat
+ * a write.  Returns how many left the queue; after FLUSH_TIMEOUT_MS (a
+ * writer that cannot start, the table locked by the caller) it warns and
+ * returns what was done.
  */
 int64
 audit_flush_current_database(void)
 {
-	int64		written;
+	uint64		before = audit_queue_tail();
+	uint64		passes = audit_queue_counts_passes(MyDatabaseId);
+	int			waiting = audit_queue_waiting(MyDatabaseId, before);
+	int			remaining = waiting;
+	int			waited_ms = 0;
 
-	for (int waited_ms = 0;
-		 waited_ms < 5000 && audit_queue_claimed_elsewhere(MyDatabaseId) > 0;
-		 waited_ms += 10)
+	/*
+	 * Counts: done when none wait, or when a pass that started after the
+	 * request (the second one from now) has written them.
+	 */
+	while (remaining > 0 ||
+		   (audit_queue_counts_waiting(MyDatabaseId) > 0 &&
+			audit_queue_counts_passes(MyDatabaseId) < passes + 2))
 	{
+		if (waited_ms >= FLUSH_TIMEOUT_MS)
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("tenant_guard.flush() gave up waiting: %d violations of this database are still queued",
+							remaining),
+					 errhint("They stay queued for the audit writer; see tenant_guard.stats().")));
+			break;
+		}
+		if (waited_ms % 1000 == 0)
+			audit_queue_wake_writers(MyDatabaseId);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 10, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+		waited_ms += 10;
+		remaining = audit_queue_waiting(MyDatabaseId, before);
 	}
-	written = write_waiting_entries(PG_INT64_MAX);
-	return written;
+	return waiting - remaining;
+}
+
+/*----------------------------
+ * Writing a batch of entries
+ *----------------------------
+ */
+
+#define INSERT_COLUMNS 17
+
+/* One array per column, one element per entry, turned back into rows. */
+#define INSERT_FROM_ARRAYS \
+	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)," \
+	" pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)," \
+	" pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8)," \
+	" pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11)," \
+	" pg_catalog.unnest($12), pg_catalog.unnest($13), pg_catalog.unnest($14)," \
+	" pg_catalog.unnest($15), pg_catalog.unnest($16), pg_catalog.unnest($17))" \
+	" AS u(entry_id, occurred_at, user_name, application_name," \
+	" client_addr, backend_pid, command, relation, tenant_column, kind, action, query_id," \
+	" query, detail, call_site, tenant, row_tenant)"
+
+#define INSERT_VIOLATIONS \
+	"INSERT INTO tenant_guard.violations (entry_id, occurred_at, database_name," \
+	" user_name, application_name, client_addr, backend_pid, command, relation," \
+	" tenant_column, kind, action, query_id, query, detail, call_site, tenant, row_tenant)" \
+	" SELECT u.entry_id, u.occurred_at, pg_catalog.current_database(), u.user_name," \
+	" u.application_name, u.client_addr::pg_catalog.inet, u.backend_pid, u.command," \
+	" u.relation, u.tenant_column, u.kind, u.action, u.query_id, u.query, u.detail," \
+	" u.call_site::pg_catalog.jsonb, u.tenant, u.row_tenant" \
+	INSERT_FROM_ARRAYS \
+	" ON CONFLICT (entry_id) DO NOTHING"
+
+/*
+ * A database still at extension version 0.1.0 (before ALTER EXTENSION
+ * UPDATE) has neither entry_id, call_site, tenant nor row_tenant: written as before, without
+ * the protection against writing an entry twice.
+ */
+#define INSERT_VIOLATIONS_0_1_0 \
+	"INSERT INTO tenant_guard.violations (occurred_at, database_name," \
+	" user_name, application_name, client_addr, backend_pid, command, relation," \
+	" tenant_column, kind, action, query_id, query, detail)" \
+	" SELECT u.occurred_at, pg_catalog.current_database(), u.user_name," \
+	" u.application_name, u.client_addr::pg_catalog.inet, u.backend_pid, u.command," \
+	" u.relation, u.tenant_column, u.kind, u.action, u.query_id, u.query, u.detail" \
+	INSERT_FROM_ARRAYS
+
+#define INSERT_COUNTS \
+	"INSERT INTO tenant_guard.violation_counts (batch_id, kind, relation, query_id," \
+	" call_site, count, first_seen, last_seen)" \
+	" SELECT u.batch_id, u.kind, u.relation, u.query_id, u.call_site::pg_catalog.jsonb," \
+	" u.count, u.first_seen, u.last_seen" \
+	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)," \
+	" pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)," \
+	" pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8))" \
+	" AS u(batch_id, kind, relation, query_id, call_site, count, first_seen, last_seen)" \
+	" ON CONFLICT (batch_id) DO NOTHING"
+
+#define COUNTS_COLUMNS 8
+
+static const Oid counts_types[COUNTS_COLUMNS] = {
+	INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+	INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID
+};
+
+#define SELECT_PRESENT \
+	"SELECT entry_id FROM tenant_guard.violations WHERE entry_id = ANY ($1)"
+
+static const Oid insert_types[INSERT_COLUMNS] = {
+	INT8ARRAYOID, TIMESTAMPTZARRAYOID, NAMEARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, NAMEARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID
+};
+
+static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr present_plan = NULL;
+static SPIPlanPtr counts_plan = NULL;
+static bool plans_for_0_1_0 = false;
+
+static Datum
+text_or_null(const char *value, bool *isnull)
+{
+	*isnull = (value[0] == '\0');
+	return *isnull ? (Datum) 0 : CStringGetTextDatum(value);
+}
+
+/* One column's value of an entry. */
+static Datum
+entry_column(const AuditEntry *e, int column, bool *isnull)
+{
+	*isnull = false;
+	switch (column)
+	{
+		case 0:
+			return Int64GetDatum((int64) e->entry_id);
+		case 1:
+			return TimestampTzGetDatum(e->occurred_at);
+		case 2:
+			return NameGetDatum(&e->user_name);
+		case 3:
+			return text_or_null(e->application_name, isnull);
+		case 4:
+			return text_or_null(e->client_addr, isnull);
+		case 5:
+			return Int32GetDatum(e->backend_pid);
+		case 6:
+			return text_or_null(e->command, isnull);
+		case 7:
+			return CStringGetTextDatum(e->relation);
+		case 8:
+			return NameGetDatum(&e->tenant_column);
+		case 9:
+			return CStringGetTextDatum(e->kind);
+		case 10:
+			return CStringGetTextDatum(e->rejected ? "rejected" : "logged");
+		case 11:
+			*isnull = (e->query_id == 0);
+			return Int64GetDatum((int64) e->query_id);
+		case 12:
+			return text_or_null(e->query, isnull);
+		case 13:
+			return text_or_null(e->detail, isnull);
+		case 14:
+			return text_or_null(e->call_site, isnull);
+		case 15:
+			return text_or_null(e->tenant, isnull);
+		case 16:
+			return text_or_null(e->row_tenant, isnull);
+	}
+	elog(ERROR, "unknown audit column %d", column);
+	return (Datum) 0;			/* keep compiler quiet */
+}
+
+/* One array per column, one element per entry. */
+static Datum
+column_array(const AuditEntry *entries, int n, int column)
+{
+	Oid			elemtype = get_element_type(insert_types[column]);
+	Datum	   *values = palloc(n * sizeof(Datum));
+	bool	   *nulls = palloc(n * sizeof(bool));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	for (int i = 0; i < n; i++)
+		values[i] = entry_column(&entries[i], column, &nulls[i]);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
+}
+
+/* Whether the violations table is still the one of version 0.1.0. */
+static bool
+table_is_0_1_0(void)
+{
+	Oid			nsp = get_namespace_oid(TENANT_GUARD_NAME, true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("violations", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "entry_id") == InvalidAttrNumber;
+}
+
+/*
+ * Prepared once per writer (the plan cache follows changes of the table),
+ * again when ALTER EXTENSION UPDATE changed the table's columns.
+ */
+static void
+prepare_plans(void)
+{
+	static const Oid present_types[1] = {INT8ARRAYOID};
+	bool		old_table = table_is_0_1_0();
+	SPIPlanPtr	insert;
+	SPIPlanPtr	present = NULL;
+	SPIPlanPtr	counts = NULL;
+
+	if (insert_plan != NULL && plans_for_0_1_0 == old_table)
+		return;
+	if (insert_plan != NULL)
+		SPI_freeplan(insert_plan);
+	if (present_plan != NULL)
+		SPI_freeplan(present_plan);
+	if (counts_plan != NULL)
+		SPI_freeplan(counts_plan);
+	insert_plan = present_plan = counts_plan = NULL;
+
+	insert = SPI_prepare(old_table ? INSERT_VIOLATIONS_0_1_0 : INSERT_VIOLATIONS,
+						 INSERT_COLUMNS, (Oid *) insert_types);
+	if (insert != NULL && !old_table)
+	{
+		present = SPI_prepare(SELECT_PRESENT, 1, (Oid *) present_types);
+		counts = SPI_prepare(INSERT_COUNTS, COUNTS_COLUMNS, (Oid *) counts_types);
+	}
+	if (insert == NULL || (!old_table && (present == NULL || counts == NULL)))
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(insert) != 0 ||
+		(!old_table && (SPI_keepplan(present) != 0 || SPI_keepplan(counts) != 0)))
+		elog(ERROR, "SPI_keepplan failed");
+	insert_plan = insert;
+	present_plan = present;
+	counts_plan = counts;
+	plans_for_0_1_0 = old_table;
+}
+
+/*
+ * Insert n entries with one statement.  An entry is persisted when its
+ * row is in the table afterwards (inserted now, or by an earlier attempt);
+ * one a trigger silently skipped is refused.
+ */
+static void
+insert_entries(const AuditEntry *entries, int n, AuditOutcome *outcomes)
+{
+	Datum		values[INSERT_COLUMNS];
+	Datum		ids;
+
+	for (int c = 0; c < INSERT_COLUMNS; c++)
+		values[c] = column_array(entries, n, c);
+	if (SPI_execute_plan(insert_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into tenant_guard.violations");
+	for (int i = 0; i < n; i++)
+		outcomes[i] = AUDIT_PERSISTED;
+	if (SPI_processed == (uint64) n)
+		return;
+	if (plans_for_0_1_0)
+	{
+		/* no entry_id to tell which: a trigger skipped the last ones */
+		for (int i = (int) SPI_processed; i < n; i++)
+			outcomes[i] = AUDIT_REFUSED;
+		return;
+	}
+
+	/* Some rows were there already, or a trigger skipped them. */
+	ids = values[0];
+	if (SPI_execute_plan(present_plan, &ids, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read tenant_guard.violations");
+	for (int i = 0; i < n; i++)
+	{
+		bool		present = false;
+
+		for (uint64 r = 0; r < SPI_processed && !present; r++)
+		{
+			bool		isnull;
+			Datum		id = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+
+			present = !isnull && DatumGetInt64(id) == (int64) entries[i].entry_id;
+		}
+		if (!present)
+		{
+			outcomes[i] = AUDIT_REFUSED;
+			ereport(LOG,
+					(errmsg("tenant_guard audit row %lld was skipped by a trigger on tenant_guard.violations, set aside",
+							(long long) entries[i].entry_id)));
+		}
+	}
+}
+
+/*
+ * Errors about the server's state: the entries must wait and be written
+ * later.  Any other error is about the row, which the table refuses.
+ */
+static bool
+error_is_transient(int sqlerrcode)
+{
+	/* a table without the expected shape: not the row's fault */
+	if (sqlerrcode == ERRCODE_UNDEFINED_COLUMN || sqlerrcode == ERRCODE_UNDEFINED_TABLE ||
+		sqlerrcode == ERRCODE_UNDEFINED_FUNCTION)
+		return true;
+	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
+	{
+		case ERRCODE_TRANSACTION_ROLLBACK:
+		case ERRCODE_INSUFFICIENT_RESOURCES:
+		case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE:
+		case ERRCODE_OPERATOR_INTERVENTION:
+		case ERRCODE_SYSTEM_ERROR:
+		case ERRCODE_INTERNAL_ERROR:
+			return true;
+	}
+	return sqlerrcode == ERRCODE_QUERY_CANCELED;
+}
+
+static void
+report_refused(const AuditEntry *entry, const ErrorData *edata)
+{
+	ereport(LOG,
+			(errmsg("tenant_guard.violations refused audit row %lld, set aside",
+					(long long) entry->entry_id),
+			 errdetail("The row's %s violation of %s by %s was counted as refused: %s",
+					   entry->kind, entry->relation, NameStr(entry->user_name),
+					   edata->message)));
+}
+
+/*
+ * insert_entries() in a subtransaction.  Returns false when the table
+ * refused the rows (the subtransaction is rolled back); re-throws errors
+ * about the server's state.
+ */
+static bool
+insert_in_subtransaction(const AuditEntry *entries, int n, AuditOutcome *outcomes)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	bool		ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		insert_entries(entries, n, outcomes);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (error_is_transient(edata->sqlerrcode))
+			ReThrowError(edata);
+		if (n == 1)
+			report_refused(&entries[0], edata);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return ok;
+}
+
+/* A batch in one statement; if the table refuses it, row by row. */
+static void
+write_batch(const AuditEntry *entries, int n, AuditOutcome *outcomes)
+{
+	if (insert_in_subtransaction(entries, n, outcomes))
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		if (!insert_in_subtransaction(&entries[i], 1, &outcomes[i]))
+			outcomes[i] = AUDIT_REFUSED;
+	}
+}
+
+/*--------------------------------------
+ * Writing the counts of sampled repeats
+ *--------------------------------------
+ */
+
+static Datum
+count_column(const AuditShapeCount *c, int column, bool *isnull)
+{
+	*isnull = false;
+	switch (column)
+	{
+		case 0:
+			return Int64GetDatum((int64) c->batch_id);
+		case 1:
+			return CStringGetTextDatum(c->kind);
+		case 2:
+			return CStringGetTextDatum(c->relation);
+		case 3:
+			return Int64GetDatum((int64) c->query_id);
+		case 4:
+			return text_or_null(c->call_site, isnull);
+		case 5:
+			return Int64GetDatum((int64) c->count);
+		case 6:
+			return TimestampTzGetDatum(c->first_seen);
+		case 7:
+			return TimestampTzGetDatum(c->last_seen);
+	}
+	elog(ERROR, "unknown count column %d", column);
+	return (Datum) 0;			/* keep compiler quiet */
+}
+
+/* One statement for up to AUDIT_BATCH shapes' counts. */
+static void
+insert_counts(const AuditShapeCount *counts, int n)
+{
+	Datum		values[COUNTS_COLUMNS];
+
+	for (int c = 0; c < COUNTS_COLUMNS; c++)
+	{
+		Oid			elemtype = get_element_type(counts_types[c]);
+		Datum	   *elems = palloc(n * sizeof(Datum));
+		bool	   *nulls = palloc(n * sizeof(bool));
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+
+		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+		for (int i = 0; i < n; i++)
+			elems[i] = count_column(&counts[i], c, &nulls[i]);
+		values[c] = PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, elemtype,
+													   typlen, typbyval, typalign));
+	}
+	if (SPI_execute_plan(counts_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into tenant_guard.violation_counts");
 }
 
 /*---------------------
@@ -275,7 +544,47 @@ audit_flush_current_database(void)
  *---------------------
  */
 
+static Oid	writer_dboid = InvalidOid;
+static AuditEntry *batch = NULL;
+static uint64 claimed_positions[AUDIT_BATCH];
+static AuditOutcome outcomes[AUDIT_BATCH];
+static int	claimed_count = 0;
+static AuditShapeCount *counts_batch = NULL;
+static TimestampTz counts_written_at = 0;
+
 static void discard_entries(Oid dboid, bool database_dropped);
+
+/*
+ * Until ALTER EXTENSION tenant_guard UPDATE there is no counts table: the
+ * counts are dropped (counted as such), and the log says why, once.
+ */
+static void
+discard_counts_0_1_0(const AuditShapeCount *counts, int n)
+{
+	static bool logged = false;
+	uint64		total = 0;
+
+	for (int i = 0; i < n; i++)
+		total += counts[i].count;
+	if (!logged)
+		ereport(LOG,
+				(errmsg("tenant_guard dropped the counts of %llu sampled violations: the extension in this database is still version 0.1.0",
+						(unsigned long long) total),
+				 errhint("Run ALTER EXTENSION tenant_guard UPDATE.")));
+	logged = true;
+	audit_queue_discard_counts(writer_dboid, counts, n);
+}
+
+/* Whatever ends the writer, its unfinished claims go back to the queue. */
+static void
+writer_exit(int code, Datum arg)
+{
+	for (int i = 0; i < claimed_count; i++)
+		outcomes[i] = AUDIT_RETURNED;
+	audit_queue_finish(claimed_positions, outcomes, claimed_count);
+	claimed_count = 0;
+	audit_queue_writer_exited(writer_dboid, code != 0);
+}
 
 static bool
 extension_exists_here(void)
@@ -283,57 +592,113 @@ extension_exists_here(void)
 	return OidIsValid(get_extension_oid(TENANT_GUARD_NAME, true));
 }
 
-/* One pass: write what waits, in a transaction of its own. */
-static int64
+/*
+ * One pass: claim a batch, write it in a transaction of its own, release
+ * it once committed.  Returns how many entries left the queue.
+ */
+static int
 database_worker_pass(bool *extension_gone)
 {
-	int64		written = 0;
+	int			n = 0;
+	int			ncounts = 0;
+	TimestampTz now = GetCurrentTimestamp();
+	bool		counts_due;
 
+	/* Counts at most once a second (one row per shape), or when asked. */
+	counts_due = audit_queue_counts_requested(writer_dboid) ||
+		TimestampDifferenceExceeds(counts_written_at, now, COUNTS_INTERVAL_MS);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "writing tenant_guard violations");
 	*extension_gone = !extension_exists_here();
 	if (!*extension_gone)
-		written = write_waiting_entries(10 * AUDIT_BATCH);
+	{
+		extension_work_enter();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		prepare_plans();
+		claimed_count = audit_queue_claim(writer_dboid, batch, claimed_positions,
+										  AUDIT_BATCH);
+		n = claimed_count;
+		if (n > 0)
+			write_batch(batch, n, outcomes);
+		if (counts_due)
+			ncounts = audit_queue_claim_counts(writer_dboid, counts_batch, AUDIT_BATCH);
+		if (ncounts > 0 && !plans_for_0_1_0)
+			insert_counts(counts_batch, ncounts);
+		SPI_finish();
+		extension_work_leave();
+	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	audit_queue_finish(claimed_positions, outcomes, claimed_count);
+	claimed_count = 0;
+	if (counts_due)
+	{
+		if (ncounts > 0 && plans_for_0_1_0)
+			discard_counts_0_1_0(counts_batch, ncounts);
+		else
+			audit_queue_counts_written(writer_dboid, counts_batch, ncounts);
+		counts_written_at = now;
+	}
 	pgstat_report_activity(STATE_IDLE, NULL);
-	return written;
+	return n + ncounts;
+}
+
+/* A database owner's defaults must not stop the trail. */
+static void
+override_database_settings(void)
+{
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("search_path", "pg_catalog", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
 void
 audit_database_worker_main(Datum arg)
 {
-	Oid			dboid = DatumGetObjectId(arg);
 	long		idle_ms = 0;
 
+	writer_dboid = DatumGetObjectId(arg);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	before_shmem_exit(writer_exit, (Datum) 0);
+	BackgroundWorkerInitializeConnectionByOid(writer_dboid, InvalidOid,
+											  BGWORKER_BYPASS_ALLOWCONN);
+	override_database_settings();
+	batch = MemoryContextAlloc(TopMemoryContext, AUDIT_BATCH * sizeof(AuditEntry));
+	counts_batch = MemoryContextAlloc(TopMemoryContext, AUDIT_BATCH * sizeof(AuditShapeCount));
+	audit_queue_set_writer(writer_dboid, true);
 
 	while (idle_ms < WORKER_IDLE_EXIT_MS)
 	{
 		bool		extension_gone = false;
-		int64		written = 0;
+		int			written = 0;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			override_database_settings();
 		}
 		/* An idle worker only looks at the queue: no transaction, no SPI. */
-		if (audit_queue_waiting(dboid) > 0)
+		if (audit_queue_waiting(writer_dboid, PG_UINT64_MAX) > 0 ||
+			(audit_queue_counts_waiting(writer_dboid) > 0 &&
+			 TimestampDifferenceExceeds(counts_written_at, GetCurrentTimestamp(), COUNTS_INTERVAL_MS)))
 			written = database_worker_pass(&extension_gone);
 		if (extension_gone)
 		{
-			discard_entries(dboid, false);
+			discard_entries(writer_dboid, false);
 			break;
 		}
 		if (written > 0)
 		{
+			audit_queue_writer_succeeded(writer_dboid);
 			idle_ms = 0;
 			continue;
 		}
@@ -394,7 +759,8 @@ start_database_worker(Oid dboid)
 		if (tracked[i].dboid == dboid)
 			return;
 	}
-	if (tracked_count == MAX_TRACKED_DATABASES)
+	if (tracked_count == MAX_TRACKED_DATABASES ||
+		!audit_queue_writer_may_start(dboid, GetCurrentTimestamp()))
 		return;
 
 	memset(&worker, 0, sizeof(worker));
@@ -444,6 +810,17 @@ discard_entries(Oid dboid, bool database_dropped)
 						discarded, dboid)));
 }
 
+static void
+launcher_exit(int code, Datum arg)
+{
+	audit_queue_set_launcher(false);
+}
+
+/*
+ * Ends with proc_exit(1) even on SIGTERM (pg_terminate_backend()): a
+ * background worker that exits with 0 is never started again.  At server
+ * shutdown the postmaster does not restart it anyway.
+ */
 void
 audit_launcher_main(Datum arg)
 {
@@ -452,6 +829,8 @@ audit_launcher_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	/* No database: only the shared catalogs, to see which databases exist. */
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	before_shmem_exit(launcher_exit, (Datum) 0);
+	audit_queue_set_launcher(true);
 
 	while (!ShutdownRequestPending)
 	{
@@ -483,7 +862,9 @@ audit_launcher_main(Datum arg)
 		 */
 		CHECK_FOR_INTERRUPTS();
 	}
-	proc_exit(0);
+	ereport(LOG,
+			(errmsg("tenant_guard audit launcher stopping; it restarts in 5 s unless the server shuts down")));
+	proc_exit(1);
 }
 
 void

@@ -159,6 +159,17 @@ settings_define(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("tenant_guard.audit_sample_interval",
+							"Logged repeats of one statement shape keep at most one detail row per interval.",
+							"The other repeats are only counted, exactly, in tenant_guard.violation_counts.  "
+							"Rejections, non_atomic_amount violations and new shapes always keep a row; "
+							"0 keeps a row for every violation.",
+							&audit_sample_interval_ms,
+							0, 0, 3600000,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	DefineCustomStringVariable("tenant_guard.tenant_columns",
 							   "Column names that make a table a tenant table, first match wins.",
 							   "Comma-separated identifiers; tables can be registered or excluded "

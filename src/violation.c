@@ -12,7 +12,11 @@
  * The server-log line is one LOG_SERVER_ONLY message per violation:
  *
  *	tenant_guard violation: {"kind": ..., "action": ..., "relation": ...,
- *	  "column": ..., "role": ..., "application": ..., "statement": ...}
+ *	  "column": ..., "role": ..., "application": ..., "database": ...,
+ *	  "query_id": ..., "statement": ..., "call_site": {...}}
+ *
+ * ("call_site" only when the statement carries sqlcommenter or marginalia
+ * tags, see call_site.c; "query_id" is null when the statement has none).
  *
  * The JSON object is the documented, parseable part.  In log mode the
  * client sees the violation too when tenant_guard.client_messages says so;
@@ -26,12 +30,13 @@
 #include "violation.h"
 
 #include "audit_queue.h"
+#include "call_site.h"
+#include "commands/dbcommands.h"
+#include "common/pg_prng.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "query_fingerprint.h"
 #include "settings.h"
 #include "tcop/tcopprot.h"
-#include "tenant_context.h"
 #include "utils/acl.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
@@ -39,6 +44,9 @@
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "tenant_context.h"
+#include "query_fingerprint.h"
 #include "utils/timestamp.h"
 
 const char *
@@ -104,9 +112,46 @@ append_json_field(StringInfo buf, const char *key, const char *value)
 		escape_json(buf, value);
 }
 
+/*
+ * What a backend looks up once: its database's name and, per role, the
+ * role's name (neither changes under a session in a way the audit trail
+ * must follow; a renamed role keeps the name it had when first seen).
+ */
+static const char *
+current_database_name(void)
+{
+	static char *name = NULL;
+
+	if (name == NULL)
+	{
+		char	   *found = get_database_name(MyDatabaseId);
+
+		name = MemoryContextStrdup(TopMemoryContext, found ? found : "");
+	}
+	return name;
+}
+
+static const char *
+current_role_name(void)
+{
+	static Oid	cached_role = InvalidOid;
+	static NameData cached_name;
+	Oid			role = GetUserId();
+
+	if (role != cached_role)
+	{
+		const char *name = GetUserNameFromId(role, true);
+
+		namestrcpy(&cached_name, name ? name : "");
+		cached_role = role;
+	}
+	return NameStr(cached_name);
+}
+
 static void
 write_log_line(const Violation *violation, const char *relation, bool rejected,
-			   const char *tenant, const char *row_tenant)
+			   uint64 query_id, const char *call_site, const char *tenant,
+			   const char *row_tenant)
 {
 	StringInfoData buf;
 
@@ -116,9 +161,16 @@ write_log_line(const Violation *violation, const char *relation, bool rejected,
 	append_json_field(&buf, "action", rejected ? "rejected" : "logged");
 	append_json_field(&buf, "relation", relation);
 	append_json_field(&buf, "column", violation->column);
-	append_json_field(&buf, "role", GetUserNameFromId(GetUserId(), true));
+	append_json_field(&buf, "role", current_role_name());
 	append_json_field(&buf, "application", application_name);
+	append_json_field(&buf, "database", current_database_name());
+	if (query_id != 0)
+		appendStringInfo(&buf, ", \"query_id\": " INT64_FORMAT, (int64) query_id);
+	else
+		appendStringInfoString(&buf, ", \"query_id\": null");
 	append_json_field(&buf, "statement", debug_query_string);
+	if (call_site[0] != '\0')
+		appendStringInfo(&buf, ", \"call_site\": %s", call_site);
 	append_json_field(&buf, "tenant", tenant);
 	append_json_field(&buf, "row_tenant", row_tenant);
 	appendStringInfoChar(&buf, '}');
@@ -148,40 +200,41 @@ client_address(char *buf, size_t len)
 }
 
 /*
- * Queue the violation for tenant_guard.violations.  A full queue drops it,
- * counted; the server-log line written before stays its only record.
+ * Queue the violation for tenant_guard.violations (the entry's query id and
+ * call site are filled already).  A full queue drops it, counted; the
+ * server-log line written before stays its only record.
  */
 static void
-queue_for_audit(const Violation *violation, const char *relation, bool rejected,
-				const char *tenant, const char *row_tenant)
+queue_for_audit(AuditEntry *e, const Violation *violation,
+				const char *relation, bool rejected, const char *tenant,
+				const char *row_tenant)
 {
-	AuditEntry	entry;
-	const char *user = GetUserNameFromId(GetUserId(), true);
-
-	memset(&entry, 0, sizeof(entry));
-	entry.dboid = MyDatabaseId;
-	entry.backend_pid = MyProcPid;
-	entry.occurred_at = GetCurrentTimestamp();
-	entry.query_id = violation_query_id(debug_query_string);
-	entry.rejected = rejected;
-	strlcpy(entry.kind, violation_kind_name(violation->kind), sizeof(entry.kind));
-	strlcpy(entry.command, violation->command ? violation->command : "", sizeof(entry.command));
-	namestrcpy(&entry.user_name, user ? user : "");
-	strlcpy(entry.application_name, application_name ? application_name : "",
-			sizeof(entry.application_name));
-	client_address(entry.client_addr, sizeof(entry.client_addr));
-	strlcpy(entry.relation, relation, sizeof(entry.relation));
-	namestrcpy(&entry.tenant_column, violation->column ? violation->column : "");
-	strlcpy(entry.detail, violation->detail ? violation->detail : "", sizeof(entry.detail));
-	strlcpy(entry.query, debug_query_string ? debug_query_string : "", sizeof(entry.query));
-	strlcpy(entry.tenant, tenant ? tenant : "", sizeof(entry.tenant));
-	strlcpy(entry.row_tenant, row_tenant ? row_tenant : "", sizeof(entry.row_tenant));
-	(void) audit_queue_push(&entry);
+	/* never 0: a zero id marks an unwritten slot after a crash */
+	do
+		e->entry_id = pg_prng_uint64(&pg_global_prng_state);
+	while (e->entry_id == 0);
+	e->dboid = MyDatabaseId;
+	e->backend_pid = MyProcPid;
+	e->occurred_at = GetCurrentTimestamp();
+	e->rejected = rejected;
+	strlcpy(e->kind, violation_kind_name(violation->kind), sizeof(e->kind));
+	strlcpy(e->command, violation->command ? violation->command : "", sizeof(e->command));
+	namestrcpy(&e->user_name, current_role_name());
+	strlcpy(e->application_name, application_name ? application_name : "",
+			sizeof(e->application_name));
+	client_address(e->client_addr, sizeof(e->client_addr));
+	strlcpy(e->relation, relation, sizeof(e->relation));
+	namestrcpy(&e->tenant_column, violation->column ? violation->column : "");
+	strlcpy(e->detail, violation->detail ? violation->detail : "", sizeof(e->detail));
+	strlcpy(e->query, debug_query_string ? debug_query_string : "", sizeof(e->query));
+	strlcpy(e->tenant, tenant ? tenant : "", sizeof(e->tenant));
+	strlcpy(e->row_tenant, row_tenant ? row_tenant : "", sizeof(e->row_tenant));
+	(void) audit_queue_push(e);
 }
 
 /*
- * Report a violation found in the given mode.  In enforce mode this does
- * not return.
+ * Report a violation found in the given mode, with the tenant context in
+ * force.  In enforce mode this does not return.
  */
 void
 violation_report(const Violation *violation, GuardMode mode)
@@ -190,8 +243,8 @@ violation_report(const Violation *violation, GuardMode mode)
 }
 
 /*
- * A violation of the tenant context also records the context and the
- * tenant value that is outside it (NULL when they do not apply).
+ * Report a violation found in the given mode.  In enforce mode this does
+ * not return.
  */
 void
 violation_report_tenant(const Violation *violation, GuardMode mode,
@@ -199,14 +252,21 @@ violation_report_tenant(const Violation *violation, GuardMode mode,
 {
 	bool		rejected = (mode == GUARD_MODE_ENFORCE);
 	char	   *relation;
+	AuditEntry *entry;
 	int			level = 0;
 
 	if (mode == GUARD_MODE_OFF)
 		return;
 
 	relation = relation_qualified_name(violation->relid);
-	write_log_line(violation, relation, rejected, tenant, row_tenant);
-	queue_for_audit(violation, relation, rejected, tenant, row_tenant);
+	entry = palloc0(sizeof(AuditEntry));
+	entry->query_id = violation_query_id(debug_query_string);
+	(void) call_site_from_query(debug_query_string, entry->call_site,
+								sizeof(entry->call_site));
+	write_log_line(violation, relation, rejected, entry->query_id, entry->call_site,
+				   tenant, row_tenant);
+	queue_for_audit(entry, violation, relation, rejected, tenant, row_tenant);
+	pfree(entry);
 
 	/* The error in enforce mode; in log mode the optional client message. */
 	if (rejected)

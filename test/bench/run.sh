@@ -33,6 +33,15 @@
 # is within its target, the machine, the date and the parameters, and
 # writes the same report into doc/performance.md, between its lines
 # "<!-- BEGIN make bench report -->" and "<!-- END make bench report -->".
+# Then the audit-trail phase (unless BENCH_AUDIT_SECONDS is 0), on the guard
+# cluster only: BENCH_AUDIT_CLIENTS clients run the point select scoped,
+# then the same select without its scope (point_select_unscoped.sql) in log
+# mode, a violation per statement, BENCH_AUDIT_SECONDS each; the report
+# gives the unscoped/scoped throughput ratio (target 0.80), what
+# tenant_guard.stats() accounted for (raised, persisted, sampled, dropped,
+# and whether the identity holds), and how much the trail grew per million
+# violations (tenant_guard.violations with its indexes and TOAST; target
+# under 50 MB).
 # It exits non-zero on errors only (a workload outside its target is
 # reported below the table), including any "tenant_guard violation" in the
 # guard cluster's log: every statement of every workload must pass enforce
@@ -50,6 +59,9 @@
 #                  point_simple, join3, amount_update, select_only,
 #                  point_simple_many, point_context, pk_select_verified,
 #                  pk_update_verified (default all)
+#   BENCH_AUDIT_SECONDS  seconds per run of the audit-trail phase (default
+#                  60; 0 skips it)
+#   BENCH_AUDIT_CLIENTS  clients in that phase (default 2)
 #   BENCH_OUTPUT   also write the report to this file
 #   BENCH_DOC      the file whose text between the two marker lines above
 #                  the report replaces (default doc/performance.md); set
@@ -68,6 +80,8 @@ BENCH_CLIENTS=${BENCH_CLIENTS:-$(nproc)}
 BENCH_WARMUP=${BENCH_WARMUP:-2}
 BENCH_WORKLOADS=${BENCH_WORKLOADS:-$BENCH_ALL_WORKLOADS}
 BENCH_OUTPUT=${BENCH_OUTPUT:-}
+BENCH_AUDIT_SECONDS=${BENCH_AUDIT_SECONDS:-60}
+BENCH_AUDIT_CLIENTS=${BENCH_AUDIT_CLIENTS:-2}
 BENCH_DOC=${BENCH_DOC-$TG_ROOT/doc/performance.md}
 
 while [ $# -gt 0 ]; do
@@ -82,7 +96,8 @@ while [ $# -gt 0 ]; do
 		*) tg_die "unknown argument $1 (try --help)" ;;
 	esac
 done
-for n in BENCH_SECONDS BENCH_ROUNDS BENCH_CLIENTS BENCH_WARMUP BENCH_TABLES; do
+for n in BENCH_SECONDS BENCH_ROUNDS BENCH_CLIENTS BENCH_WARMUP BENCH_TABLES \
+	BENCH_AUDIT_SECONDS BENCH_AUDIT_CLIENTS; do
 	[[ ${!n} =~ ^[0-9]+$ ]] || tg_die "$n must be a whole number, not '${!n}'"
 done
 if [ "$BENCH_SECONDS" -eq 0 ] || [ "$BENCH_ROUNDS" -eq 0 ] || [ "$BENCH_CLIENTS" -eq 0 ]; then
@@ -116,14 +131,15 @@ done
 PROTECTED=$(bench_protected_amounts "${PORT[guard]}")
 GUARD_LOG_OFFSET=$(stat -c %s "$WORK/guard/server.log")
 
-# run_pgbench CLUSTER WORKLOAD SECONDS: one pgbench run; prints its tps.
+# run_pgbench CLUSTER WORKLOAD SECONDS [CLIENTS]: one pgbench run; prints
+# its tps.
 run_pgbench() {
-	local cluster=$1 workload=$2 seconds=$3 label db args out tps
+	local cluster=$1 workload=$2 seconds=$3 clients=${4:-$BENCH_CLIENTS} label db args out tps
 	IFS='|' read -r label db args _ _ <<<"${WORKLOAD[$workload]}"
 	# shellcheck disable=SC2046,SC2086
 	out=$(cd "$BENCH_DIR" && PGOPTIONS=$(bench_pgoptions "$workload") "$PG_BINDIR/pgbench" \
 		-h 127.0.0.1 -p "${PORT[$cluster]}" -U bench_app -n \
-		-c "$BENCH_CLIENTS" -j "$BENCH_CLIENTS" -T "$seconds" \
+		-c "$clients" -j "$clients" -T "$seconds" \
 		$(bench_pgbench_vars) $args "$db" 2>&1) ||
 		{ echo "$out" >&2; tg_die "pgbench failed: $workload on $cluster"; }
 	if grep -Eq '^number of failed transactions: [1-9]' <<<"$out"; then
@@ -164,6 +180,56 @@ sleep 0.5
 if tail -c +"$((GUARD_LOG_OFFSET + 1))" "$WORK/guard/server.log" |
 	grep -m 5 'tenant_guard violation' >&2; then
 	tg_die "the guard cluster logged violations: a workload is not scoped"
+fi
+
+# The audit-trail phase: the scoped select, then the unscoped one in log
+# mode, on the guard cluster; the trail's growth and tenant_guard.stats().
+AUDIT_REPORT=$WORK/audit.md
+: >"$AUDIT_REPORT"
+audit_value() {
+	bench_psql "${PORT[guard]}" bench -At -c "$1"
+}
+if [ "$BENCH_AUDIT_SECONDS" -gt 0 ]; then
+	tg_log "audit trail: scoped, then unscoped in log mode, ${BENCH_AUDIT_SECONDS}s each, $BENCH_AUDIT_CLIENTS clients"
+	audit_value "SELECT tenant_guard.flush()" >/dev/null
+	stats="raised || ' ' || persisted || ' ' || sampled || ' ' || dropped || ' ' || pending"
+	size="pg_total_relation_size('tenant_guard.violations')"
+	read -r raised0 persisted0 sampled0 dropped0 _ <<<"$(audit_value "SELECT $stats FROM tenant_guard.stats()")"
+	size0=$(audit_value "SELECT $size")
+	scoped=$(run_pgbench guard point_prepared "$BENCH_AUDIT_SECONDS" "$BENCH_AUDIT_CLIENTS")
+	# bench_app is no superuser: its mode comes from a role setting
+	audit_value "ALTER ROLE bench_app SET tenant_guard.mode = log" >/dev/null
+	unscoped=$(run_pgbench guard audit_unscoped "$BENCH_AUDIT_SECONDS" "$BENCH_AUDIT_CLIENTS")
+	audit_value "ALTER ROLE bench_app RESET tenant_guard.mode" >/dev/null
+	audit_value "SELECT tenant_guard.flush()" >/dev/null
+	read -r raised1 persisted1 sampled1 dropped1 pending1 <<<"$(audit_value "SELECT $stats FROM tenant_guard.stats()")"
+	identity=$(audit_value "SELECT raised = persisted + sampled + dropped + refused + lost + pending FROM tenant_guard.stats()")
+	size1=$(audit_value "SELECT $size")
+	perl -e '
+		my ($scoped, $unscoped, $r0, $p0, $c0, $d0, $r1, $p1, $c1, $d1, $pending, $id, $s0, $s1, $secs, $clients) = @ARGV;
+		my $raised = $r1 - $r0;
+		my $ratio = $scoped > 0 ? $unscoped / $scoped : 0;
+		my $mb = $raised > 0 ? ($s1 - $s0) / 1048576 * 1e6 / $raised : 0;
+		my @rows = (
+			["scoped point select, prepared (tps)", sprintf("%.0f", $scoped), ""],
+			["the same without its scope, log mode (tps)", sprintf("%.0f", $unscoped), ""],
+			["unscoped/scoped", sprintf("%.3f", $ratio), ">= 0.80"],
+			["violations raised", $raised, ""],
+			["persisted as detail rows", $p1 - $p0, ""],
+			["sampled: counted in violation_counts", $c1 - $c0, ""],
+			["dropped: neither row nor count", $d1 - $d0, "0"],
+			["still pending after flush()", $pending, ""],
+			["raised = persisted + sampled + dropped + refused + lost + pending",
+			 $id eq "t" ? "holds" : "DOES NOT HOLD", "holds"],
+			["trail growth per million violations (MB)", sprintf("%.1f", $mb), "< 50"],
+		);
+		print "| audit trail, log mode | value | target |\n|---|---:|---|\n";
+		print "| $_->[0] | $_->[1] | $_->[2] |\n" for @rows;
+		printf "\n%d clients, %d s per run, on the guard cluster.\n", $clients, $secs;
+	' "$scoped" "$unscoped" "$raised0" "$persisted0" "$sampled0" "$dropped0" "$raised1" \
+		"$persisted1" "$sampled1" "$dropped1" "$pending1" "$identity" "$size0" "$size1" "$BENCH_AUDIT_SECONDS" \
+		"$BENCH_AUDIT_CLIENTS" >"$AUDIT_REPORT"
+	cat "$AUDIT_REPORT"
 fi
 
 # The report: medians per workload, in the order the workloads ran.
@@ -240,6 +306,10 @@ report() {
 	echo "- load average before / after: $LOAD_BEFORE / $LOAD_AFTER (the benchmark itself keeps about clients + 1 CPUs busy)"
 	echo "- data: $BENCH_FIRMS firms, $BENCH_CLIENTS_PER_FIRM clients and $BENCH_INVOICES_PER_FIRM invoices (and payments) per firm, pgbench scale $BENCH_SCALE; $BENCH_TABLES extra tenant tables in the many-tables database"
 	echo "- guard cluster: tenant_guard.mode = enforce; protected amounts: $PROTECTED"
-	echo "- command: BENCH_SECONDS=$BENCH_SECONDS BENCH_ROUNDS=$BENCH_ROUNDS BENCH_CLIENTS=$BENCH_CLIENTS BENCH_WORKLOADS=$BENCH_WORKLOADS make bench"
+	echo "- command: BENCH_SECONDS=$BENCH_SECONDS BENCH_ROUNDS=$BENCH_ROUNDS BENCH_CLIENTS=$BENCH_CLIENTS BENCH_WORKLOADS=$BENCH_WORKLOADS BENCH_AUDIT_SECONDS=$BENCH_AUDIT_SECONDS BENCH_AUDIT_CLIENTS=$BENCH_AUDIT_CLIENTS make bench"
+	if [ -s "$AUDIT_REPORT" ]; then
+		echo
+		cat "$AUDIT_REPORT"
+	fi
 }
 publish_report "tenant_guard benchmark"

@@ -1,6 +1,6 @@
 # Every violation writes one parseable server-log line: in log mode the
 # statement runs, in enforce mode it fails; the JSON object carries the
-# documented fields.  Clients see nothing in log mode unless
+# documented fields (with the database, the query id and the call site).  Clients see nothing in log mode unless
 # tenant_guard.client_messages says so.
 use strict;
 use warnings;
@@ -33,6 +33,8 @@ is($ret, 0, 'log mode lets the unscoped UPDATE run');
 is($stderr, '', 'and the client sees nothing by default');
 my @logged = violations_since($offset);
 is(scalar @logged, 1, 'one log line for the violation');
+my $query_id = delete $logged[0]{query_id};
+ok(defined $query_id && $query_id =~ /^-?\d+$/, 'the line carries the query id as a number');
 is_deeply(
 	$logged[0],
 	{
@@ -42,11 +44,20 @@ is_deeply(
 		column => 'firm_id',
 		role => 'regress_app',
 		application => 'billing-cron',
+		database => 'postgres',
 		statement => 'UPDATE invoices SET id = id WHERE id = 1',
 		tenant => undef,
 		row_tenant => undef
 	},
-	'the line names kind, action, relation, column, role, application, statement, and the tenant context (none here)');
+	'the line names kind, action, relation, column, role, application, database, statement, and the tenant context (none here)');
+
+# A statement with sqlcommenter tags: the call site as a JSON object.
+$offset = -s $node->logfile;
+$node->safe_psql('postgres',
+	"SELECT count(*) FROM invoices /*controller='invoices',action='pay',route='%2Finvoices%2Fpay'*/");
+@logged = violations_since($offset);
+is_deeply($logged[0]{call_site}, { controller => 'invoices', action => 'pay', route => '/invoices/pay' },
+	'the line carries the call site');
 
 $offset = -s $node->logfile;
 ($ret, $stdout, $stderr) = $node->psql('postgres',

@@ -155,6 +155,8 @@ Statement shapes
                  users: bob; applications: web|hooks
                  SELECT * FROM invoices WHERE note = '</script><img sr...onerror=alert(1)> a|b `x`';
 
+Call sites
+
 Users
       count  user
           8  alice
@@ -205,6 +207,11 @@ is(normalize($out), <<'EOT', 'markdown report: exact content, the pipe and backt
 | 3 | unscoped\_write | public.invoices | <update> | 2 | TIME | TIME | alice | billing | UPDATE invoices SET note = 'paid' WHERE id = 4; |
 | 4 | unscoped\_read | public.invoices | <hostile> | 1 | TIME | TIME | bob | web\|hooks | SELECT \* FROM invoices WHERE note = '\</script\>\<img src=x onerror=alert(1)\> a\|b \`x\`'; |
 
+## Call sites
+
+| # | call site | kind | relation | count | first seen | last seen |
+|---:|---|---|---|---:|---|---|
+
 ## Users
 
 | user | count |
@@ -236,7 +243,7 @@ by_relation:
   {"count":7,"database":"postgres","relation":"public.invoices","shapes":3}
   {"count":3,"database":"postgres","relation":"public.clients","shapes":1}
 call_sites: []
-call_sites_recorded: false
+call_sites_recorded: true
 databases:
   "postgres"
 format_version: 1
@@ -303,6 +310,8 @@ Statement shapes
                  first TIME, last TIME
                  users: bob; applications: web|hooks
                  SELECT * FROM invoices WHERE note = '</script><img sr...onerror=alert(1)> a|b `x`';
+
+Call sites
 
 Users
       count  user
@@ -446,7 +455,6 @@ $node->safe_psql('later', 'CREATE EXTENSION tenant_guard;
 violate('later', 'alice', 'web', 'SELECT * FROM invoices WHERE id = 1',
 	'SELECT * FROM invoices WHERE id = 2', 'SELECT count(*) FROM invoices');
 $node->safe_psql('later', q{
-	ALTER TABLE tenant_guard.violations ADD COLUMN call_site jsonb;
 	UPDATE tenant_guard.violations SET call_site = '{"controller": "invoices", "action": "show"}'
 	 WHERE query LIKE '%WHERE id = 1%'});
 ($rc, $out) = report('-d', 'later', '--format=json');
