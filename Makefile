@@ -31,7 +31,10 @@ OBJS = \
 	src/amount_statement.o \
 	src/row_locks.o \
 	src/amount_guard.o \
-	src/conflict_guard.o
+	src/conflict_guard.o \
+	src/unplanned_query.o \
+	src/citus_cluster.o \
+	src/citus_operations.o
 DATA = tenant_guard--0.1.0.sql tenant_guard--0.1.0--0.2.0.sql tenant_guard--0.2.0.sql
 PGFILEDESC = "tenant_guard - tenant isolation and atomic money updates"
 # The user documentation, installed with the extension (see below for where).

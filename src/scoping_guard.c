@@ -46,6 +46,8 @@
 #include "executor/executor.h"
 #include "catalog/heap.h"
 #include "catalog/pg_inherits.h"
+#include "citus_cluster.h"
+#include "citus_operations.h"
 #include "extension_state.h"
 #include "fk_validation.h"
 #include "miscadmin.h"
@@ -128,6 +130,8 @@ scoping_guard_applies(void)
 		!IsParallelWorker() &&
 		!copying_for_replication &&
 		!in_referential_integrity_query() &&
+		!citus_internal_connection() &&
+		!in_citus_operation() &&
 		extension_is_active();
 }
 
@@ -196,13 +200,15 @@ findings_to_accesses(List *findings)
 
 /* Returns false, and pushes nothing, when the statement is not judged. */
 bool
-scoping_guard_begin_planning(ScopeCollector *collector, Query *parse)
+scoping_guard_begin_planning(ScopeCollector *collector, Query *parse,
+							 const char *query_string)
 {
-	if (!scoping_guard_applies())
+	if (citus_internal_planning(query_string) || !scoping_guard_applies())
 		return false;
 	if (altering_table > 0 && is_foreign_key_validation_query(parse))
 		return false;
 	collector->findings = NIL;
+	collector->examined_relation = false;
 	collector->outer = current_collector;
 	current_collector = collector;
 	return true;
@@ -278,6 +284,7 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 
 	if (current_collector == NULL || rte->rtekind != RTE_RELATION)
 		return;
+	current_collector->examined_relation = true;
 	tenant_attnum = tenant_table_attnum(rte->relid);
 	if (tenant_attnum == InvalidAttrNumber)
 		return;
@@ -290,6 +297,50 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ;
 	current_collector->findings =
 		add_finding(current_collector->findings, rte->relid, kind, ACCESS_SCAN);
+}
+
+static List *
+remove_findings_of(List *findings, Oid relid)
+{
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	foreach(lc, findings)
+	{
+		UnscopedAccess seen;
+
+		read_finding(lfirst(lc), &seen);
+		if (seen.relid != relid)
+			kept = lappend(kept, lfirst(lc));
+	}
+	return kept;
+}
+
+/*
+ * A single-table statement (unplanned_query.c) after the planner hook
+ * below ours planned it.  Citus's fast path either skips PostgreSQL's
+ * planner, so that no relation was examined, or, when the shard is on this
+ * node, replaces the table by its shard in the statement and plans that:
+ * the shard's findings are then the table's, and are judged as the table's
+ * from the statement itself.
+ */
+void
+scoping_guard_examine_unplanned(ScopeCollector *collector,
+								UnplannedQuery *query, Query *planned)
+{
+	RangeTblEntry *rte = linitial_node(RangeTblEntry, planned->rtable);
+
+	if (rte->rtekind == RTE_RELATION && rte->relid != query->relid)
+	{
+		collector->findings = remove_findings_of(collector->findings, rte->relid);
+		collector->examined_relation = false;
+	}
+	if (collector->examined_relation || unplanned_query_is_scoped(query))
+		return;
+	collector->findings =
+		add_finding(collector->findings, query->relid,
+					query->writes ? VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ,
+					ACCESS_SCAN);
 }
 
 /*-----------

@@ -15,6 +15,7 @@
 #include "executor/execdesc.h"
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
+#include "unplanned_query.h"
 #include "violation.h"
 
 /* How an unscoped access was made. */
@@ -40,12 +41,17 @@ extern const char *unscoped_access_detail(const UnscopedAccess *access);
 typedef struct ScopeCollector
 {
 	List	   *findings;		/* to be carried in the plan */
+	bool		examined_relation;	/* set_rel_pathlist_hook saw a relation */
 	struct ScopeCollector *outer;
 } ScopeCollector;
 
 extern bool scoping_guard_applies(void);
 extern bool scoping_guard_begin_planning(ScopeCollector *collector,
-										 Query *parse);
+										 Query *parse,
+										 const char *query_string);
+extern void scoping_guard_examine_unplanned(ScopeCollector *collector,
+											UnplannedQuery *query,
+											Query *planned);
 extern bool scoping_guard_executor_enter(void);
 extern void scoping_guard_executor_leave(void);
 extern void scoping_guard_end_planning(ScopeCollector *collector);

@@ -20,6 +20,8 @@
 #include "amount_guard.h"
 #include "audit_queue.h"
 #include "audit_writer.h"
+#include "citus_cluster.h"
+#include "citus_operations.h"
 #include "conflict_guard.h"
 #include "executor/executor.h"
 #include "extension_state.h"
@@ -82,7 +84,9 @@ tenant_guard_planner(Query *parse, const char *query_string,
 					 int cursorOptions, ParamListInfo boundParams)
 {
 	ScopeCollector collector;
+	UnplannedQuery unplanned;
 	bool		collecting;
+	bool		may_go_unplanned;
 	List	   *relative_amounts;
 	PlannedStmt *result;
 
@@ -101,7 +105,14 @@ tenant_guard_planner(Query *parse, const char *query_string,
 		relative_amounts = amount_relative_assignments(parse);
 		conflict_guard_add_checks(parse);
 	}
-	collecting = scoping_guard_begin_planning(&collector, parse);
+	collecting = scoping_guard_begin_planning(&collector, parse, query_string);
+
+	/*
+	 * Citus plans some single-table statements without PostgreSQL's
+	 * planner; remember what judging them needs before it runs.
+	 */
+	may_go_unplanned = collecting && citus_is_loaded() &&
+		unplanned_query_remember(parse, &unplanned);
 
 	PG_TRY();
 	{
@@ -118,6 +129,9 @@ tenant_guard_planner(Query *parse, const char *query_string,
 			scoping_guard_end_planning(&collector);
 	}
 	PG_END_TRY();
+
+	if (may_go_unplanned)
+		scoping_guard_examine_unplanned(&collector, &unplanned, parse);
 
 	plan_carrier_attach(result, collecting ? collector.findings : NIL,
 						relative_amounts);
@@ -280,6 +294,8 @@ _PG_init(void)
 
 	settings_define();
 	MarkGUCPrefixReserved(TENANT_GUARD_NAME);
+	citus_cluster_init();
+	citus_operations_init();
 
 	extension_state_init();
 	tenant_catalog_init();
