@@ -36,16 +36,28 @@
  *	  which is judged, and which must not win the exemption back by setting
  *	  the application_name again.
  *
+ * A shard ("invoices_102008", next to its table in the same schema) follows
+ * its distributed table's registry entry and is named by its table in
+ * amount-guard reports: citus_shard_table finds the table through Citus's
+ * catalog pg_dist_shard.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "citus_cluster.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_namespace.h"
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 char	   *tenant_guard_cluster_secret = NULL;
 char	   *tenant_guard_cluster_proof = NULL;
@@ -266,4 +278,100 @@ bool
 citus_internal_planning(const char *query_string)
 {
 	return citus_loaded && query_string == NULL;
+}
+
+/* The shard id a shard's name ends with ("_102008"), or 0. */
+static int64
+shard_id_suffix(const char *relname)
+{
+	const char *underscore = strrchr(relname, '_');
+	int64		shardid = 0;
+
+	if (underscore == NULL || underscore[1] == '\0')
+		return 0;
+	for (const char *c = underscore + 1; *c; c++)
+	{
+		if (*c < '0' || *c > '9' || shardid > PG_INT64_MAX / 10 - 9)
+			return 0;
+		shardid = shardid * 10 + (*c - '0');
+	}
+	return shardid;
+}
+
+/* pg_dist_shard's logicalrelid for a shard id, or InvalidOid. */
+static Oid
+pg_dist_shard_table(int64 shardid)
+{
+	Oid			catalog = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+	Oid			index = get_relname_relid("pg_dist_shard_shardid_index",
+										  PG_CATALOG_NAMESPACE);
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	AttrNumber	shardid_attnum;
+	AttrNumber	table_attnum;
+	Oid			table = InvalidOid;
+
+	if (!OidIsValid(catalog) || !OidIsValid(index))
+		return InvalidOid;
+	shardid_attnum = get_attnum(catalog, "shardid");
+	table_attnum = get_attnum(catalog, "logicalrelid");
+	if (shardid_attnum == InvalidAttrNumber || table_attnum == InvalidAttrNumber)
+		return InvalidOid;
+	rel = table_open(catalog, AccessShareLock);
+	ScanKeyInit(&key, shardid_attnum, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(shardid));
+	scan = systable_beginscan(rel, index, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, table_attnum,
+										 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			table = DatumGetObjectId(value);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return table;
+}
+
+/*
+ * The distributed table whose shard relid is, or InvalidOid.  Only a
+ * relation named "<table>_<shard id>", in its table's schema, for a shard
+ * id pg_dist_shard assigns to that table, is a shard (Citus shortens the
+ * names of shards of tables with long names; those are not recognised).
+ * Reads catalogs: for the tenant-table cache's misses only.
+ */
+Oid
+citus_shard_table(Oid relid)
+{
+	char	   *relname;
+	int64		shardid;
+	Oid			table;
+	char	   *table_name;
+
+	if (!citus_loaded || (relname = get_rel_name(relid)) == NULL ||
+		(shardid = shard_id_suffix(relname)) == 0)
+		return InvalidOid;
+	table = pg_dist_shard_table(shardid);
+	if (!OidIsValid(table) || table == relid ||
+		get_rel_namespace(table) != get_rel_namespace(relid) ||
+		(table_name = get_rel_name(table)) == NULL)
+		return InvalidOid;
+	if (strlen(relname) != strlen(table_name) + 1 + strlen(strrchr(relname, '_') + 1) ||
+		strncmp(relname, table_name, strlen(table_name)) != 0)
+		return InvalidOid;
+	return table;
+}
+
+/* The distributed table for a shard, the relation itself otherwise. */
+Oid
+citus_table_of(Oid relid)
+{
+	Oid			table = citus_shard_table(relid);
+
+	return OidIsValid(table) ? table : relid;
 }

@@ -20,6 +20,8 @@ extern void citus_cluster_init(void);
 extern bool citus_is_loaded(void);
 extern bool citus_internal_connection(void);
 extern bool citus_internal_planning(const char *query_string);
+extern Oid	citus_shard_table(Oid relid);
+extern Oid	citus_table_of(Oid relid);
 
 extern bool citus_cluster_check_secret(char **newval, void **extra,
 									   GucSource source);

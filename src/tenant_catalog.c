@@ -40,6 +40,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "citus_cluster.h"
 #include "extension_state.h"
 #include "settings.h"
 #include "utils/builtins.h"
@@ -184,15 +185,21 @@ direct_parents(Oid relid)
 /*
  * A partition or inheritance child without an entry of its own inherits
  * its nearest ancestor's (breadth first, parents in INHERITS order), as
- * the guard judges a child through its parent.
+ * the guard judges a child through its parent.  A Citus shard without an
+ * entry of its own follows its distributed table (citus_cluster.c).
  */
 static bool
 registry_lookup_with_ancestors(Oid relid, bool *excluded, NameData *column)
 {
 	List	   *queue;
 	List	   *seen;
+	Oid			table;
 
 	if (registry_lookup(relid, excluded, column))
+		return true;
+	table = citus_shard_table(relid);
+	if (OidIsValid(table) &&
+		registry_lookup_with_ancestors(table, excluded, column))
 		return true;
 	queue = direct_parents(relid);
 	seen = list_make1_oid(relid);

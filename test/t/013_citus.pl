@@ -256,6 +256,68 @@ is( audit($worker,
 );
 
 #---------------------------------------------------------------------------
+# The registry and amount protection reach every node.
+#---------------------------------------------------------------------------
+$coordinator->safe_psql(
+	'postgres', q{
+CREATE TABLE ledger (id int, acct int);
+SELECT create_distributed_table('ledger', 'id');
+INSERT INTO ledger VALUES (1, 1), (2, 2);
+CREATE TABLE lookup (id int, firm_id int);
+SELECT create_reference_table('lookup');
+INSERT INTO lookup VALUES (1, 1);
+SELECT tenant_guard.register_table('ledger', 'acct');
+SELECT tenant_guard.exclude_table('lookup');
+});
+is( join(' / ', map { $_->safe_psql('postgres',
+	"SELECT string_agg(relid::text || ':' || coalesce(tenant_column, '-') || ':' || excluded, ', ' ORDER BY relid::text) FROM tenant_guard.registry") } @workers),
+	'ledger:acct:false, lookup:-:true / ledger:acct:false, lookup:-:true',
+	'register_table and exclude_table on the coordinator reach every worker');
+($out, $err) = client($coordinator,
+	"SET tenant_guard.mode = enforce;\nSELECT * FROM ledger WHERE id = 1;\nSELECT count(*) FROM lookup;\nSELECT count(*) FROM ledger WHERE id = 1 AND acct = 1;");
+like($err,
+	qr/: ERROR:  42501: unscoped read of tenant table "public\.ledger" with no condition on tenant column "acct"$/m,
+	'coordinator: the registered tenant column counts for a fast-path statement');
+is($out, "1\n1", 'coordinator: the excluded reference table and the scoped statement run');
+for my $node (@workers)
+{
+	my %shard = map {
+		my $table = $_;
+		$table => $coordinator->safe_psql('postgres',
+			"SELECT shard_name(table_name, shardid) FROM citus_shards WHERE table_name = '$table'::regclass AND nodeport = "
+			  . $node->port . ' ORDER BY shardid LIMIT 1')
+	} ('ledger', 'lookup');
+	($out, $err) = client($node,
+		"SET tenant_guard.mode = enforce;\nSELECT count(*) FROM $shard{ledger};\nSELECT count(*) FROM $shard{lookup};\nSELECT count(*) >= 0 FROM $shard{ledger} WHERE acct = 1;");
+	like($err,
+		qr/: ERROR:  42501: unscoped read of tenant table "public\.$shard{ledger}" with no condition on tenant column "acct"$/m,
+		'worker ' . $node->name . ': a shard of the registered table is judged by its tenant column');
+	is($out, "1\nt", 'worker ' . $node->name . ': a shard of the excluded reference table is not a tenant table');
+}
+$coordinator->safe_psql('postgres', "SELECT tenant_guard.forget_table('lookup')");
+is( join(' / ', map { $_->safe_psql('postgres',
+	"SELECT string_agg(relid::text, ', ') FROM tenant_guard.registry") } @workers),
+	'ledger / ledger', 'forget_table on the coordinator reaches every worker');
+
+($out, $err) = client($coordinator, q{
+SELECT tenant_guard.protect_amount('invoices', 'amount');
+SHOW citus.enable_unsafe_triggers;
+UPDATE invoices SET amount = amount + 1 WHERE firm_id = 1;
+UPDATE invoices SET amount = 5 WHERE firm_id = 1;
+});
+is($out, "\noff", 'protect_amount on a distributed table works without citus.enable_unsafe_triggers, and leaves it off');
+like($err,
+	qr/: ERROR:  23TG1: non-atomic update of amount column "amount" of table "public\.invoices"$/m,
+	'the protection reaches the shards, and its error names the distributed table');
+unlike($err, qr/UPDATE 1|42501/, 'the relative update was not refused');
+($out, $err) = client($coordinator, q{
+SELECT tenant_guard.unprotect_amount('invoices', 'amount');
+UPDATE invoices SET amount = 5 WHERE firm_id = 1;
+SELECT amount FROM invoices WHERE firm_id = 1;
+});
+is("$out|$err", "\n5|", 'unprotect_amount reaches the shards too');
+
+#---------------------------------------------------------------------------
 # Citus's own operations in enforce mode.
 #---------------------------------------------------------------------------
 reset_audit();
