@@ -11,11 +11,14 @@
  * does on its behalf is not judged again:
  *
  *	- On the coordinator (and on a worker a client queries directly), Citus
- *	  plans the fragments of a statement it already planned (recursively
- *	  planned CTEs and subqueries, the SELECT of INSERT ... SELECT, shard
- *	  queries it executes locally) by calling planner() with no query
- *	  string, which PostgreSQL itself never does: see
- *	  citus_internal_planning.
+ *	  calls planner() with no query string, which PostgreSQL itself never
+ *	  does, for the fragments of a statement it is planning (recursively
+ *	  planned CTEs and subqueries, the SELECT of INSERT ... SELECT), which
+ *	  are not judged again, and for the shard queries it executes locally,
+ *	  whose shards are not judged: see citus_internal_planning and
+ *	  scoping_guard_begin_planning.  Some Citus functions plan a client's SQL
+ *	  text the same way (create_intermediate_result): that is judged by the
+ *	  tables it names.
  *
  *	- On a worker, the connections Citus opens between nodes (shard queries,
  *	  shard copies and moves, DDL propagation, metadata sync) are left
@@ -268,11 +271,11 @@ citus_internal_connection(void)
 }
 
 /*
- * Is the planner called by Citus for part of a statement that is being (or
- * was) judged as a whole?  Citus passes no query string to planner() for
- * recursively planned subqueries and CTEs, the SELECT of INSERT ... SELECT,
- * and shard queries it executes locally; PostgreSQL passes the statement's
- * text on every path that plans SQL.
+ * Is the planner called by Citus rather than for SQL a client sent?  Citus
+ * passes no query string to planner() for recursively planned subqueries
+ * and CTEs, the SELECT of INSERT ... SELECT, shard queries it executes
+ * locally and SQL text it runs for its functions; PostgreSQL passes the
+ * statement's text on every path that plans SQL.
  */
 bool
 citus_internal_planning(const char *query_string)

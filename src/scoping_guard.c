@@ -203,12 +203,20 @@ bool
 scoping_guard_begin_planning(ScopeCollector *collector, Query *parse,
 							 const char *query_string)
 {
-	if (citus_internal_planning(query_string) || !scoping_guard_applies())
+	/*
+	 * Citus plans fragments of a statement while the statement itself is
+	 * planned (recursively planned CTEs and subqueries, the SELECT of INSERT
+	 * ... SELECT), and that statement is judged as a whole.
+	 */
+	if (citus_internal_planning(query_string) && current_collector != NULL)
+		return false;
+	if (!scoping_guard_applies())
 		return false;
 	if (altering_table > 0 && is_foreign_key_validation_query(parse))
 		return false;
 	collector->findings = NIL;
 	collector->examined_relation = false;
+	collector->skip_citus_shards = citus_internal_planning(query_string);
 	collector->outer = current_collector;
 	current_collector = collector;
 	return true;
@@ -290,6 +298,16 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		return;
 	if (judged_through_parent(root, rel) || is_refresh_internal_scan(rte->relid))
 		return;
+
+	/*
+	 * Shard queries Citus plans while it executes a statement on this node
+	 * (local execution) read shards; the statement was judged by its
+	 * distributed tables.  Statements Citus plans for a client's SQL text
+	 * (create_intermediate_result) are judged by the tables they name.
+	 */
+	if (current_collector->skip_citus_shards &&
+		tenant_table_is_citus_shard(rte->relid))
+		return;
 	if (restriction_has_tenant_scope(root, rel, tenant_attnum))
 		return;
 
@@ -328,9 +346,10 @@ void
 scoping_guard_examine_unplanned(ScopeCollector *collector,
 								UnplannedQuery *query, Query *planned)
 {
-	RangeTblEntry *rte = linitial_node(RangeTblEntry, planned->rtable);
+	RangeTblEntry *rte = planned->rtable != NIL ?
+		linitial_node(RangeTblEntry, planned->rtable) : NULL;
 
-	if (rte->rtekind == RTE_RELATION && rte->relid != query->relid)
+	if (rte != NULL && rte->rtekind == RTE_RELATION && rte->relid != query->relid)
 	{
 		collector->findings = remove_findings_of(collector->findings, rte->relid);
 		collector->examined_relation = false;

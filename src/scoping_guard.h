@@ -42,6 +42,7 @@ typedef struct ScopeCollector
 {
 	List	   *findings;		/* to be carried in the plan */
 	bool		examined_relation;	/* set_rel_pathlist_hook saw a relation */
+	bool		skip_citus_shards;	/* Citus plans a statement's fragment */
 	struct ScopeCollector *outer;
 } ScopeCollector;
 

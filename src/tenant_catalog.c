@@ -306,6 +306,15 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 	}
 }
 
+/* Tenant tables only: whether one is a Citus shard is asked of those. */
+static void
+resolve_tenant_table_and_shard(Oid relid, TenantTableInfo *info)
+{
+	resolve_tenant_table(relid, info);
+	info->citus_shard = info->source != TENANT_SOURCE_NONE &&
+		OidIsValid(citus_shard_table(relid));
+}
+
 static const TenantTableInfo *
 cached_tenant_table(Oid relid)
 {
@@ -325,7 +334,7 @@ cached_tenant_table(Oid relid)
 	do
 	{
 		before = invalidation_count;
-		resolve_tenant_table(relid, &info);
+		resolve_tenant_table_and_shard(relid, &info);
 	} while (before != invalidation_count);
 
 	if (tenant_cache_reset_pending)
@@ -353,3 +362,9 @@ tenant_table_describe(Oid relid, TenantTableInfo *info)
 	*info = *cached_tenant_table(relid);
 }
 
+/* Is the tenant table a Citus shard?  False for anything else. */
+bool
+tenant_table_is_citus_shard(Oid relid)
+{
+	return cached_tenant_table(relid)->citus_shard;
+}

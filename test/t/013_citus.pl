@@ -364,6 +364,11 @@ like($err,
 	qr/: ERROR:  42501: unscoped read of tenant table "public\.invoices"/m,
 	'enforce: a statement that calls a Citus operation is still judged itself');
 ($out, $err) = client($coordinator,
+	"BEGIN;\nSELECT create_intermediate_result('r', 'SELECT * FROM invoices');\nROLLBACK;");
+like($err,
+	qr/: ERROR:  42501: unscoped read of tenant table "public\.invoices"/m,
+	'enforce: SQL text Citus plans for a client (create_intermediate_result) is judged on the coordinator');
+($out, $err) = client($coordinator,
 	"SELECT bool_and(NOT success) AND bool_and(result ~ 'unscoped read of tenant table') FROM run_command_on_workers('SELECT count(*) FROM invoices');");
 is($out, 't', 'enforce: SQL passed to run_command_on_workers is judged on the workers');
 ($out, $err) = client($coordinator,
