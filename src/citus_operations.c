@@ -29,6 +29,7 @@
 #include "citus_operations.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
@@ -75,6 +76,16 @@ static fmgr_hook_type prev_fmgr_hook = NULL;
 
 /* How many of Citus's operations are running in this backend. */
 static int	citus_operation_depth = 0;
+
+/*
+ * The fmgr hook's calls nest: whether each running call is an operation,
+ * innermost last, so that its end needs no catalog lookup (it may come
+ * while an error is being thrown).  Calls nested deeper than the array
+ * are not operations.
+ */
+#define MAX_HOOKED_DEPTH 64
+static bool hooked_is_operation[MAX_HOOKED_DEPTH];
+static int	hooked_depth = 0;
 
 bool
 in_citus_operation(void)
@@ -135,26 +146,51 @@ tenant_guard_needs_fmgr_hook(Oid fn_oid)
 
 /*
  * The hook also runs for the functions another extension's needs_fmgr_hook
- * asked for, and *private belongs to that extension: whether a call is an
- * operation is looked up again at its end (START and END pair up, nested).
+ * asked for, and *private belongs to that extension.
  */
 static void
 tenant_guard_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
+	bool		operation;
+
 	switch (event)
 	{
 		case FHET_START:
-			if (is_citus_operation(flinfo->fn_oid))
+			operation = hooked_depth < MAX_HOOKED_DEPTH &&
+				is_citus_operation(flinfo->fn_oid);
+			if (hooked_depth < MAX_HOOKED_DEPTH)
+				hooked_is_operation[hooked_depth] = operation;
+			hooked_depth++;
+			if (operation)
 				citus_operation_depth++;
 			break;
 		case FHET_END:
 		case FHET_ABORT:
-			if (citus_operation_depth > 0 && is_citus_operation(flinfo->fn_oid))
-				citus_operation_depth--;
+			if (hooked_depth > 0)
+			{
+				hooked_depth--;
+				if (hooked_depth < MAX_HOOKED_DEPTH &&
+					hooked_is_operation[hooked_depth] && citus_operation_depth > 0)
+					citus_operation_depth--;
+			}
 			break;
 	}
 	if (prev_fmgr_hook)
 		prev_fmgr_hook(event, flinfo, private);
+}
+
+/*
+ * Every error passes through the hook's FHET_ABORT, but should one ever
+ * not, an aborted transaction must not leave the backend exempt.
+ */
+static void
+reset_on_abort(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		citus_operation_depth = 0;
+		hooked_depth = 0;
+	}
 }
 
 void
@@ -166,4 +202,5 @@ citus_operations_init(void)
 	needs_fmgr_hook = tenant_guard_needs_fmgr_hook;
 	prev_fmgr_hook = fmgr_hook;
 	fmgr_hook = tenant_guard_fmgr_hook;
+	RegisterXactCallback(reset_on_abort, NULL);
 }

@@ -236,6 +236,14 @@ is("$out|$err", "1|", 'worker: a connection with Citus\'s application_name and t
 like($err,
 	qr/: ERROR:  42501: unscoped read of tenant table "public\.invoices" with no condition on tenant column "firm_id"$/m,
 	'worker: a client querying the distributed table there is judged as on one node');
+($out, $err) = client($worker,
+	"ALTER SYSTEM SET tenant_guard.cluster_secret = 'too-short';\nALTER SYSTEM SET tenant_guard.cluster_secret = 'has spaces in it, too long';\nSET tenant_guard.cluster_proof = '$secret';");
+like($err, qr/invalid value for parameter "tenant_guard\.cluster_secret": "too-short"\nDETAIL:  The secret must be at least 16 characters long\./,
+	'worker: a short secret is refused');
+like($err, qr/invalid value for parameter "tenant_guard\.cluster_secret": "has spaces in it, too long"\nDETAIL:  The secret may contain letters, digits, "-" and "_" only\./,
+	'worker: a secret that PGOPTIONS cannot carry is refused');
+like($err, qr/parameter "tenant_guard\.cluster_proof" cannot be set after connection start/,
+	'worker: the proof cannot be presented after the connection started');
 $worker->safe_psql('postgres', 'CREATE ROLE app LOGIN');
 ($out, $err) = client($worker, 'SHOW tenant_guard.cluster_secret;', 'user=app');
 like($err, qr/must be superuser or have privileges of pg_read_all_settings to examine "tenant_guard\.cluster_secret"/,
