@@ -559,16 +559,42 @@ is_replication_table_copy(Node *parsetree)
 	return !copy->is_from && copy->filename == NULL;
 }
 
-void
-scoping_guard_check_utility(Node *parsetree)
+/*
+ * Citus executes a TRUNCATE of a reference or Citus-local table on the
+ * local shard as a nested utility statement; the client's TRUNCATE was
+ * judged by its table.  A client naming a shard at top level is judged.
+ */
+static List *
+without_citus_shards(List *accesses)
 {
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	foreach(lc, accesses)
+	{
+		UnscopedAccess *access = lfirst(lc);
+
+		if (!tenant_table_is_citus_shard(access->relid))
+			kept = lappend(kept, access);
+	}
+	return kept;
+}
+
+void
+scoping_guard_check_utility(Node *parsetree, bool nested)
+{
+	List	   *accesses;
+
 	if (tenant_guard_mode == GUARD_MODE_OFF)
 		return;
 	if (!IsA(parsetree, CopyStmt) && !IsA(parsetree, TruncateStmt))
 		return;
 	if (!scoping_guard_applies() || is_replication_table_copy(parsetree))
 		return;
-	report_all(scoping_guard_utility_findings(parsetree), parsetree);
+	accesses = scoping_guard_utility_findings(parsetree);
+	if (nested && citus_is_loaded())
+		accesses = without_citus_shards(accesses);
+	report_all(accesses, parsetree);
 }
 
 /*

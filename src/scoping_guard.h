@@ -59,7 +59,7 @@ extern void scoping_guard_end_planning(ScopeCollector *collector);
 extern void scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel,
 									  Index rti, RangeTblEntry *rte);
 extern void scoping_guard_check_execution(QueryDesc *queryDesc, int eflags);
-extern void scoping_guard_check_utility(Node *parsetree);
+extern void scoping_guard_check_utility(Node *parsetree, bool nested);
 /* What a utility statement changed about the guard, to be undone after it. */
 typedef struct UtilityGuardState
 {

@@ -262,7 +262,7 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 	UtilityGuardState saved_state;
 
-	scoping_guard_check_utility(parsetree);
+	scoping_guard_check_utility(parsetree, context != PROCESS_UTILITY_TOPLEVEL);
 	scoping_guard_begin_utility(parsetree, &saved_state);
 	PG_TRY();
 	{

@@ -77,6 +77,10 @@ INSERT INTO plans VALUES (1, 1);
 CREATE TABLE memos (id int, firm_id int);
 SELECT citus_add_local_table_to_metadata('memos');
 INSERT INTO memos VALUES (1, 1);
+CREATE TABLE scratch_ref (id int, firm_id int);
+SELECT create_reference_table('scratch_ref');
+CREATE TABLE scratch_local (id int, firm_id int);
+SELECT citus_add_local_table_to_metadata('scratch_local');
 });
 
 # A client's psql session on a node; returns (stdout, stderr).
@@ -134,6 +138,8 @@ my @unscoped = (
 	'SELECT * FROM memos',
 	'SELECT * FROM invoices WHERE id = 3',
 	'WITH c AS MATERIALIZED (SELECT * FROM invoices) SELECT count(*) FROM c JOIN audit_events a USING (id) WHERE a.firm_id = 1',
+	'TRUNCATE scratch_ref',
+	'TRUNCATE scratch_local',
 );
 client($coordinator, "$_;") for @unscoped;
 client($coordinator,
@@ -156,8 +162,10 @@ is( audit($coordinator, "relation || ' ' || kind || ' ' || command || ' ' || app
 		'public.memos unscoped_read SELECT tap_client SELECT * FROM memos;',
 		'public.invoices unscoped_read SELECT tap_client SELECT * FROM invoices WHERE id = 3;',
 		"public.invoices unscoped_read SELECT tap_client $unscoped[7];",
+		'public.scratch_ref unscoped_write TRUNCATE TABLE tap_client TRUNCATE scratch_ref;',
+		'public.scratch_local unscoped_write TRUNCATE TABLE tap_client TRUNCATE scratch_local;',
 		map { "public.audit_events unscoped_read SELECT tap_client EXECUTE p($_);" } 1 .. 7),
-	'log mode: one audit row per client statement on the coordinator, naming the distributed table and the statement (fast path, single-shard, reference, Citus-local, prepared, recursively planned CTE)'
+	'log mode: one audit row per client statement on the coordinator, naming the distributed table and the statement (fast path, single-shard, reference, Citus-local, prepared, recursively planned CTE, TRUNCATE of a table with a shard on the coordinator)'
 );
 is(worker_rows(), '0,0', 'and none on the workers, which leave Citus\'s shard queries alone');
 
