@@ -105,14 +105,16 @@ tenant_guard_planner(Query *parse, const char *query_string,
 		relative_amounts = amount_relative_assignments(parse);
 		conflict_guard_add_checks(parse);
 	}
-	collecting = scoping_guard_begin_planning(&collector, parse, query_string);
 
 	/*
 	 * Citus plans some single-table statements without PostgreSQL's
-	 * planner; remember what judging them needs before it runs.
+	 * planner: remember what judging them needs before it runs, and before
+	 * the collector is pushed.
 	 */
-	may_go_unplanned = collecting && citus_is_loaded() &&
+	may_go_unplanned = citus_is_loaded() && scoping_guard_applies() &&
 		unplanned_query_remember(parse, &unplanned);
+	collecting = scoping_guard_begin_planning(&collector, parse, query_string);
+	may_go_unplanned = may_go_unplanned && collecting;
 
 	PG_TRY();
 	{
