@@ -124,6 +124,56 @@ BEGIN
 END;
 $$;
 
+-- On the coordinator of a Citus cluster, a registry change of a Citus
+-- table is made on every worker too (doc/citus.md), where the table's
+-- shards follow it: the command runs there through run_command_on_workers,
+-- in connections of their own (a rollback here does not undo it there).
+-- Elsewhere it does nothing.  Citus is looked up at run time.
+CREATE FUNCTION tenant_guard.propagate_to_citus_workers(rel regclass, command text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	citus_table	boolean;
+	failures	text;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_extension e WHERE e.extname = 'citus') THEN
+		RETURN;
+	END IF;
+	EXECUTE 'SELECT pg_catalog.citus_is_coordinator() AND EXISTS '
+			'(SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1)'
+		INTO citus_table USING rel;
+	IF NOT citus_table THEN
+		RETURN;
+	END IF;
+	EXECUTE 'SELECT string_agg(format(''%s:%s: %s'', w.nodename, w.nodeport, w.result), ''; '') '
+			'FROM pg_catalog.run_command_on_workers($1) w WHERE NOT w.success'
+		INTO failures USING command;
+	IF failures IS NOT NULL THEN
+		RAISE EXCEPTION 'could not apply the change to "%" on every Citus worker',
+				tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'external_routine_exception',
+				  DETAIL = failures;
+	END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION tenant_guard.propagate_to_citus_workers(regclass, text) FROM PUBLIC;
+
+-- The same relation on another node, by name: NULL where it does not exist.
+CREATE FUNCTION tenant_guard.citus_worker_relation(rel regclass)
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT format('pg_catalog.to_regclass(%L)',
+				  format('%I.%I', n.nspname, c.relname))
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE c.oid = rel
+$$;
+REVOKE ALL ON FUNCTION tenant_guard.citus_worker_relation(regclass) FROM PUBLIC;
+
 CREATE FUNCTION tenant_guard.register_table(rel regclass, tenant_column name)
 RETURNS void
 LANGUAGE plpgsql
@@ -146,6 +196,9 @@ BEGIN
 				  HINT = 'Name an existing column of the table as its tenant column.';
 	END IF;
 	PERFORM tenant_guard.set_registry_entry(rel, register_table.tenant_column);
+	PERFORM tenant_guard.propagate_to_citus_workers(rel,
+		format('SELECT tenant_guard.register_table(r, %L) FROM %s r WHERE r IS NOT NULL',
+			   register_table.tenant_column, tenant_guard.citus_worker_relation(rel)));
 END;
 $$;
 
@@ -158,6 +211,9 @@ AS $$
 BEGIN
 	PERFORM tenant_guard.assert_guardable(rel);
 	PERFORM tenant_guard.set_registry_entry(rel, NULL);
+	PERFORM tenant_guard.propagate_to_citus_workers(rel,
+		format('SELECT tenant_guard.exclude_table(r) FROM %s r WHERE r IS NOT NULL',
+			   tenant_guard.citus_worker_relation(rel)));
 END;
 $$;
 
@@ -178,6 +234,10 @@ BEGIN
 			USING ERRCODE = 'undefined_object',
 				  HINT = 'forget_table() undoes register_table() or exclude_table().';
 	END IF;
+	PERFORM tenant_guard.propagate_to_citus_workers(rel,
+		format('SELECT tenant_guard.forget_table(r) FROM %s r'
+			   ' WHERE EXISTS (SELECT FROM tenant_guard.registry g WHERE g.relid = r)',
+			   tenant_guard.citus_worker_relation(rel)));
 END;
 $$;
 
@@ -540,19 +600,30 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	names	text;
+	names		text;
+	unsafe_off	boolean;
 BEGIN
+	-- Citus puts a trigger of one of its tables on the table's shards only
+	-- when told that it is safe there, which this one is: it reads the row
+	-- it fires for and nothing else (doc/citus.md).
+	unsafe_off := current_setting('citus.enable_unsafe_triggers', true) = 'off';
+	IF unsafe_off THEN
+		PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+	END IF;
 	IF cardinality(columns) = 0 THEN
 		EXECUTE format('DROP TRIGGER tenant_guard_amounts ON %s', rel);
-		RETURN;
+	ELSE
+		SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO names
+		  FROM pg_attribute a
+		 WHERE a.attrelid = rel AND a.attnum = ANY (columns);
+		EXECUTE format('CREATE OR REPLACE TRIGGER tenant_guard_amounts'
+					   ' BEFORE UPDATE OF %s ON %s'
+					   ' FOR EACH ROW EXECUTE FUNCTION tenant_guard.amount_guard()',
+					   names, rel);
 	END IF;
-	SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO names
-	  FROM pg_attribute a
-	 WHERE a.attrelid = rel AND a.attnum = ANY (columns);
-	EXECUTE format('CREATE OR REPLACE TRIGGER tenant_guard_amounts'
-				   ' BEFORE UPDATE OF %s ON %s'
-				   ' FOR EACH ROW EXECUTE FUNCTION tenant_guard.amount_guard()',
-				   names, rel);
+	IF unsafe_off THEN
+		PERFORM set_config('citus.enable_unsafe_triggers', 'off', true);
+	END IF;
 END;
 $$;
 

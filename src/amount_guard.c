@@ -42,6 +42,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_trigger.h"
+#include "citus_cluster.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "extension_state.h"
@@ -174,7 +175,8 @@ static void
 report_non_atomic_amount(TriggerData *trigdata, Form_pg_attribute attr,
 						 const char *old_text, const char *new_text)
 {
-	Oid			relid = protected_relation(trigdata);
+	/* a Citus shard is reported as its distributed table */
+	Oid			relid = citus_table_of(protected_relation(trigdata));
 	char	   *relation = relation_message_name(relid);
 	const char *column = NameStr(attr->attname);
 	const char *quoted = quote_identifier(column);

@@ -25,6 +25,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "citus_cluster.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -128,7 +129,11 @@ registry_changed(PG_FUNCTION_ARGS)
 
 	/* every backend's copy of the registry (registry_cache.c) */
 	CacheInvalidateRelcache(trigdata->tg_relation);
-	if (TRIGGER_FIRED_BY_TRUNCATE(event))
+	/*
+	 * Citus shards follow their distributed table's entry without being its
+	 * inheritance children: with Citus loaded, every cached answer goes.
+	 */
+	if (TRIGGER_FIRED_BY_TRUNCATE(event) || citus_is_loaded())
 		CacheInvalidateRelcacheAll();
 	else if (TRIGGER_FIRED_FOR_ROW(event))
 	{

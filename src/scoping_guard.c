@@ -46,6 +46,8 @@
 #include "executor/executor.h"
 #include "catalog/heap.h"
 #include "catalog/pg_inherits.h"
+#include "citus_cluster.h"
+#include "citus_operations.h"
 #include "extension_state.h"
 #include "fk_validation.h"
 #include "miscadmin.h"
@@ -122,7 +124,8 @@ in_referential_integrity_query(void)
 /*
  * Is the guard at work in this process and operation at all: not the
  * extension's own work, not a parallel worker, not logical replication's
- * table copy, and the extension exists in this database.
+ * table copy, not Citus's own connection or operation, and the extension
+ * exists in this database.
  */
 static inline bool
 guard_active_here(void)
@@ -130,6 +133,8 @@ guard_active_here(void)
 	return !in_extension_work() &&
 		!IsParallelWorker() &&
 		!copying_for_replication &&
+		!citus_internal_connection() &&
+		!in_citus_operation() &&
 		extension_is_active();
 }
 
@@ -251,8 +256,16 @@ findings_to_accesses(List *findings)
 
 /* Returns false, and pushes nothing, when the statement is not judged. */
 bool
-scoping_guard_begin_planning(ScopeCollector *collector, Query *parse)
+scoping_guard_begin_planning(ScopeCollector *collector, Query *parse,
+							 const char *query_string)
 {
+	/*
+	 * Citus plans fragments of a statement while the statement itself is
+	 * planned (recursively planned CTEs and subqueries, the SELECT of INSERT
+	 * ... SELECT), and that statement is judged as a whole.
+	 */
+	if (citus_internal_planning(query_string) && current_collector != NULL)
+		return false;
 	if (!guard_active_here())
 		return false;
 	/* the RI query itself; an action a rule added to it is judged */
@@ -264,6 +277,8 @@ scoping_guard_begin_planning(ScopeCollector *collector, Query *parse)
 	collector->findings = NIL;
 	collector->value_checks = NIL;
 	collector->verified = NIL;
+	collector->examined_relation = false;
+	collector->skip_citus_shards = citus_internal_planning(query_string);
 	collector->outer = current_collector;
 	current_collector = collector;
 	return true;
@@ -339,10 +354,21 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 
 	if (current_collector == NULL || rte->rtekind != RTE_RELATION)
 		return;
+	current_collector->examined_relation = true;
 	tenant_attnum = tenant_table_attnum(rte->relid);
 	if (tenant_attnum == InvalidAttrNumber)
 		return;
 	if (judged_through_parent(root, rel) || is_refresh_internal_scan(rte->relid))
+		return;
+
+	/*
+	 * Shard queries Citus plans while it executes a statement on this node
+	 * (local execution) read shards; the statement was judged by its
+	 * distributed tables.  Statements Citus plans for a client's SQL text
+	 * (create_intermediate_result) are judged by the tables they name.
+	 */
+	if (current_collector->skip_citus_shards &&
+		tenant_table_is_citus_shard(rte->relid))
 		return;
 	if (restriction_has_tenant_scope(root, rel, tenant_attnum))
 	{
@@ -363,6 +389,51 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	else
 		current_collector->findings =
 			add_finding(current_collector->findings, rte->relid, kind, ACCESS_SCAN);
+}
+
+static List *
+remove_findings_of(List *findings, Oid relid)
+{
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	foreach(lc, findings)
+	{
+		UnscopedAccess seen;
+
+		read_finding(lfirst(lc), &seen);
+		if (seen.relid != relid)
+			kept = lappend(kept, lfirst(lc));
+	}
+	return kept;
+}
+
+/*
+ * A single-table statement (unplanned_query.c) after the planner hook
+ * below ours planned it.  Citus's fast path either skips PostgreSQL's
+ * planner, so that no relation was examined, or, when the shard is on this
+ * node, replaces the table by its shard in the statement and plans that:
+ * the shard's findings are then the table's, and are judged as the table's
+ * from the statement itself.
+ */
+void
+scoping_guard_examine_unplanned(ScopeCollector *collector,
+								UnplannedQuery *query, Query *planned)
+{
+	RangeTblEntry *rte = planned->rtable != NIL ?
+		linitial_node(RangeTblEntry, planned->rtable) : NULL;
+
+	if (rte != NULL && rte->rtekind == RTE_RELATION && rte->relid != query->relid)
+	{
+		collector->findings = remove_findings_of(collector->findings, rte->relid);
+		collector->examined_relation = false;
+	}
+	if (collector->examined_relation || unplanned_query_is_scoped(query))
+		return;
+	collector->findings =
+		add_finding(collector->findings, query->relid,
+					query->writes ? VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ,
+					ACCESS_SCAN);
 }
 
 /*-----------
@@ -579,16 +650,42 @@ is_replication_table_copy(Node *parsetree)
 		 ((SelectStmt *) copy->query)->lockingClause == NIL);
 }
 
-void
-scoping_guard_check_utility(Node *parsetree)
+/*
+ * Citus executes a TRUNCATE of a reference or Citus-local table on the
+ * local shard as a nested utility statement; the client's TRUNCATE was
+ * judged by its table.  A client naming a shard at top level is judged.
+ */
+static List *
+without_citus_shards(List *accesses)
 {
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	foreach(lc, accesses)
+	{
+		UnscopedAccess *access = lfirst(lc);
+
+		if (!tenant_table_is_citus_shard(access->relid))
+			kept = lappend(kept, access);
+	}
+	return kept;
+}
+
+void
+scoping_guard_check_utility(Node *parsetree, bool nested)
+{
+	List	   *accesses;
+
 	if (tenant_guard_mode == GUARD_MODE_OFF)
 		return;
 	if (!IsA(parsetree, CopyStmt) && !IsA(parsetree, TruncateStmt))
 		return;
 	if (!scoping_guard_applies() || is_replication_table_copy(parsetree))
 		return;
-	report_all(scoping_guard_utility_findings(parsetree), parsetree);
+	accesses = scoping_guard_utility_findings(parsetree);
+	if (nested && citus_is_loaded())
+		accesses = without_citus_shards(accesses);
+	report_all(accesses, parsetree);
 }
 
 /*

@@ -15,6 +15,7 @@
 #include "executor/execdesc.h"
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
+#include "unplanned_query.h"
 #include "violation.h"
 
 /* How an unscoped access was made. */
@@ -40,6 +41,8 @@ extern const char *unscoped_access_detail(const UnscopedAccess *access);
 typedef struct ScopeCollector
 {
 	List	   *findings;		/* to be carried in the plan */
+	bool		examined_relation;	/* set_rel_pathlist_hook saw a relation */
+	bool		skip_citus_shards;	/* Citus plans a statement's fragment */
 	struct ScopeCollector *outer;
 	/* tenant context (doc/tenant-context.md) */
 	List	   *value_checks;	/* tenant values of scopes (scope_values.c) */
@@ -48,14 +51,18 @@ typedef struct ScopeCollector
 
 extern bool scoping_guard_applies(void);
 extern bool scoping_guard_begin_planning(ScopeCollector *collector,
-										 Query *parse);
+										 Query *parse,
+										 const char *query_string);
+extern void scoping_guard_examine_unplanned(ScopeCollector *collector,
+											UnplannedQuery *query,
+											Query *planned);
 extern bool scoping_guard_executor_enter(void);
 extern void scoping_guard_executor_leave(void);
 extern void scoping_guard_end_planning(ScopeCollector *collector);
 extern void scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel,
 									  Index rti, RangeTblEntry *rte);
 extern void scoping_guard_check_execution(QueryDesc *queryDesc, int eflags);
-extern void scoping_guard_check_utility(Node *parsetree);
+extern void scoping_guard_check_utility(Node *parsetree, bool nested);
 /* What a utility statement changed about the guard, to be undone after it. */
 typedef struct UtilityGuardState
 {

@@ -18,6 +18,7 @@
 #include "settings.h"
 
 #include "audit_queue.h"
+#include "citus_cluster.h"
 #include "tenant_catalog.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -181,4 +182,26 @@ settings_define(void)
 							   check_tenant_columns,
 							   assign_tenant_columns,
 							   NULL);
+
+	DefineCustomStringVariable("tenant_guard.cluster_secret",
+							   "Shared secret that proves a connection between nodes of a Citus cluster.",
+							   "Set the same value on every node: the server sends it with the connections "
+							   "it opens, and a worker leaves connections Citus opened with it to the "
+							   "coordinator's judgement.  Empty: every connection is judged.",
+							   &tenant_guard_cluster_secret,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   citus_cluster_check_secret,
+							   citus_cluster_assign_secret,
+							   NULL);
+
+	DefineCustomStringVariable("tenant_guard.cluster_proof",
+							   "The cluster secret a connection between nodes presents; set by the server, not by clients.",
+							   NULL,
+							   &tenant_guard_cluster_proof,
+							   "",
+							   PGC_BACKEND,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
 }

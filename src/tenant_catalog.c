@@ -42,6 +42,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "citus_cluster.h"
 #include "extension_state.h"
 #include "registry_cache.h"
 #include "settings.h"
@@ -148,17 +149,23 @@ direct_parents(Oid relid)
 /*
  * A partition or inheritance child without an entry of its own inherits
  * its nearest ancestor's (breadth first, parents in INHERITS order), as
- * the guard judges a child through its parent.
+ * the guard judges a child through its parent.  A Citus shard without an
+ * entry of its own follows its distributed table (citus_cluster.c).
  */
 static bool
 registry_lookup_with_ancestors(Oid relid, bool *excluded, NameData *column)
 {
 	List	   *queue;
 	List	   *seen;
+	Oid			table;
 
 	if (registry_is_empty())
 		return false;
 	if (registry_entry(relid, excluded, column))
+		return true;
+	table = citus_shard_table(relid);
+	if (OidIsValid(table) &&
+		registry_lookup_with_ancestors(table, excluded, column))
 		return true;
 	queue = direct_parents(relid);
 	seen = list_make1_oid(relid);
@@ -322,6 +329,15 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 		RelationClose(rel);
 }
 
+/* Tenant tables only: whether one is a Citus shard is asked of those. */
+static void
+resolve_tenant_table_and_shard(Oid relid, TenantTableInfo *info)
+{
+	resolve_tenant_table(relid, info);
+	info->citus_shard = info->source != TENANT_SOURCE_NONE &&
+		OidIsValid(citus_shard_table(relid));
+}
+
 static const TenantTableInfo *
 cached_tenant_table(Oid relid)
 {
@@ -341,7 +357,7 @@ cached_tenant_table(Oid relid)
 	do
 	{
 		before = invalidation_count;
-		resolve_tenant_table(relid, &info);
+		resolve_tenant_table_and_shard(relid, &info);
 	} while (before != invalidation_count);
 
 	if (tenant_cache_reset_pending)
@@ -369,3 +385,9 @@ tenant_table_describe(Oid relid, TenantTableInfo *info)
 	*info = *cached_tenant_table(relid);
 }
 
+/* Is the tenant table a Citus shard?  False for anything else. */
+bool
+tenant_table_is_citus_shard(Oid relid)
+{
+	return cached_tenant_table(relid)->citus_shard;
+}

@@ -20,6 +20,8 @@
 #include "amount_guard.h"
 #include "audit_queue.h"
 #include "audit_writer.h"
+#include "citus_cluster.h"
+#include "citus_operations.h"
 #include "conflict_guard.h"
 #include "executor/executor.h"
 #include "extension_state.h"
@@ -97,10 +99,11 @@ chain_planner(Query *parse, const char *query_string, int cursorOptions,
  */
 static PlannedStmt *
 plan_judged(Query *parse, const char *query_string, int cursorOptions,
-			ParamListInfo boundParams, ScopeCollector *collector)
+			ParamListInfo boundParams, ScopeCollector *collector,
+			bool *collected)
 {
 	bool		collecting = collector != NULL &&
-		scoping_guard_begin_planning(collector, parse);
+		scoping_guard_begin_planning(collector, parse, query_string);
 	bool		entered;
 	PlannedStmt *result;
 
@@ -121,6 +124,7 @@ plan_judged(Query *parse, const char *query_string, int cursorOptions,
 			scoping_guard_end_planning(collector);
 	}
 	PG_END_TRY();
+	*collected = collecting;
 	return result;
 }
 
@@ -129,6 +133,9 @@ tenant_guard_planner(Query *parse, const char *query_string,
 					 int cursorOptions, ParamListInfo boundParams)
 {
 	ScopeCollector collector;
+	UnplannedQuery unplanned;
+	bool		may_go_unplanned = false;
+	bool		collected;
 	List	   *relative_amounts;
 	Query	   *again = NULL;
 	List	   *row_checks = NIL;
@@ -152,20 +159,34 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	memset(&collector, 0, sizeof(collector));
 	if (scoping_guard_applies())
 	{
-		/* The tenant context's checks (doc/tenant-context.md). */
-		if (query_may_update(parse))
+		/*
+		 * The tenant context's checks (doc/tenant-context.md).  Not with
+		 * Citus, which needs the distribution column's values as written
+		 * and plans statements of its own (doc/citus.md).
+		 */
+		if (query_may_update(parse) && !citus_is_loaded())
 			written_rows_instrument(parse);
-		again = row_verification_candidate(parse);
+		if (!citus_is_loaded())
+			again = row_verification_candidate(parse);
+
+		/*
+		 * Citus plans some single-table statements without PostgreSQL's
+		 * planner: remember what judging them needs before it runs.
+		 */
+		may_go_unplanned = citus_is_loaded() &&
+			unplanned_query_remember(parse, &unplanned);
 	}
 
 	result = plan_judged(parse, query_string, cursorOptions, boundParams,
-						 &collector);
+						 &collector, &collected);
+	if (may_go_unplanned && collected)
+		scoping_guard_examine_unplanned(&collector, &unplanned, parse);
 
 	/* Unscoped scans that a row check can cover: plan again with checks. */
 	if (again != NULL && collector.findings != NIL &&
 		row_verification_instrument(again, collector.findings, &row_checks))
 		result = plan_judged(again, query_string, cursorOptions, boundParams,
-							 &collector);
+							 &collector, &collected);
 
 	plan_carrier_attach(result, collector.findings, relative_amounts,
 						collector.value_checks, collector.verified, row_checks);
@@ -321,7 +342,7 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 	UtilityGuardState saved_state;
 
-	scoping_guard_check_utility(parsetree);
+	scoping_guard_check_utility(parsetree, context != PROCESS_UTILITY_TOPLEVEL);
 	pstmt = copy_from_checked(pstmt);
 	parsetree = pstmt->utilityStmt;
 	scoping_guard_begin_utility(parsetree, &saved_state);
@@ -356,6 +377,8 @@ _PG_init(void)
 	settings_define();
 	tenant_context_define();
 	MarkGUCPrefixReserved(TENANT_GUARD_NAME);
+	citus_cluster_init();
+	citus_operations_init();
 
 	extension_state_init();
 	tenant_catalog_init();

@@ -47,21 +47,27 @@ tg_start_cluster "$WORK/cluster" "$PORT" || exit 1
 passed=0
 failed=0
 failed_suites=()
+skipped_suites=()
 
 # run_suite NAME TARGET: run one make target in the copy and count its tests
 # from the runner's own lines (pg_regress: "... ok" / "... FAILED",
 # prove: one line per test file).
 run_suite() {
-	local name=$1 target=$2 log="$WORK/$1.log" status p f
+	local name=$1 target=$2 log="$WORK/$1.log" status p f s line
 	tg_log "running $name"
 	tg_as_owner env PGHOST="$WORK/cluster" PGPORT="$PORT" PGUSER=postgres \
 		make -C "$WORK/tree" PG_CONFIG="$PG_CONFIG" "$target" >"$log" 2>&1
 	status=$?
 	cat "$log"
 	if [ "$target" = tapcheck ]; then
-		# prove: one line per failed file in its summary report
+		# prove: one line per failed file in its summary report; a file
+		# that skips itself ("skipped: why") counts as neither
 		f=$(grep -cE '^test/t/[^ ]+\.pl +\(Wstat' "$log")
-		p=$(( $(ls "$TG_ROOT"/test/t/*.pl | wc -l) - f ))
+		s=$(grep -cE '^test/t/[^ ]+\.pl \.+ skipped: ' "$log")
+		p=$(( $(ls "$TG_ROOT"/test/t/*.pl | wc -l) - f - s ))
+		while IFS= read -r line; do
+			skipped_suites+=("$line")
+		done < <(grep -E '^test/t/[^ ]+\.pl \.+ skipped: ' "$log" | sed -E 's/ \.+ skipped: /: /')
 	else
 		# pg_regress: "test NAME ... ok" or "     NAME ... FAILED"
 		p=$(grep -cE '^(test| {5}) [^ ]+ +\.\.\. ok ' "$log")
@@ -155,5 +161,8 @@ fi
 echo
 echo "tenant_guard test summary"
 echo "  failed suites: ${failed_suites[*]:-none}"
+for skipped in "${skipped_suites[@]}"; do
+	echo "  skipped: $skipped"
+done
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "${#failed_suites[@]}" -eq 0 ]
