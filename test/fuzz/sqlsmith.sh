@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Randomized SQL against a guarded schema: sqlsmith generates queries
-# against test/fuzz/schema.sql with tenant_guard in log mode and then in
-# enforce mode, and the run fails if any backend crashed or the server
-# restarted.  Queries that fail (syntax the server rejects, timeouts,
+# against test/fuzz/schema.sql with tenant_guard in log mode, in enforce
+# mode, and in enforce mode with a tenant context, and the run fails if any
+# backend crashed or the server restarted.  Queries that fail (syntax the server rejects, timeouts,
 # tenant_guard's own rejections) are expected; crashes are not.
 #
 #   bash test/fuzz/sqlsmith.sh [QUERIES_PER_MODE] [SEED]
@@ -37,8 +37,16 @@ PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$WORK/cluster" -p "$PORT" -
 start_time() { "${PSQL[@]}" -d postgres -Atc 'SELECT pg_postmaster_start_time()'; }
 STARTED=$(start_time)
 status=0
-for mode in log enforce; do
-	"${PSQL[@]}" -d postgres -c "ALTER DATABASE fuzz SET tenant_guard.mode = $mode" || exit 1
+# The third pass is enforce mode with a tenant context, so that random SQL
+# also goes through the value checks, row verification and written-row
+# checks of doc/tenant-context.md.
+for mode in log enforce context; do
+	if [ "$mode" = context ]; then
+		"${PSQL[@]}" -d postgres -c "ALTER DATABASE fuzz SET tenant_guard.mode = enforce" \
+			-c "ALTER DATABASE fuzz SET tenant_guard.tenant = '1'" || exit 1
+	else
+		"${PSQL[@]}" -d postgres -c "ALTER DATABASE fuzz SET tenant_guard.mode = $mode" || exit 1
+	fi
 	tg_log "sqlsmith: $QUERIES queries in $mode mode (seed $SEED)"
 	tg_as_owner sqlsmith --target="host=$WORK/cluster port=$PORT dbname=fuzz user=fuzzer" \
 		--seed="$SEED" --max-queries="$QUERIES" --exclude-catalog --verbose \
@@ -59,5 +67,5 @@ if [ "$(start_time)" != "$STARTED" ]; then
 	echo "the server restarted during the run"
 	status=1
 fi
-echo "sqlsmith: $((QUERIES * 2)) queries, $crashes backend crashes"
+echo "sqlsmith: $((QUERIES * 3)) queries, $crashes backend crashes"
 exit $status
