@@ -767,15 +767,15 @@ audit_queue_claim_counts(Oid dboid, AuditShapeCount *counts, int max)
 }
 
 /* Counts handed over by audit_queue_claim_counts() are in the table. */
-void
-audit_queue_counts_written(Oid dboid, const AuditShapeCount *counts, int n)
+/*
+ * Settle the in-flight counts of a database's shapes that were sent in
+ * these batches: add them to *counter (sampled or dropped) and clear them.
+ * The lock is held.
+ */
+static void
+settle_inflight_counts(Oid dboid, const AuditShapeCount *counts, int n,
+					   uint64 *counter)
 {
-	AuditDatabase *db;
-
-	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
-	db = find_database(dboid, false);
-	if (db != NULL)
-		db->counts_passes++;
 	for (int i = 0; i < queue->nshapes; i++)
 	{
 		AuditShape *shape = &shapes[i];
@@ -786,12 +786,24 @@ audit_queue_counts_written(Oid dboid, const AuditShapeCount *counts, int n)
 		{
 			if (counts[j].batch_id != shape->batch_id)
 				continue;
-			queue->counters.sampled += shape->inflight;
+			*counter += shape->inflight;
 			shape->inflight = 0;
 			shape->batch_id = 0;
 			break;
 		}
 	}
+}
+
+void
+audit_queue_counts_written(Oid dboid, const AuditShapeCount *counts, int n)
+{
+	AuditDatabase *db;
+
+	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
+	db = find_database(dboid, false);
+	if (db != NULL)
+		db->counts_passes++;
+	settle_inflight_counts(dboid, counts, n, &queue->counters.sampled);
 	LWLockRelease(queue->lock);
 }
 
@@ -836,22 +848,7 @@ void
 audit_queue_discard_counts(Oid dboid, const AuditShapeCount *counts, int n)
 {
 	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < queue->nshapes; i++)
-	{
-		AuditShape *shape = &shapes[i];
-
-		if (shape->hash == 0 || shape->dboid != dboid || shape->inflight == 0)
-			continue;
-		for (int j = 0; j < n; j++)
-		{
-			if (counts[j].batch_id != shape->batch_id)
-				continue;
-			queue->counters.dropped += shape->inflight;
-			shape->inflight = 0;
-			shape->batch_id = 0;
-			break;
-		}
-	}
+	settle_inflight_counts(dboid, counts, n, &queue->counters.dropped);
 	LWLockRelease(queue->lock);
 }
 

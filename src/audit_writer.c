@@ -267,13 +267,11 @@ entry_column(const AuditEntry *e, int column, bool *isnull)
 	return (Datum) 0;			/* keep compiler quiet */
 }
 
-/* One array per column, one element per entry. */
+/* A one-dimensional array of this array type from n values and nulls. */
 static Datum
-column_array(const AuditEntry *entries, int n, int column)
+make_array(Oid arraytype, Datum *values, bool *nulls, int n)
 {
-	Oid			elemtype = get_element_type(insert_types[column]);
-	Datum	   *values = palloc(n * sizeof(Datum));
-	bool	   *nulls = palloc(n * sizeof(bool));
+	Oid			elemtype = get_element_type(arraytype);
 	int			dims[1] = {n};
 	int			lbs[1] = {1};
 	int16		typlen;
@@ -281,10 +279,20 @@ column_array(const AuditEntry *entries, int n, int column)
 	char		typalign;
 
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	for (int i = 0; i < n; i++)
-		values[i] = entry_column(&entries[i], column, &nulls[i]);
 	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, elemtype,
 											  typlen, typbyval, typalign));
+}
+
+/* One array per column, one element per entry. */
+static Datum
+column_array(const AuditEntry *entries, int n, int column)
+{
+	Datum	   *values = palloc(n * sizeof(Datum));
+	bool	   *nulls = palloc(n * sizeof(bool));
+
+	for (int i = 0; i < n; i++)
+		values[i] = entry_column(&entries[i], column, &nulls[i]);
+	return make_array(insert_types[column], values, nulls, n);
 }
 
 /* Whether the violations table is still the one of version 0.1.0. */
@@ -520,20 +528,12 @@ insert_counts(const AuditShapeCount *counts, int n)
 
 	for (int c = 0; c < COUNTS_COLUMNS; c++)
 	{
-		Oid			elemtype = get_element_type(counts_types[c]);
 		Datum	   *elems = palloc(n * sizeof(Datum));
 		bool	   *nulls = palloc(n * sizeof(bool));
-		int			dims[1] = {n};
-		int			lbs[1] = {1};
-		int16		typlen;
-		bool		typbyval;
-		char		typalign;
 
-		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 		for (int i = 0; i < n; i++)
 			elems[i] = count_column(&counts[i], c, &nulls[i]);
-		values[c] = PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, elemtype,
-													   typlen, typbyval, typalign));
+		values[c] = make_array(counts_types[c], elems, nulls, n);
 	}
 	if (SPI_execute_plan(counts_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into tenant_guard.violation_counts");
