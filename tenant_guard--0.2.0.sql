@@ -409,6 +409,8 @@ CREATE TABLE tenant_guard.violation_counts (
 	relation			text NOT NULL,
 	query_id			bigint NOT NULL,
 	call_site			jsonb,
+	user_name			name,
+	application_name	text,
 	count				bigint NOT NULL CHECK (count > 0),
 	first_seen			timestamptz NOT NULL,
 	last_seen			timestamptz NOT NULL

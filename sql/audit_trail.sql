@@ -59,6 +59,20 @@ SELECT count(*) AS detail_rows FROM tenant_guard.violations WHERE query LIKE '%W
 SELECT kind, relation, count, last_seen >= first_seen AS ordered FROM tenant_guard.violation_counts;
 SELECT count, sample_query FROM tenant_guard.violation_summary WHERE sample_query LIKE '%WHERE id > %';
 
+-- a table or schema renamed between two violations is named by its new name
+CREATE SCHEMA au_names;
+CREATE TABLE au_names.ledger (id int, firm_id int);
+SET tenant_guard.mode = log;
+SELECT count(*) AS first FROM au_names.ledger;
+ALTER TABLE au_names.ledger RENAME TO "Ledger 2";
+SELECT count(*) AS second FROM au_names."Ledger 2";
+ALTER SCHEMA au_names RENAME TO au_names2;
+SELECT count(*) AS third FROM au_names2."Ledger 2";
+SET tenant_guard.mode = enforce;
+SELECT tenant_guard.flush() >= 0 AS flushed;
+SELECT relation FROM tenant_guard.violations WHERE query LIKE '%au_names%' ORDER BY id;
+DROP SCHEMA au_names2 CASCADE;
+
 -- tamper resistance: privileges granted by mistake do not let a role
 -- write, change or remove audit rows; reading takes a grant
 CREATE ROLE regress_auditor;

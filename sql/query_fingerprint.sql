@@ -6,6 +6,9 @@
 -- for the same shape with other constants, spacing, comments or case,
 -- different for another shape.
 CREATE EXTENSION IF NOT EXISTS tenant_guard;
+-- Every violation keeps a row of its own here (repeats are not sampled),
+-- so that each can be read back.
+SET tenant_guard.audit_sample_interval = 0;
 CREATE SCHEMA qf;
 CREATE TABLE qf.invoices (id int, firm_id int, note text);
 CREATE TABLE qf.lookup (id int, name text);

@@ -4,6 +4,9 @@
 -- invalid-value error, SET LOCAL, savepoints, several tenants, log mode and
 -- the audit trail, check().
 CREATE EXTENSION IF NOT EXISTS tenant_guard;
+-- Every violation keeps a row of its own here (repeats are not sampled),
+-- so that each can be read back.
+SET tenant_guard.audit_sample_interval = 0;
 CREATE SCHEMA tc;
 CREATE TABLE tc.invoices (id int PRIMARY KEY, firm_id int NOT NULL, amount numeric NOT NULL DEFAULT 0);
 INSERT INTO tc.invoices SELECT i, 1 + i % 3, i FROM generate_series(1, 30) i;

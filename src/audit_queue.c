@@ -121,6 +121,8 @@ typedef struct AuditShape
 	char		kind[24];
 	char		relation[2 * NAMEDATALEN + 8];
 	char		call_site[AUDIT_CALL_SITE_MAX];
+	NameData	user_name;		/* role and application are part of the shape, */
+	char		application_name[NAMEDATALEN];	/* so each keeps detail rows */
 	TimestampTz detailed_at;	/* its last detail row; 0: none yet */
 	uint64		pending;
 	TimestampTz pending_first;
@@ -263,6 +265,10 @@ shape_hash(const AuditEntry *e)
 	h = hash_combine(h, hash_bytes((const unsigned char *) e->kind, strlen(e->kind)));
 	h = hash_combine(h, hash_bytes((const unsigned char *) e->relation, strlen(e->relation)));
 	h = hash_combine(h, hash_bytes((const unsigned char *) e->call_site, strlen(e->call_site)));
+	h = hash_combine(h, hash_bytes((const unsigned char *) NameStr(e->user_name),
+								   strlen(NameStr(e->user_name))));
+	h = hash_combine(h, hash_bytes((const unsigned char *) e->application_name,
+								   strlen(e->application_name)));
 	return h == 0 ? 1 : h;
 }
 
@@ -272,7 +278,9 @@ shape_matches(const AuditShape *shape, uint32 hash, const AuditEntry *e)
 	return shape->hash == hash && shape->dboid == e->dboid &&
 		shape->query_id == e->query_id && strcmp(shape->kind, e->kind) == 0 &&
 		strcmp(shape->relation, e->relation) == 0 &&
-		strcmp(shape->call_site, e->call_site) == 0;
+		strcmp(shape->call_site, e->call_site) == 0 &&
+		strcmp(NameStr(shape->user_name), NameStr(e->user_name)) == 0 &&
+		strcmp(shape->application_name, e->application_name) == 0;
 }
 
 /*
@@ -307,6 +315,9 @@ find_shape(uint32 hash, const AuditEntry *e, TimestampTz now)
 	strlcpy(free_place->kind, e->kind, sizeof(free_place->kind));
 	strlcpy(free_place->relation, e->relation, sizeof(free_place->relation));
 	strlcpy(free_place->call_site, e->call_site, sizeof(free_place->call_site));
+	free_place->user_name = e->user_name;
+	strlcpy(free_place->application_name, e->application_name,
+			sizeof(free_place->application_name));
 	return free_place;
 }
 
@@ -449,6 +460,8 @@ restore_shape(AuditShape *kept)
 	kept->kind[sizeof(kept->kind) - 1] = '\0';
 	kept->relation[sizeof(kept->relation) - 1] = '\0';
 	kept->call_site[sizeof(kept->call_site) - 1] = '\0';
+	kept->user_name.data[NAMEDATALEN - 1] = '\0';
+	kept->application_name[sizeof(kept->application_name) - 1] = '\0';
 	for (int i = 0; i < SHAPE_PROBES; i++)
 	{
 		AuditShape *shape = &shapes[(kept->hash + i) % queue->nshapes];
@@ -613,27 +626,58 @@ wants_detail_row(const AuditEntry *entry, const AuditShape *shape)
 }
 
 /*
- * Record a violation: a detail row in the queue, or a count in its shape
- * (sampled, or no room for the row).  Returns false, and counts it as
- * dropped, when there is room for neither.  Never waits for a writer.
+ * Count a violation as a sampled repeat of its shape, if it is one, from
+ * its shape's fields alone (database, kind, relation, query id, call site,
+ * role, application, time, rejected): so that a repeat, by far the most
+ * frequent violation under a flood, costs no full entry.  Returns false,
+ * counting nothing, when the violation wants a detail row: then it must be
+ * pushed.
  */
 bool
+audit_queue_count_repeat(const AuditEntry *key)
+{
+	uint32		hash = shape_hash(key);
+	AuditShape *shape;
+	bool		counted = false;
+
+	if (queue == NULL || key->query_id == 0)
+		return false;
+	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
+	shape = find_shape(hash, key, key->occurred_at);
+	if (!wants_detail_row(key, shape))
+	{
+		queue->counters.raised++;
+		count_in_shape(shape, key->occurred_at);
+		counted = true;
+	}
+	LWLockRelease(queue->lock);
+	return counted;
+}
+
+/*
+ * Record a violation: a detail row in the queue, or a count in its shape
+ * (sampled, or no room for the row), or, with room for neither, counted as
+ * dropped.  Never waits for a writer.
+ */
+AuditPushResult
 audit_queue_push(const AuditEntry *entry)
 {
 	uint32		hash = shape_hash(entry);
 	AuditDatabase *db;
 	AuditShape *shape = NULL;
-	bool		accepted = false;
+	AuditPushResult result = AUDIT_PUSH_DROPPED;
 	bool		no_room = false;
 	bool		share_full = false;
 
 	if (queue == NULL)
-		return false;
+		return AUDIT_PUSH_DROPPED;
 	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
 	queue->counters.raised++;
 	if (entry->query_id != 0)
 		shape = find_shape(hash, entry, entry->occurred_at);
-	if (wants_detail_row(entry, shape))
+	if (!wants_detail_row(entry, shape))
+		result = AUDIT_PUSH_SAMPLED;
+	else
 	{
 		db = find_database(entry->dboid, true);
 		no_room = (db == NULL || queue->tail - queue->head >= (uint64) queue->size);
@@ -641,22 +685,21 @@ audit_queue_push(const AuditEntry *entry)
 		if (!no_room && !share_full)
 		{
 			enqueue(entry, db);
-			accepted = true;
+			result = AUDIT_PUSH_ROW;
 			if (shape != NULL)
 				shape->detailed_at = entry->occurred_at;
 		}
+		else if (shape != NULL)
+			result = AUDIT_PUSH_COUNTED;
 	}
-	if (!accepted && shape != NULL)
-	{
+	if (result == AUDIT_PUSH_SAMPLED || result == AUDIT_PUSH_COUNTED)
 		count_in_shape(shape, entry->occurred_at);
-		accepted = true;
-	}
-	if (!accepted)
+	else if (result == AUDIT_PUSH_DROPPED)
 		queue->counters.dropped++;
 	LWLockRelease(queue->lock);
 	if (no_room || share_full)
 		warn_dropped(share_full);
-	return accepted;
+	return result;
 }
 
 /*--------------
@@ -757,6 +800,8 @@ audit_queue_claim_counts(Oid dboid, AuditShapeCount *counts, int max)
 		strlcpy(c->kind, shape->kind, sizeof(c->kind));
 		strlcpy(c->relation, shape->relation, sizeof(c->relation));
 		strlcpy(c->call_site, shape->call_site, sizeof(c->call_site));
+		c->user_name = shape->user_name;
+		strlcpy(c->application_name, shape->application_name, sizeof(c->application_name));
 		c->count = shape->inflight;
 		c->first_seen = shape->inflight_first;
 		c->last_seen = shape->inflight_last;

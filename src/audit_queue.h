@@ -73,6 +73,8 @@ typedef struct AuditShapeCount
 	char		kind[24];
 	char		relation[2 * NAMEDATALEN + 8];
 	char		call_site[AUDIT_CALL_SITE_MAX];
+	NameData	user_name;
+	char		application_name[NAMEDATALEN];
 	uint64		count;
 	TimestampTz first_seen;
 	TimestampTz last_seen;
@@ -86,12 +88,22 @@ typedef enum AuditOutcome
 	AUDIT_REFUSED
 } AuditOutcome;
 
+/* What became of a violation handed to the queue. */
+typedef enum AuditPushResult
+{
+	AUDIT_PUSH_ROW,				/* waits to be written as a detail row */
+	AUDIT_PUSH_SAMPLED,			/* a repeat within the sampling interval: counted */
+	AUDIT_PUSH_COUNTED,			/* wanted a row, no room: counted instead */
+	AUDIT_PUSH_DROPPED			/* neither row nor count */
+} AuditPushResult;
+
 extern int	audit_queue_size;
 extern int	audit_sample_interval_ms;
 
 extern void audit_queue_request_shmem(void);
 extern void audit_queue_init_shmem(void);
-extern bool audit_queue_push(const AuditEntry *entry);
+extern bool audit_queue_count_repeat(const AuditEntry *key);
+extern AuditPushResult audit_queue_push(const AuditEntry *entry);
 extern int	audit_queue_claim(Oid dboid, AuditEntry *entries, uint64 *positions,
 							  int max);
 extern void audit_queue_finish(const uint64 *positions, const AuditOutcome *outcomes,

@@ -182,20 +182,22 @@ audit_flush_current_database(void)
 
 #define INSERT_COUNTS \
 	"INSERT INTO tenant_guard.violation_counts (batch_id, kind, relation, query_id," \
-	" call_site, count, first_seen, last_seen)" \
+	" call_site, user_name, application_name, count, first_seen, last_seen)" \
 	" SELECT u.batch_id, u.kind, u.relation, u.query_id, u.call_site::pg_catalog.jsonb," \
-	" u.count, u.first_seen, u.last_seen" \
+	" u.user_name, u.application_name, u.count, u.first_seen, u.last_seen" \
 	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)," \
 	" pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)," \
-	" pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8))" \
-	" AS u(batch_id, kind, relation, query_id, call_site, count, first_seen, last_seen)" \
+	" pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8)," \
+	" pg_catalog.unnest($9), pg_catalog.unnest($10))" \
+	" AS u(batch_id, kind, relation, query_id, call_site, user_name, application_name," \
+	" count, first_seen, last_seen)" \
 	" ON CONFLICT (batch_id) DO NOTHING"
 
-#define COUNTS_COLUMNS 8
+#define COUNTS_COLUMNS 10
 
 static const Oid counts_types[COUNTS_COLUMNS] = {
 	INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-	INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID
+	TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID
 };
 
 #define SELECT_PRESENT \
@@ -510,10 +512,14 @@ count_column(const AuditShapeCount *c, int column, bool *isnull)
 		case 4:
 			return text_or_null(c->call_site, isnull);
 		case 5:
-			return Int64GetDatum((int64) c->count);
+			return text_or_null(NameStr(c->user_name), isnull);
 		case 6:
-			return TimestampTzGetDatum(c->first_seen);
+			return text_or_null(c->application_name, isnull);
 		case 7:
+			return Int64GetDatum((int64) c->count);
+		case 8:
+			return TimestampTzGetDatum(c->first_seen);
+		case 9:
 			return TimestampTzGetDatum(c->last_seen);
 	}
 	elog(ERROR, "unknown count column %d", column);

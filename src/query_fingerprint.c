@@ -32,9 +32,12 @@
 #include "parser/gramparse.h"
 #include "parser/scanner.h"
 #include "utils/backend_status.h"
+#include "utils/memutils.h"
 
 /* Distinguishes the fingerprint's hash from other uses of hash_bytes. */
 #define FINGERPRINT_SEED	UINT64CONST(0x7467667072696e74)
+
+static uint64 cached_fingerprint(const char *text);
 
 /* Append one token of the statement's shape to buf. */
 static void
@@ -119,5 +122,34 @@ violation_query_id(const char *statement_text)
 		return query_id;
 	if (statement_text == NULL || statement_text[0] == '\0')
 		return 0;
-	return statement_fingerprint(statement_text);
+	return cached_fingerprint(statement_text);
+}
+
+/*
+ * The fingerprint of the text, from the backend's last one when the text is
+ * the same: an application that repeats a violating statement sends the
+ * same text each time (a prepared statement's, or the same literals), and
+ * scanning it again would cost several thousand instructions a violation.
+ * Texts longer than FINGERPRINT_CACHE_MAX are not kept.
+ */
+#define FINGERPRINT_CACHE_MAX	4096
+
+static uint64
+cached_fingerprint(const char *text)
+{
+	static char *last_text = NULL;
+	static uint64 last_fingerprint = 0;
+	uint64		fingerprint;
+
+	if (last_text != NULL && strcmp(last_text, text) == 0)
+		return last_fingerprint;
+	fingerprint = statement_fingerprint(text);
+	if (strlen(text) < FINGERPRINT_CACHE_MAX)
+	{
+		if (last_text != NULL)
+			pfree(last_text);
+		last_text = MemoryContextStrdup(TopMemoryContext, text);
+		last_fingerprint = fingerprint;
+	}
+	return fingerprint;
 }

@@ -166,7 +166,7 @@ settings_define(void)
 							"Rejections, non_atomic_amount violations and new shapes always keep a row; "
 							"0 keeps a row for every violation.",
 							&audit_sample_interval_ms,
-							0, 0, 3600000,
+							1000, 0, 3600000,
 							PGC_SUSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);

@@ -42,9 +42,11 @@
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "tenant_context.h"
 #include "query_fingerprint.h"
 #include "utils/timestamp.h"
@@ -70,18 +72,79 @@ violation_kind_name(ViolationKind kind)
 }
 
 /*
+ * The names of the last relation named, until the relation or any schema
+ * changes (a rename, a drop): a flood of one violation names the same
+ * relation every time, and looking its names up again in the catalog
+ * caches would cost more than counting the violation.
+ */
+static struct
+{
+	Oid			relid;			/* InvalidOid: nothing kept */
+	char	   *qualified;		/* public."My Tab" */
+	char	   *message;		/* public.My Tab */
+}			named_relation;
+
+static void
+forget_named_relation(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == named_relation.relid)
+		named_relation.relid = InvalidOid;
+}
+
+static void
+forget_named_relation_schema(Datum arg, int cacheid, uint32 hashvalue)
+{
+	named_relation.relid = InvalidOid;
+}
+
+static void
+name_relation(Oid relid)
+{
+	static bool callbacks_registered = false;
+	char	   *relname;
+	char	   *nspname;
+
+	if (relid == named_relation.relid && OidIsValid(relid))
+		return;
+	if (!callbacks_registered)
+	{
+		CacheRegisterRelcacheCallback(forget_named_relation, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, forget_named_relation_schema, (Datum) 0);
+		callbacks_registered = true;
+	}
+	if (named_relation.qualified != NULL)
+	{
+		pfree(named_relation.qualified);
+		pfree(named_relation.message);
+		named_relation.qualified = named_relation.message = NULL;
+	}
+	named_relation.relid = InvalidOid;
+	relname = get_rel_name(relid);
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	if (relname == NULL || nspname == NULL)
+	{
+		/* gone: named by number, and not kept */
+		named_relation.qualified = MemoryContextStrdup(TopMemoryContext,
+													   psprintf("relation %u", relid));
+		named_relation.message = MemoryContextStrdup(TopMemoryContext, psprintf("%u", relid));
+		return;
+	}
+	named_relation.qualified = MemoryContextStrdup(TopMemoryContext,
+												   quote_qualified_identifier(nspname, relname));
+	named_relation.message = MemoryContextStrdup(TopMemoryContext,
+												 psprintf("%s.%s", nspname, relname));
+	named_relation.relid = relid;
+}
+
+/*
  * schema.table with identifiers quoted where needed (public."My Tab"), for
  * data: the audit trail, the log line's JSON, check()'s result.  Never NULL.
  */
 char *
 relation_qualified_name(Oid relid)
 {
-	char	   *relname = get_rel_name(relid);
-	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
-
-	if (relname == NULL || nspname == NULL)
-		return psprintf("relation %u", relid);
-	return quote_qualified_identifier(nspname, relname);
+	name_relation(relid);
+	return pstrdup(named_relation.qualified);
 }
 
 /*
@@ -91,12 +154,8 @@ relation_qualified_name(Oid relid)
 char *
 relation_message_name(Oid relid)
 {
-	char	   *relname = get_rel_name(relid);
-	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
-
-	if (relname == NULL || nspname == NULL)
-		return psprintf("%u", relid);
-	return psprintf("%s.%s", nspname, relname);
+	name_relation(relid);
+	return pstrdup(named_relation.message);
 }
 
 static void
@@ -200,36 +259,75 @@ client_address(char *buf, size_t len)
 }
 
 /*
- * Queue the violation for tenant_guard.violations (the entry's query id and
- * call site are filled already).  A full queue drops it, counted; the
- * server-log line written before stays its only record.
+ * The fields that make the violation's statement shape, which is all the
+ * queue needs to count a sampled repeat.
  */
 static void
-queue_for_audit(AuditEntry *e, const Violation *violation,
-				const char *relation, bool rejected, const char *tenant,
-				const char *row_tenant)
+fill_shape_fields(AuditEntry *e, const Violation *violation, const char *relation,
+				  bool rejected, uint64 query_id)
+{
+	e->dboid = MyDatabaseId;
+	e->query_id = query_id;
+	(void) call_site_from_query(debug_query_string, e->call_site, sizeof(e->call_site));
+	e->occurred_at = GetCurrentTimestamp();
+	e->rejected = rejected;
+	strlcpy(e->kind, violation_kind_name(violation->kind), sizeof(e->kind));
+	strlcpy(e->relation, relation, sizeof(e->relation));
+	namestrcpy(&e->user_name, current_role_name());
+	strlcpy(e->application_name, application_name ? application_name : "",
+			sizeof(e->application_name));
+}
+
+/* The rest of a detail row's fields. */
+static void
+fill_detail_fields(AuditEntry *e, const Violation *violation, const char *tenant,
+				   const char *row_tenant)
 {
 	/* never 0: a zero id marks an unwritten slot after a crash */
 	do
 		e->entry_id = pg_prng_uint64(&pg_global_prng_state);
 	while (e->entry_id == 0);
-	e->dboid = MyDatabaseId;
 	e->backend_pid = MyProcPid;
-	e->occurred_at = GetCurrentTimestamp();
-	e->rejected = rejected;
-	strlcpy(e->kind, violation_kind_name(violation->kind), sizeof(e->kind));
 	strlcpy(e->command, violation->command ? violation->command : "", sizeof(e->command));
-	namestrcpy(&e->user_name, current_role_name());
-	strlcpy(e->application_name, application_name ? application_name : "",
-			sizeof(e->application_name));
 	client_address(e->client_addr, sizeof(e->client_addr));
-	strlcpy(e->relation, relation, sizeof(e->relation));
 	namestrcpy(&e->tenant_column, violation->column ? violation->column : "");
 	strlcpy(e->detail, violation->detail ? violation->detail : "", sizeof(e->detail));
 	strlcpy(e->query, debug_query_string ? debug_query_string : "", sizeof(e->query));
 	strlcpy(e->tenant, tenant ? tenant : "", sizeof(e->tenant));
 	strlcpy(e->row_tenant, row_tenant ? row_tenant : "", sizeof(e->row_tenant));
-	(void) audit_queue_push(e);
+}
+
+/*
+ * Put the violation into the audit trail and the server log.  A logged
+ * repeat of a statement shape within the sampling interval is only counted,
+ * exactly, in its shape, and writes no log line: under a flood of one
+ * unscoped statement that is nearly every violation, and it then costs a
+ * few thousand instructions instead of a full entry, a JSON line and the
+ * log write.  Every other violation is logged, also one the queue had no
+ * room for (its only record then, counted as dropped).
+ *
+ * The entry is one buffer reused: a repeat fills only its shape's fields,
+ * and a detail row starts from a cleared buffer, so that no byte of an
+ * earlier violation travels with it.
+ */
+static void
+record_violation(const Violation *violation, const char *relation, bool rejected,
+				 const char *tenant, const char *row_tenant)
+{
+	static AuditEntry *entry = NULL;
+	uint64		query_id = violation_query_id(debug_query_string);
+
+	if (entry == NULL)
+		entry = MemoryContextAlloc(TopMemoryContext, sizeof(AuditEntry));
+	fill_shape_fields(entry, violation, relation, rejected, query_id);
+	if (audit_queue_count_repeat(entry))
+		return;
+	MemSet(entry, 0, sizeof(AuditEntry));
+	fill_shape_fields(entry, violation, relation, rejected, query_id);
+	fill_detail_fields(entry, violation, tenant, row_tenant);
+	if (audit_queue_push(entry) != AUDIT_PUSH_SAMPLED)
+		write_log_line(violation, relation, rejected, entry->query_id,
+					   entry->call_site, tenant, row_tenant);
 }
 
 /*
@@ -252,21 +350,13 @@ violation_report_tenant(const Violation *violation, GuardMode mode,
 {
 	bool		rejected = (mode == GUARD_MODE_ENFORCE);
 	char	   *relation;
-	AuditEntry *entry;
 	int			level = 0;
 
 	if (mode == GUARD_MODE_OFF)
 		return;
 
 	relation = relation_qualified_name(violation->relid);
-	entry = palloc0(sizeof(AuditEntry));
-	entry->query_id = violation_query_id(debug_query_string);
-	(void) call_site_from_query(debug_query_string, entry->call_site,
-								sizeof(entry->call_site));
-	write_log_line(violation, relation, rejected, entry->query_id, entry->call_site,
-				   tenant, row_tenant);
-	queue_for_audit(entry, violation, relation, rejected, tenant, row_tenant);
-	pfree(entry);
+	record_violation(violation, relation, rejected, tenant, row_tenant);
 
 	/* The error in enforce mode; in log mode the optional client message. */
 	if (rejected)

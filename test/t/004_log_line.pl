@@ -1,5 +1,6 @@
-# Every violation writes one parseable server-log line: in log mode the
-# statement runs, in enforce mode it fails; the JSON object carries the
+# Every violation writes one parseable server-log line (but for logged
+# repeats that sampling only counts): in log mode the statement runs, in
+# enforce mode it fails; the JSON object carries the
 # documented fields (with the database, the query id and the call site).  Clients see nothing in log mode unless
 # tenant_guard.client_messages says so.
 use strict;
@@ -71,10 +72,26 @@ is($logged[0]{kind}, 'unscoped_read', 'and kind "unscoped_read"');
 
 $offset = -s $node->logfile;
 ($ret, $stdout, $stderr) = $node->psql('postgres',
-	"SET tenant_guard.client_messages = warning; SELECT count(*) FROM invoices");
+	"SET tenant_guard.client_messages = warning; SELECT count(*) FROM invoices WHERE id > 0");
 like($stderr, qr/WARNING:  unscoped read of tenant table "public.invoices"/,
 	'client_messages = warning shows the violation to the client');
 is(scalar(my @l = violations_since($offset)), 1, 'still exactly one log line');
+
+# Logged repeats of a statement shape within tenant_guard.audit_sample_interval
+# are counted in the shape and write no line; with the interval 0 each does.
+$offset = -s $node->logfile;
+$node->safe_psql('postgres', "SET tenant_guard.audit_sample_interval = '1h';
+	SELECT id FROM invoices WHERE id = 1; SELECT id FROM invoices WHERE id = 2;
+	SELECT id FROM invoices WHERE id = 3; SELECT tenant_guard.flush();");
+@logged = violations_since($offset);
+is_deeply([ map { $_->{statement} } @logged ], [ 'SELECT id FROM invoices WHERE id = 1;' ],
+	'three repeats of one shape: the first is logged, the repeats are not');
+is($node->safe_psql('postgres', "SELECT sum(count) FROM tenant_guard.violation_counts"), '2',
+	'the two repeats are counted');
+$offset = -s $node->logfile;
+$node->safe_psql('postgres', "SET tenant_guard.audit_sample_interval = 0;
+	SELECT id FROM invoices WHERE id = 4; SELECT id FROM invoices WHERE id = 5;");
+is(scalar(@l = violations_since($offset)), 2, 'with the interval 0 every repeat is logged');
 
 $node->stop;
 done_testing();

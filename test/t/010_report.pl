@@ -77,6 +77,16 @@ sub learn_query_ids
 }
 learn_query_ids('postgres', 'second');
 
+# With the default sampling, a repeat of a shape (same role and application)
+# within a second keeps no row of its own and is counted instead: the
+# report must add both up.
+is($node->safe_psql('postgres', "SELECT (SELECT count(*) FROM tenant_guard.violations)
+	|| ' ' || (SELECT sum(count) FROM tenant_guard.violation_counts)
+	|| ' ' || (SELECT string_agg(user_name || ':' || n, ',' ORDER BY user_name)
+				 FROM (SELECT user_name, sum(count) AS n FROM tenant_guard.violation_counts
+						GROUP BY user_name) c)"),
+	'5 5 alice:5', 'the fixture: 5 detail rows, 5 counted repeats (all of alice)');
+
 # Times and query ids replaced by stable names.
 sub normalize
 {
@@ -141,7 +151,7 @@ Statement shapes
    1.         4  unscoped_read on public.invoices, query_id <by_id>
                  first TIME, last TIME
                  users: alice; applications: billing
-                 SELECT * FROM invoices WHERE id = 4;
+                 SELECT * FROM invoices WHERE id = 1;
    2.         3  unscoped_read on public.clients, query_id <count_clients>
                  first TIME, last TIME
                  users: alice, bob; applications: billing, web|hooks
@@ -149,7 +159,7 @@ Statement shapes
    3.         2  unscoped_write on public.invoices, query_id <update>
                  first TIME, last TIME
                  users: alice; applications: billing
-                 UPDATE invoices SET note = 'paid' WHERE id = 4;
+                 UPDATE invoices SET note = 'paid' WHERE id = 3;
    4.         1  unscoped_read on public.invoices, query_id <hostile>
                  first TIME, last TIME
                  users: bob; applications: web|hooks
@@ -202,9 +212,9 @@ is(normalize($out), <<'EOT', 'markdown report: exact content, the pipe and backt
 
 | # | kind | relation | query_id | count | first seen | last seen | users | applications | latest statement |
 |---:|---|---|---|---:|---|---|---|---|---|
-| 1 | unscoped\_read | public.invoices | <by_id> | 4 | TIME | TIME | alice | billing | SELECT \* FROM invoices WHERE id = 4; |
+| 1 | unscoped\_read | public.invoices | <by_id> | 4 | TIME | TIME | alice | billing | SELECT \* FROM invoices WHERE id = 1; |
 | 2 | unscoped\_read | public.clients | <count_clients> | 3 | TIME | TIME | alice, bob | billing, web\|hooks | SELECT count(\*) FROM clients; |
-| 3 | unscoped\_write | public.invoices | <update> | 2 | TIME | TIME | alice | billing | UPDATE invoices SET note = 'paid' WHERE id = 4; |
+| 3 | unscoped\_write | public.invoices | <update> | 2 | TIME | TIME | alice | billing | UPDATE invoices SET note = 'paid' WHERE id = 3; |
 | 4 | unscoped\_read | public.invoices | <hostile> | 1 | TIME | TIME | bob | web\|hooks | SELECT \* FROM invoices WHERE note = '\</script\>\<img src=x onerror=alert(1)\> a\|b \`x\`'; |
 
 ## Call sites
@@ -250,9 +260,9 @@ format_version: 1
 generated_at: "TIME"
 since: null
 top_shapes:
-  {"applications":["billing"],"count":4,"database":"postgres","first_seen":"TIME","kind":"unscoped_read","last_seen":"TIME","query_id":"<by_id>","relation":"public.invoices","sample_query":"SELECT * FROM invoices WHERE id = 4;","users":["alice"]}
+  {"applications":["billing"],"count":4,"database":"postgres","first_seen":"TIME","kind":"unscoped_read","last_seen":"TIME","query_id":"<by_id>","relation":"public.invoices","sample_query":"SELECT * FROM invoices WHERE id = 1;","users":["alice"]}
   {"applications":["billing","web|hooks"],"count":3,"database":"postgres","first_seen":"TIME","kind":"unscoped_read","last_seen":"TIME","query_id":"<count_clients>","relation":"public.clients","sample_query":"SELECT count(*) FROM clients;","users":["alice","bob"]}
-  {"applications":["billing"],"count":2,"database":"postgres","first_seen":"TIME","kind":"unscoped_write","last_seen":"TIME","query_id":"<update>","relation":"public.invoices","sample_query":"UPDATE invoices SET note = 'paid' WHERE id = 4;","users":["alice"]}
+  {"applications":["billing"],"count":2,"database":"postgres","first_seen":"TIME","kind":"unscoped_write","last_seen":"TIME","query_id":"<update>","relation":"public.invoices","sample_query":"UPDATE invoices SET note = 'paid' WHERE id = 3;","users":["alice"]}
   {"applications":["web|hooks"],"count":1,"database":"postgres","first_seen":"TIME","kind":"unscoped_read","last_seen":"TIME","query_id":"<hostile>","relation":"public.invoices","sample_query":"SELECT * FROM invoices WHERE note = '</script><img src=x onerror=alert(1)> a|b `x`';","users":["bob"]}
 totals: {"first_seen":"TIME","last_seen":"TIME","shapes":4,"violations":10}
 users:
@@ -293,11 +303,11 @@ Statement shapes
    1.         5  unscoped_write on second:public.clients, query_id <delete>
                  first TIME, last TIME
                  users: bob; applications: cron
-                 DELETE FROM clients WHERE id = 5;
+                 DELETE FROM clients WHERE id = 1;
    2.         4  unscoped_read on postgres:public.invoices, query_id <by_id>
                  first TIME, last TIME
                  users: alice; applications: billing
-                 SELECT * FROM invoices WHERE id = 4;
+                 SELECT * FROM invoices WHERE id = 1;
    3.         3  unscoped_read on postgres:public.clients, query_id <count_clients>
                  first TIME, last TIME
                  users: alice, bob; applications: billing, web|hooks
@@ -305,7 +315,7 @@ Statement shapes
    4.         2  unscoped_write on postgres:public.invoices, query_id <update>
                  first TIME, last TIME
                  users: alice; applications: billing
-                 UPDATE invoices SET note = 'paid' WHERE id = 4;
+                 UPDATE invoices SET note = 'paid' WHERE id = 3;
    5.         1  unscoped_read on postgres:public.invoices, query_id <hostile>
                  first TIME, last TIME
                  users: bob; applications: web|hooks
@@ -388,9 +398,9 @@ is(sorted_lines(normalize(slurp_file("$dir/known.txt"))), sorted_lines(<<'EOT'),
 # kind<TAB>relation<TAB>call_site=JSON, query_id=N or query=TEXT<TAB># latest statement
 unscoped_read	public.clients	query_id=<count_clients>	# SELECT count(*) FROM clients;
 unscoped_read	public.invoices	query=SELECT * FROM invoices -- old	# SELECT * FROM invoices -- old
-unscoped_read	public.invoices	query_id=<by_id>	# SELECT * FROM invoices WHERE id = 4;
+unscoped_read	public.invoices	query_id=<by_id>	# SELECT * FROM invoices WHERE id = 1;
 unscoped_read	public.invoices	query_id=<hostile>	# SELECT * FROM invoices WHERE note = '</script><img src=x onerror=alert(1)> a|b `x`';
-unscoped_write	public.invoices	query_id=<update>	# UPDATE invoices SET note = 'paid' WHERE id = 4;
+unscoped_write	public.invoices	query_id=<update>	# UPDATE invoices SET note = 'paid' WHERE id = 3;
 EOT
 ($rc, $out, $err) = report('-d', 'postgres', '--baseline', "$dir/known.txt");
 is($rc, 0, '--baseline with nothing new: exit status 0');
@@ -451,7 +461,8 @@ bad_input([ '-d', 'plain' ], 'database "plain" does not have the tenant_guard ex
 # --- call sites, as a later version of the trail records them ---------------
 $node->safe_psql('postgres', 'CREATE DATABASE later');
 $node->safe_psql('later', 'CREATE EXTENSION tenant_guard;
-	CREATE TABLE invoices (id int, firm_id int); GRANT ALL ON invoices TO PUBLIC;');
+	CREATE TABLE invoices (id int, firm_id int); GRANT ALL ON invoices TO PUBLIC;
+	ALTER DATABASE later SET tenant_guard.audit_sample_interval = 0;');
 violate('later', 'alice', 'web', 'SELECT * FROM invoices WHERE id = 1',
 	'SELECT * FROM invoices WHERE id = 2', 'SELECT count(*) FROM invoices');
 $node->safe_psql('later', q{

@@ -41,6 +41,8 @@ max_worker_processes = 16
 citus.shard_count = 4
 citus.enable_statistics_collection = off
 tenant_guard.cluster_secret = '$secret'
+# every violation keeps a row, so that rows per client statement can be counted
+tenant_guard.audit_sample_interval = 0
 log_line_prefix = '%m [%p] %q%a '
 });
 	$node->append_conf('pg_hba.conf', 'host all all 127.0.0.1/32 trust');

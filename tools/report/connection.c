@@ -172,6 +172,14 @@ has_call_site_column(PGconn *conn)
 					  "AND attname = 'call_site' AND attnum > 0 AND NOT attisdropped)");
 }
 
+/* Since 0.2.0, repeats that keep no detail row are counted in a table. */
+bool
+has_violation_counts(PGconn *conn)
+{
+	return query_bool(conn,
+					  "SELECT pg_catalog.to_regclass('tenant_guard.violation_counts') IS NOT NULL");
+}
+
 /*
  * --since is a timestamp or an interval back from now, resolved once by the
  * first server so that every database is cut at the same instant.

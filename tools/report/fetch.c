@@ -9,14 +9,36 @@
 #include <string.h>
 #include <strings.h>
 
-#define TRAIL " FROM tenant_guard.violations v" \
-	" WHERE ($1::pg_catalog.timestamptz IS NULL OR v.occurred_at >= $1::pg_catalog.timestamptz)"
+/*
+ * The trail as one relation "v" of (id, kind, relation, query_id, call_site,
+ * query, user_name, application_name, first_seen, last_seen, n): one row
+ * per detail row (n = 1) and, where the database has them, one per batch
+ * of repeats that were only counted (tenant_guard.violation_counts, with
+ * no statement text), so that every count below is exact when detail rows
+ * were sampled.  %s is the call_site column, or NULL where the
+ * trail predates it.
+ */
+#define SINCE(col) "($1::pg_catalog.timestamptz IS NULL OR " col " >= $1::pg_catalog.timestamptz)"
+static const char *const detail_rows =
+"SELECT v.id, v.kind, v.relation, v.query_id, %s AS call_site, v.query,"
+" v.user_name::text AS user_name, v.application_name,"
+" v.occurred_at AS first_seen, v.occurred_at AS last_seen, 1::bigint AS n"
+" FROM tenant_guard.violations v WHERE " SINCE("v.occurred_at");
+static const char *const counted_rows =
+" UNION ALL SELECT NULL, c.kind, c.relation, c.query_id, c.call_site, NULL,"
+" c.user_name::text, c.application_name,"
+" c.first_seen, c.last_seen, c.count"
+" FROM tenant_guard.violation_counts c WHERE " SINCE("c.last_seen");
+
+#define TRAIL " FROM (%s) v"
 #define UTC(expr) "pg_catalog.to_char((" expr ") AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
-#define LATEST_QUERY "(pg_catalog.array_agg(v.query ORDER BY v.occurred_at DESC, v.id DESC))[1]"
+#define LATEST_QUERY "(pg_catalog.array_agg(v.query ORDER BY v.last_seen DESC, v.id DESC)" \
+	" FILTER (WHERE v.query IS NOT NULL))[1]"
+#define COUNT "pg_catalog.sum(v.n)::bigint"
 
 static const char *const shapes_sql =
-"SELECT v.kind, v.relation, v.query_id::text, pg_catalog.count(*), "
-UTC("pg_catalog.min(v.occurred_at)") ", " UTC("pg_catalog.max(v.occurred_at)") ", "
+"SELECT v.kind, v.relation, v.query_id::text, " COUNT ", "
+UTC("pg_catalog.min(v.first_seen)") ", " UTC("pg_catalog.max(v.last_seen)") ", "
 LATEST_QUERY ", "
 "pg_catalog.array_agg(DISTINCT v.user_name) FILTER (WHERE v.user_name IS NOT NULL), "
 "pg_catalog.array_agg(DISTINCT v.application_name) FILTER (WHERE v.application_name IS NOT NULL)"
@@ -24,21 +46,22 @@ TRAIL
 " GROUP BY v.kind, v.relation, v.query_id, CASE WHEN v.query_id IS NULL THEN v.query END";
 
 static const char *const call_sites_sql =
-"SELECT pg_catalog.to_jsonb(v.call_site)::text, v.kind, v.relation, pg_catalog.count(*), "
-UTC("pg_catalog.min(v.occurred_at)") ", " UTC("pg_catalog.max(v.occurred_at)")
-TRAIL " AND v.call_site IS NOT NULL"
+"SELECT pg_catalog.to_jsonb(v.call_site)::text, v.kind, v.relation, " COUNT ", "
+UTC("pg_catalog.min(v.first_seen)") ", " UTC("pg_catalog.max(v.last_seen)")
+TRAIL " WHERE v.call_site IS NOT NULL"
 " GROUP BY pg_catalog.to_jsonb(v.call_site)::text, v.kind, v.relation";
 
 static const char *const users_sql =
-"SELECT v.user_name, pg_catalog.count(*)" TRAIL
-" AND v.user_name IS NOT NULL GROUP BY v.user_name";
+"SELECT v.user_name, " COUNT TRAIL
+" WHERE v.user_name IS NOT NULL GROUP BY v.user_name";
 
 static const char *const applications_sql =
-"SELECT v.application_name, pg_catalog.count(*)" TRAIL
-" AND v.application_name IS NOT NULL GROUP BY v.application_name";
+"SELECT v.application_name, " COUNT TRAIL
+" WHERE v.application_name IS NOT NULL GROUP BY v.application_name";
 
+/* A batch of counted repeats falls in the hour of its last repeat. */
 static const char *const timeline_sql =
-"SELECT " UTC("pg_catalog.date_trunc('hour', v.occurred_at, 'UTC')") ", v.kind, pg_catalog.count(*)"
+"SELECT " UTC("pg_catalog.date_trunc('hour', v.last_seen, 'UTC')") ", v.kind, " COUNT
 TRAIL " GROUP BY 1, 2";
 
 /* The baseline's identity of a violation: call site, else query id, else text. */
@@ -59,14 +82,21 @@ typedef struct Fetch
 	PGconn	   *conn;
 	const char *database;
 	const char *since;
+	char	   *trail;			/* the relation "v" above, for this database */
 	Report	   *report;
 } Fetch;
 
+/* Run one of the queries above, its TRAIL made this database's trail. */
 static PGresult *
 run(const Fetch *f, const char *sql)
 {
-	PGresult   *res = PQexecParams(f->conn, sql, 1, NULL, &f->since, NULL, NULL, 0);
+	StrBuf		query;
+	PGresult   *res;
 
+	sb_init(&query);
+	sb_printf(&query, sql, f->trail);
+	res = PQexecParams(f->conn, query.data, 1, NULL, &f->since, NULL, NULL, 0);
+	sb_free(&query);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		die("database \"%s\": %s", f->database, result_message(res));
 	return res;
@@ -274,9 +304,15 @@ fetch_keys(const Fetch *f, bool call_sites)
 void
 fetch_database(PGconn *conn, const char *database, Report *report)
 {
-	Fetch		f = {conn, database, report->since, report};
+	Fetch		f = {conn, database, report->since, NULL, report};
 	bool		call_sites = has_call_site_column(conn);
+	StrBuf		trail;
 
+	sb_init(&trail);
+	sb_printf(&trail, detail_rows, call_sites ? "v.call_site" : "NULL::pg_catalog.jsonb");
+	if (has_violation_counts(conn))
+		sb_append(&trail, counted_rows);
+	f.trail = trail.data;
 	if (call_sites)
 		report->has_call_sites = true;
 	fetch_shapes(&f);
@@ -286,4 +322,5 @@ fetch_database(PGconn *conn, const char *database, Report *report)
 	fetch_counts(&f, applications_sql, &report->applications, false);
 	fetch_counts(&f, timeline_sql, &report->timeline, true);
 	fetch_keys(&f, call_sites);
+	sb_free(&trail);
 }

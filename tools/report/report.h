@@ -142,6 +142,7 @@ PGconn	   *connect_database(const Options *opts, const char *dbname);
 char	  **list_databases(PGconn *conn, size_t *n);
 bool		has_extension(PGconn *conn);
 bool		has_call_site_column(PGconn *conn);
+bool		has_violation_counts(PGconn *conn);
 char	   *resolve_since(PGconn *conn, const char *since);
 void		free_password(void);
 char	   *result_message(const PGresult *res);
