@@ -37,10 +37,16 @@
  * no query id) is it dropped.
  *
  * Locking rules, the only ones for this memory:
- *	- every field of AuditQueue, every slot and every AuditDatabase is read
- *	  and written only while holding queue->lock, exclusively, except that a
- *	  claimer may read the copies it took out of the queue without it, and
- *	  last_full_warning is an atomic;
+ *	- every field of AuditQueue, every slot, every AuditDatabase and every
+ *	  shape is read and written only while holding queue->lock,
+ *	  exclusively, except that a claimer may read the copies it took out of
+ *	  the queue without it, last_full_warning and repeats_raised are
+ *	  atomics, and the one path that a flood takes, counting a sampled
+ *	  repeat of an existing shape, holds the lock shared and the shape's
+ *	  spinlock to read detailed_at and add to pending (shared holders
+ *	  exclude exclusive ones, so every other path needs no spinlock);
+ *	- repeats_raised is folded into counters.raised by whoever reads the
+ *	  counters with the lock held exclusively;
  *	- the lock is held for a memcpy of one entry on the violating backend's
  *	  path, and for scans of the ring in the writers; nothing that can
  *	  sleep, allocate or raise an error happens under it.
@@ -74,6 +80,7 @@
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "storage/spin.h"
 #include "utils/timestamp.h"
 
 #define AUDIT_QUEUE_TRANCHE		"tenant_guard_audit"
@@ -123,6 +130,7 @@ typedef struct AuditShape
 	char		call_site[AUDIT_CALL_SITE_MAX];
 	NameData	user_name;		/* role and application are part of the shape, */
 	char		application_name[NAMEDATALEN];	/* so each keeps detail rows */
+	slock_t		mutex;			/* see "Locking rules" */
 	TimestampTz detailed_at;	/* its last detail row; 0: none yet */
 	uint64		pending;
 	TimestampTz pending_first;
@@ -152,6 +160,7 @@ typedef struct AuditQueue
 	uint64		head;
 	uint64		tail;
 	KeptCounters counters;
+	pg_atomic_uint64 repeats_raised;	/* raised, not yet in counters.raised */
 	int			launcher_procno;	/* -1: none */
 	pg_atomic_uint64 last_full_warning; /* TimestampTz */
 	AuditDatabase dbs[AUDIT_MAX_DATABASES];
@@ -283,6 +292,30 @@ shape_matches(const AuditShape *shape, uint32 hash, const AuditEntry *e)
 		strcmp(shape->application_name, e->application_name) == 0;
 }
 
+/* The entry's shape if it has one, else NULL; the lock is held, shared will do. */
+static AuditShape *
+lookup_shape(uint32 hash, const AuditEntry *e)
+{
+	for (int i = 0; i < SHAPE_PROBES; i++)
+	{
+		AuditShape *shape = &shapes[(hash + i) % queue->nshapes];
+
+		if (shape_matches(shape, hash, e))
+			return shape;
+	}
+	return NULL;
+}
+
+/*
+ * Fold the repeats counted under the shared lock into the counters; the
+ * lock is held exclusively, so no repeat is being counted meanwhile.
+ */
+static void
+fold_repeats(void)
+{
+	queue->counters.raised += pg_atomic_exchange_u64(&queue->repeats_raised, 0);
+}
+
 /*
  * The entry's shape, or a new one in a free place of its probe window (a
  * place never used, or one with nothing to write whose last detail row is
@@ -309,6 +342,7 @@ find_shape(uint32 hash, const AuditEntry *e, TimestampTz now)
 	if (free_place == NULL)
 		return NULL;
 	memset(free_place, 0, sizeof(*free_place));
+	SpinLockInit(&free_place->mutex);
 	free_place->hash = hash;
 	free_place->dboid = e->dboid;
 	free_place->query_id = e->query_id;
@@ -393,6 +427,7 @@ dump_queue(int code, Datum arg)
 		else if (slot_at(pos)->state != SLOT_FREE)
 			lost++;
 	}
+	fold_repeats();
 	header.counters = queue->counters;
 	header.counters.lost += lost;
 
@@ -469,6 +504,7 @@ restore_shape(AuditShape *kept)
 		if (shape->hash == 0)
 		{
 			*shape = *kept;
+			SpinLockInit(&shape->mutex);
 			return true;
 		}
 	}
@@ -571,9 +607,15 @@ audit_queue_init_shmem(void)
 		queue->size = audit_queue_size;
 		queue->launcher_procno = -1;
 		pg_atomic_init_u64(&queue->last_full_warning, 0);
+		pg_atomic_init_u64(&queue->repeats_raised, 0);
 		queue->nshapes = shape_table_size();
 	}
 	shapes = (AuditShape *) &queue->slots[queue->size];
+	if (!found)
+	{
+		for (int i = 0; i < queue->nshapes; i++)
+			SpinLockInit(&shapes[i].mutex);
+	}
 	LWLockRelease(AddinShmemInitLock);
 
 	if (!IsUnderPostmaster)
@@ -642,13 +684,19 @@ audit_queue_count_repeat(const AuditEntry *key)
 
 	if (queue == NULL || key->query_id == 0)
 		return false;
-	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
-	shape = find_shape(hash, key, key->occurred_at);
-	if (!wants_detail_row(key, shape))
+	/* shared: backends counting repeats of one flood do not queue up */
+	LWLockAcquire(queue->lock, LW_SHARED);
+	shape = lookup_shape(hash, key);
+	if (shape != NULL)
 	{
-		queue->counters.raised++;
-		count_in_shape(shape, key->occurred_at);
-		counted = true;
+		SpinLockAcquire(&shape->mutex);
+		if (!wants_detail_row(key, shape))
+		{
+			count_in_shape(shape, key->occurred_at);
+			pg_atomic_fetch_add_u64(&queue->repeats_raised, 1);
+			counted = true;
+		}
+		SpinLockRelease(&shape->mutex);
 	}
 	LWLockRelease(queue->lock);
 	return counted;
@@ -1013,6 +1061,7 @@ audit_queue_counters(AuditCounters *counters)
 	if (queue == NULL)
 		return;
 	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
+	fold_repeats();
 	counters->raised = queue->counters.raised;
 	counters->queued = queue->counters.queued;
 	counters->persisted = queue->counters.persisted;
