@@ -3,8 +3,8 @@
 # refused + lost + pending), with exactly `persisted` rows in the
 # violations tables and `sampled` counted in the violation_counts tables
 # (plus those of a dropped database).  Sampling is off (every violation
-# keeps a row) except in the sampling scenario, where the queue overflows
-# too.
+# keeps a row) except in the sampling scenarios: one where the queue
+# overflows too, and 20 clients counting repeats of one shape at once.
 #	D1	the launcher ended by pg_terminate_backend() comes back by itself
 #	D2	an immediate shutdown while a writer has committed but not released
 #		its entries, and one under load, write no row twice
@@ -358,6 +358,24 @@ diag(sprintf('20 clients for 3 s: %d raised, %d persisted, %d dropped; the write
 	$after->{dropped} - $before->{dropped}, time - $t1));
 is(rows('postgres', 'many'), $after->{persisted} - $before->{persisted}, '20 clients: a row per persisted violation');
 settled('20 clients');
+
+# The same with sampling: all 20 count repeats of one shape at once.
+$before = audit_stats($node);
+$node->pgbench('--no-vacuum --client=20 --time=3', 0, [qr/processed: \d+/],
+	[qr/^$/s], '20 clients for 3 s, sampled',
+	{ 'sampled20' => "SET tenant_guard.audit_sample_interval = '1s';\nSELECT 'many sampled', count(*) FROM invoices;\n" });
+ok(poll_until($node, 'postgres', 'SELECT pending = 0 FROM tenant_guard.stats()', 30), '20 clients, sampled: drained');
+$after = audit_stats($node);
+my $raised = $after->{raised} - $before->{raised};
+diag(sprintf('20 clients for 3 s, sampled: %d raised, %d persisted, %d counted, %d dropped',
+	$raised, $after->{persisted} - $before->{persisted},
+	$after->{sampled} - $before->{sampled}, $after->{dropped} - $before->{dropped}));
+is($after->{dropped} - $before->{dropped}, 0, '20 clients, sampled: none dropped');
+ok($after->{persisted} - $before->{persisted} <= 20 * 5, '20 clients, sampled: at most a detail row per client and second');
+is( $node->safe_psql('postgres',
+		"SELECT sum(count) FROM tenant_guard.violation_summary WHERE sample_query LIKE '%''many sampled''%'"),
+	$raised, '20 clients, sampled: the summary counts every violation raised');
+settled('20 clients, sampled');
 
 $node->stop;
 done_testing();
