@@ -34,6 +34,9 @@
 #   BENCH_CG_CURVE_SHORT, BENCH_CG_CURVE_LONG  transactions of the two runs
 #                     of a curve point (3, 8: its statements are long)
 #   BENCH_OUTPUT      also write the report to this file
+#   BENCH_CG_REPORT_FROM  measure nothing: report again from the work
+#                     directory of an earlier run kept with KEEP=1, with the
+#                     same settings
 #   PG_BINDIR, KEEP=1 as for make bench
 # Unlike make bench, it writes into no documentation file: the figures in
 # doc/performance.md are copied there by hand.
@@ -50,6 +53,7 @@ BENCH_CG_CURVES=${BENCH_CG_CURVES-join,in,or,part_one,part_all}
 BENCH_CG_CURVE_SHORT=${BENCH_CG_CURVE_SHORT:-3}
 BENCH_CG_CURVE_LONG=${BENCH_CG_CURVE_LONG:-8}
 BENCH_OUTPUT=${BENCH_OUTPUT:-}
+BENCH_CG_REPORT_FROM=${BENCH_CG_REPORT_FROM:-}
 # shellcheck disable=SC2034 # read by publish_report (lib.sh)
 BENCH_DOC=
 
@@ -83,11 +87,16 @@ for w in "${WORKLOADS[@]}"; do
 done
 [[ " ${CLUSTERS[*]} " == *" plain "* ]] || tg_die "BENCH_CG_CLUSTERS must include plain"
 
-tg_ensure_packages postgresql-client-15 valgrind
-[ -x "$PG_BINDIR/pgbench" ] || tg_die "no pgbench in $PG_BINDIR"
-tg_build_and_install
-
-bench_make_workdir callgrind
+if [ -n "$BENCH_CG_REPORT_FROM" ]; then
+	WORK=$BENCH_CG_REPORT_FROM
+	[ -s "$WORK/callgrind.tsv" ] || tg_die "no callgrind.tsv in $WORK"
+else
+	tg_ensure_packages postgresql-client-15 valgrind
+	[ -x "$PG_BINDIR/pgbench" ] || tg_die "no pgbench in $PG_BINDIR"
+	tg_build_and_install
+	bench_make_workdir callgrind
+fi
+RESULTS=$WORK/callgrind.tsv
 # curve_statement CURVE N: the statement of the curve's point of size N,
 # one line, for the benchmark's firm.
 curve_statement() {
@@ -132,21 +141,25 @@ bench_curve_load() {
 	bench_psql "$port" bench_curve -c "VACUUM ANALYZE"
 }
 
+# create_clusters: the clusters, stopped, and the curve's statements.
 declare -A PORT
-for c in "${CLUSTERS[@]}"; do
-	tg_log "creating the $c cluster"
-	PORT[$c]=$(bench_create_cluster "$WORK" "$c") || exit 1
-	if [ ${#CURVES[@]} -gt 0 ] && [[ $c == plain || $c == guard ]]; then
-		tg_log "$c: loading the cost-curve database"
-		bench_curve_load "${PORT[$c]}"
-	fi
-	tg_stop_cluster "$WORK/$c"
-done
-mkdir -p "$WORK/curve"
-while read -r curve n; do
-	curve_statement "$curve" "$n" >"$WORK/curve/$curve-$n.sql"
-done < <(curve_points)
-chmod -R a+rX "$WORK/curve"
+create_clusters() {
+	local c curve n
+	for c in "${CLUSTERS[@]}"; do
+		tg_log "creating the $c cluster"
+		PORT[$c]=$(bench_create_cluster "$WORK" "$c") || exit 1
+		if [ ${#CURVES[@]} -gt 0 ] && [[ $c == plain || $c == guard ]]; then
+			tg_log "$c: loading the cost-curve database"
+			bench_curve_load "${PORT[$c]}"
+		fi
+		tg_stop_cluster "$WORK/$c"
+	done
+	mkdir -p "$WORK/curve"
+	while read -r curve n; do
+		curve_statement "$curve" "$n" >"$WORK/curve/$curve-$n.sql"
+	done < <(curve_points)
+	chmod -R a+rX "$WORK/curve"
+}
 
 # start_under_callgrind CLUSTER: start its postmaster under callgrind.
 start_under_callgrind() {
@@ -236,30 +249,38 @@ measure() {
 	done
 }
 
-RESULTS=$WORK/callgrind.tsv
-: >"$RESULTS"
-for c in "${CLUSTERS[@]}"; do
-	tg_log "$c: starting the postmaster under callgrind"
-	start_under_callgrind "$c"
-	for w in "${WORKLOADS[@]}"; do
-		IFS='|' read -r label db args _ _ <<<"${WORKLOAD[$w]}"
-		# shellcheck disable=SC2086 # args: the workload's pgbench arguments
-		measure "$c" "$w" "$db" "$BENCH_CG_SHORT" "$BENCH_CG_LONG" $args
-		tg_log "$c: $label measured"
+# measure_all: every workload and curve point on every cluster.
+measure_all() {
+	local c w label db args curve n
+	: >"$RESULTS"
+	for c in "${CLUSTERS[@]}"; do
+		tg_log "$c: starting the postmaster under callgrind"
+		start_under_callgrind "$c"
+		for w in "${WORKLOADS[@]}"; do
+			IFS='|' read -r label db args _ _ <<<"${WORKLOAD[$w]}"
+			# shellcheck disable=SC2086 # args: the workload's pgbench arguments
+			measure "$c" "$w" "$db" "$BENCH_CG_SHORT" "$BENCH_CG_LONG" $args
+			tg_log "$c: $label measured"
+		done
+		measure_first_statement "$c"
+		if [[ $c == plain || $c == guard ]]; then
+			while read -r curve n; do
+				measure "$c" "curve:$curve-$n" bench_curve "$BENCH_CG_CURVE_SHORT" \
+					"$BENCH_CG_CURVE_LONG" -M simple -f "$WORK/curve/$curve-$n.sql"
+				tg_log "$c: curve $curve, $n measured"
+			done < <(curve_points)
+		fi
+		if [ "$c" = guard ] && grep -m 5 'tenant_guard violation' "$WORK/$c/server.log" >&2; then
+			tg_die "the guard cluster logged violations: a workload is not scoped"
+		fi
+		tg_stop_cluster "$WORK/$c"
 	done
-	measure_first_statement "$c"
-	if [[ $c == plain || $c == guard ]]; then
-		while read -r curve n; do
-			measure "$c" "curve:$curve-$n" bench_curve "$BENCH_CG_CURVE_SHORT" \
-				"$BENCH_CG_CURVE_LONG" -M simple -f "$WORK/curve/$curve-$n.sql"
-			tg_log "$c: curve $curve, $n measured"
-		done < <(curve_points)
-	fi
-	if [ "$c" = guard ] && grep -m 5 'tenant_guard violation' "$WORK/$c/server.log" >&2; then
-		tg_die "the guard cluster logged violations: a workload is not scoped"
-	fi
-	tg_stop_cluster "$WORK/$c"
-done
+}
+
+if [ -z "$BENCH_CG_REPORT_FROM" ]; then
+	create_clusters
+	measure_all
+fi
 
 # steps KEY: the SHORT and LONG transaction counts KEY was measured with.
 steps() {
@@ -355,6 +376,11 @@ BAR_LINEAR_SLACK=5
 # Flat in the number of tables: the many-tables database's point select
 # may cost the guard at most this % more of its own work.
 BAR_FLAT_SHARE=2
+# The row-verified workloads: their own work counts the plan nodes that
+# the row check wraps (row_checks.c runs them), so theirs is the tenant
+# context's bar: fewer instructions than the RLS policy
+# (doc/tenant-context.md#speed).
+BAR_VERIFIED_WORKLOADS=" pk_select_verified pk_update_verified "
 
 # bar OK TEXT: a PASS line when OK is 1, a FAIL line otherwise.
 bar() {
@@ -368,6 +394,7 @@ share_lines() {
 	for w in "${WORKLOADS[@]}"; do
 		IFS='|' read -r label _ _ _ kind _ <<<"${WORKLOAD[$w]}"
 		[[ $kind == tenant || $kind == many ]] || continue
+		[[ $BAR_VERIFIED_WORKLOADS == *" $w "* ]] && continue
 		printf '%s\t%s\t%s\n' "$label" "$(guard_profile own "$w")" "$(per_statement "$w" plain)"
 	done
 	while read -r curve n; do
@@ -438,6 +465,19 @@ bar_flat() {
 	}'
 }
 
+bar_verified() {
+	local w label guard rls
+	[[ " ${CLUSTERS[*]} " == *" rls "* ]] || return 0
+	for w in "${WORKLOADS[@]}"; do
+		[[ $BAR_VERIFIED_WORKLOADS == *" $w "* ]] || continue
+		IFS='|' read -r label _ <<<"${WORKLOAD[$w]}"
+		guard=$(per_statement "$w" guard)
+		rls=$(per_statement "$w" rls)
+		printf '%d\t%s: fewer instructions than RLS: %d against %d\n' \
+			"$((guard < rls))" "$label" "$guard" "$rls"
+	done
+}
+
 bar_first() {
 	local plain guard
 	plain=$(first_statement plain)
@@ -454,6 +494,7 @@ bars_report() {
 	{
 		bar_tenant_share
 		bar_none_share
+		bar_verified
 		bar_linear
 		bar_flat
 		bar_first
