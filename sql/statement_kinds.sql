@@ -168,6 +168,26 @@ INSERT INTO k.firm_events VALUES (1, 'x', 1);
 SELECT count(*) FROM k.events;
 SELECT count(*) FROM k.firm_events WHERE org_id = 1;
 SELECT * FROM tenant_guard.check('SELECT * FROM k.events');
+-- Statements whose relations are no tenant tables and have no children go
+-- to the planner without the guard: not a parent that gains a tenant child
+-- after its first statement (also in a plan prepared before), nor one whose
+-- sublink, function or view reads a tenant table.
+CREATE TABLE k.notes (id int, body text);
+PREPARE notes_count AS SELECT count(*) FROM k.notes;
+SELECT count(*) FROM k.notes;
+EXECUTE notes_count;
+CREATE TABLE k.firm_notes (org_id int) INHERITS (k.notes);
+SELECT count(*) FROM k.notes;
+EXECUTE notes_count;
+SELECT count(*) FROM ONLY k.notes;
+DEALLOCATE notes_count;
+SELECT count(*) FROM k.lookup l WHERE l.code IN (SELECT firm_id::text FROM k.invoices);
+SELECT count(*) FROM k.lookup l, k.clients c WHERE c.id = 1;
+CREATE FUNCTION k.all_invoice_ids() RETURNS SETOF int LANGUAGE sql
+	AS 'SELECT id FROM k.invoices';
+SELECT count(*) FROM k.lookup l, k.all_invoice_ids() i;
+CREATE VIEW k.lookup_invoices AS SELECT l.code, i.id FROM k.lookup l, k.invoices i;
+SELECT count(*) FROM k.lookup_invoices;
 
 -- foreign tables (postgres_fdw, looping back to this database)
 DO $$

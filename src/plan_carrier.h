@@ -23,4 +23,16 @@ extern List *plan_carrier_value_checks(PlannedStmt *stmt);
 extern List *plan_carrier_verified_findings(PlannedStmt *stmt);
 extern List *plan_carrier_row_checks(PlannedStmt *stmt);
 
+/*
+ * False when the plan surely carries nothing: its range table does not end
+ * in an RTE_RESULT entry.  Inline, for the executor hooks of the plans
+ * that carry nothing, almost all of them.
+ */
+static inline bool
+plan_carrier_may_be_present(PlannedStmt *stmt)
+{
+	return stmt->rtable != NIL &&
+		llast_node(RangeTblEntry, stmt->rtable)->rtekind == RTE_RESULT;
+}
+
 #endif							/* TENANT_GUARD_PLAN_CARRIER_H */

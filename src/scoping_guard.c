@@ -66,7 +66,8 @@
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
 
-static ScopeCollector *current_collector = NULL;
+/* The innermost planner invocation's collector; read in scoping_guard.h. */
+ScopeCollector *scoping_guard_collector = NULL;
 static Oid	refreshing_matview = InvalidOid;
 
 /* Nesting depth of ALTER TABLE statements (their FK validation is exempt). */
@@ -77,32 +78,10 @@ static bool copying_for_replication = false;
 
 /*
  * Whether the innermost running executor (ExecutorRun or ExecutorFinish)
- * runs under SECURITY_NOFORCE_RLS.  See in_referential_integrity_query.
+ * runs under SECURITY_NOFORCE_RLS.  See in_referential_integrity_query;
+ * kept up by scoping_guard_executor_enter and _leave (scoping_guard.h).
  */
-static bool executor_runs_noforce = false;
-
-/*
- * Around ExecutorRun and ExecutorFinish.  Returns true when it changed the
- * state, and only then must the caller call scoping_guard_executor_leave
- * after the run (also on error), so that the common case costs a test.
- */
-bool
-scoping_guard_executor_enter(void)
-{
-	bool		noforce = InNoForceRLSOperation();
-
-	if (noforce == executor_runs_noforce)
-		return false;
-	executor_runs_noforce = noforce;
-	return true;
-}
-
-/* Undoes the change of the matching scoping_guard_executor_enter. */
-void
-scoping_guard_executor_leave(void)
-{
-	executor_runs_noforce = !executor_runs_noforce;
-}
+bool		scoping_guard_executor_noforce = false;
 
 /*
  * PostgreSQL's referential-integrity queries (ri_PerformCheck) run under
@@ -118,7 +97,7 @@ scoping_guard_executor_leave(void)
 static inline bool
 in_referential_integrity_query(void)
 {
-	return InNoForceRLSOperation() && !executor_runs_noforce;
+	return InNoForceRLSOperation() && !scoping_guard_executor_noforce;
 }
 
 /*
@@ -264,7 +243,7 @@ scoping_guard_begin_planning(ScopeCollector *collector, Query *parse,
 	 * planned (recursively planned CTEs and subqueries, the SELECT of INSERT
 	 * ... SELECT), and that statement is judged as a whole.
 	 */
-	if (citus_internal_planning(query_string) && current_collector != NULL)
+	if (citus_internal_planning(query_string) && scoping_guard_collector != NULL)
 		return false;
 	if (!guard_active_here())
 		return false;
@@ -279,15 +258,54 @@ scoping_guard_begin_planning(ScopeCollector *collector, Query *parse,
 	collector->verified = NIL;
 	collector->examined_relation = false;
 	collector->skip_citus_shards = citus_internal_planning(query_string);
-	collector->outer = current_collector;
-	current_collector = collector;
+	collector->outer = scoping_guard_collector;
+	scoping_guard_collector = collector;
 	return true;
 }
 
 void
 scoping_guard_end_planning(ScopeCollector *collector)
 {
-	current_collector = collector->outer;
+	scoping_guard_collector = collector->outer;
+}
+
+/*
+ * Must the planner hook judge this statement, or can it hand it straight to
+ * the planner?  Asked before planning, so that statements without tenant
+ * tables (the bulk of many workloads) pay neither PG_TRY nor a collector.
+ * The statement is left alone only when nothing could come of judging it:
+ * a plain SELECT, planned outside the planning of any other statement
+ * (whose collector the planner's relations would otherwise meet) and with
+ * the referential-integrity tracking already in step (plan_judged would
+ * change nothing), whose range table holds nothing but joins and relations
+ * that neither are tenant tables nor expand into any (tenant_table_ruled_out).
+ * Subqueries, CTEs, sublinks, functions (which SQL functions inline into)
+ * and views (subqueries by now) all take the full path, as does Citus,
+ * which plans fragments of statements itself.
+ */
+bool
+scoping_guard_planning_needed(Query *parse)
+{
+	ListCell   *lc;
+
+	if (parse->commandType != CMD_SELECT || parse->hasModifyingCTE ||
+		parse->hasSubLinks || parse->cteList != NIL ||
+		scoping_guard_collector != NULL ||
+		InNoForceRLSOperation() != scoping_guard_executor_noforce ||
+		citus_is_loaded())
+		return true;
+	if (!extension_is_active())
+		return false;
+	foreach(lc, parse->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_JOIN)
+			continue;
+		if (rte->rtekind != RTE_RELATION || !tenant_table_ruled_out(rte->relid))
+			return true;
+	}
+	return false;
 }
 
 /* The findings a plan carries, as UnscopedAccess structs. */
@@ -352,9 +370,9 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	AttrNumber	tenant_attnum;
 	ViolationKind kind;
 
-	if (current_collector == NULL || rte->rtekind != RTE_RELATION)
+	if (scoping_guard_collector == NULL || rte->rtekind != RTE_RELATION)
 		return;
-	current_collector->examined_relation = true;
+	scoping_guard_collector->examined_relation = true;
 	tenant_attnum = tenant_table_attnum(rte->relid);
 	if (tenant_attnum == InvalidAttrNumber)
 		return;
@@ -367,14 +385,14 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	 * distributed tables.  Statements Citus plans for a client's SQL text
 	 * (create_intermediate_result) are judged by the tables they name.
 	 */
-	if (current_collector->skip_citus_shards &&
+	if (scoping_guard_collector->skip_citus_shards &&
 		tenant_table_is_citus_shard(rte->relid))
 		return;
 	if (restriction_has_tenant_scope(root, rel, tenant_attnum))
 	{
 		/* the tenant values it names, for the tenant context */
-		current_collector->value_checks =
-			scope_values_collect(current_collector->value_checks, root, rel,
+		scoping_guard_collector->value_checks =
+			scope_values_collect(scoping_guard_collector->value_checks, root, rel,
 								 rte->relid, tenant_attnum,
 								 is_result_relation(root, rel, rti));
 		return;
@@ -384,11 +402,11 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ;
 	/* A scan given a row check (row_verification.c) is a finding apart. */
 	if (row_verification_covers(rte))
-		current_collector->verified =
-			add_finding(current_collector->verified, rte->relid, kind, ACCESS_SCAN);
+		scoping_guard_collector->verified =
+			add_finding(scoping_guard_collector->verified, rte->relid, kind, ACCESS_SCAN);
 	else
-		current_collector->findings =
-			add_finding(current_collector->findings, rte->relid, kind, ACCESS_SCAN);
+		scoping_guard_collector->findings =
+			add_finding(scoping_guard_collector->findings, rte->relid, kind, ACCESS_SCAN);
 }
 
 static List *

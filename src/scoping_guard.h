@@ -13,6 +13,7 @@
 #include "tenant_guard.h"
 
 #include "executor/execdesc.h"
+#include "miscadmin.h"
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
 #include "unplanned_query.h"
@@ -50,17 +51,57 @@ typedef struct ScopeCollector
 } ScopeCollector;
 
 extern bool scoping_guard_applies(void);
+extern bool scoping_guard_planning_needed(Query *parse);
 extern bool scoping_guard_begin_planning(ScopeCollector *collector,
 										 Query *parse,
 										 const char *query_string);
 extern void scoping_guard_examine_unplanned(ScopeCollector *collector,
 											UnplannedQuery *query,
 											Query *planned);
-extern bool scoping_guard_executor_enter(void);
-extern void scoping_guard_executor_leave(void);
+
+/*
+ * Around ExecutorRun and ExecutorFinish (and planning, which runs what the
+ * planner evaluates): whether the running executor runs under
+ * SECURITY_NOFORCE_RLS, which tells referential-integrity queries from
+ * what they fire.  enter returns true when it changed the state, and only
+ * then must the caller call scoping_guard_executor_leave after the run
+ * (also on error).  Inline, since every statement passes here twice and
+ * almost never changes the state.
+ */
+extern PGDLLIMPORT bool scoping_guard_executor_noforce;
+
+static inline bool
+scoping_guard_executor_enter(void)
+{
+	bool		noforce = InNoForceRLSOperation();
+
+	if (noforce == scoping_guard_executor_noforce)
+		return false;
+	scoping_guard_executor_noforce = noforce;
+	return true;
+}
+
+static inline void
+scoping_guard_executor_leave(void)
+{
+	scoping_guard_executor_noforce = !scoping_guard_executor_noforce;
+}
 extern void scoping_guard_end_planning(ScopeCollector *collector);
 extern void scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel,
 									  Index rti, RangeTblEntry *rte);
+
+/*
+ * Is a collector waiting for the relations the planner plans?  Inline, so
+ * that set_rel_pathlist_hook costs planning without one (statements without
+ * tenant tables, scoping_guard_planning_needed) a test.
+ */
+extern PGDLLIMPORT ScopeCollector *scoping_guard_collector;
+
+static inline bool
+scoping_guard_collecting(void)
+{
+	return scoping_guard_collector != NULL;
+}
 extern void scoping_guard_check_execution(QueryDesc *queryDesc, int eflags);
 extern void scoping_guard_check_utility(Node *parsetree, bool nested);
 /* What a utility statement changed about the guard, to be undone after it. */

@@ -242,10 +242,14 @@ user_column_attnum(Oid relid, Relation rel, const char *name)
  * entry, which then serves the column look-ups too (*rel, to be closed by
  * the caller); otherwise from the RELOID syscache, since tenant_tables
  * asks about every relation of the database without locking them.
+ * Also whether it has had inheritance children or partitions
+ * (relhassubclass, which stays set after they are gone; setting it
+ * invalidates the relation's relcache entry, and so our entry).
  * Returns false when the relation does not exist.
  */
 static bool
-relation_kind_and_schema(Oid relid, Relation *rel, char *relkind, Oid *nsp)
+relation_kind_and_schema(Oid relid, Relation *rel, char *relkind, Oid *nsp,
+						 bool *has_subclass)
 {
 	HeapTuple	classtup;
 	Form_pg_class classform;
@@ -256,6 +260,7 @@ relation_kind_and_schema(Oid relid, Relation *rel, char *relkind, Oid *nsp)
 	{
 		*relkind = (*rel)->rd_rel->relkind;
 		*nsp = (*rel)->rd_rel->relnamespace;
+		*has_subclass = (*rel)->rd_rel->relhassubclass;
 		return true;
 	}
 	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -264,6 +269,7 @@ relation_kind_and_schema(Oid relid, Relation *rel, char *relkind, Oid *nsp)
 	classform = (Form_pg_class) GETSTRUCT(classtup);
 	*relkind = classform->relkind;
 	*nsp = classform->relnamespace;
+	*has_subclass = classform->relhassubclass;
 	ReleaseSysCache(classtup);
 	return true;
 }
@@ -315,13 +321,16 @@ resolve_tenant_table(Oid relid, TenantTableInfo *info)
 	Relation	rel;
 	char		relkind;
 	Oid			nsp;
+	bool		has_subclass;
 
 	memset(info, 0, sizeof(*info));
 	info->relid = relid;
 	info->source = TENANT_SOURCE_NONE;
 
-	if (!relation_kind_and_schema(relid, &rel, &relkind, &nsp))
+	if (!relation_kind_and_schema(relid, &rel, &relkind, &nsp, &has_subclass))
 		return;
+	info->may_have_children = has_subclass ||
+		relkind == RELKIND_PARTITIONED_TABLE;
 	if (!namespace_never_holds_tenant_tables(nsp) &&
 		relkind_can_be_tenant_table(relkind))
 		find_tenant_column(relid, rel, info);
@@ -338,15 +347,18 @@ resolve_tenant_table_and_shard(Oid relid, TenantTableInfo *info)
 		OidIsValid(citus_shard_table(relid));
 }
 
-static const TenantTableInfo *
-cached_tenant_table(Oid relid)
+/*
+ * The hash table's entry, made when missing.  Apart from the test of
+ * last_entry (cached_tenant_table), whose prologue would otherwise pay for
+ * this function's locals on every call.
+ */
+static pg_noinline const TenantTableInfo *
+hashed_tenant_table(Oid relid)
 {
 	TenantTableInfo *entry;
 	TenantTableInfo info;
 	uint64		before;
 
-	if (last_entry != NULL && last_entry->relid == relid)
-		return last_entry;
 	if (tenant_cache == NULL || tenant_cache_reset_pending)
 		create_cache();
 
@@ -365,6 +377,14 @@ cached_tenant_table(Oid relid)
 	entry = hash_search(tenant_cache, &relid, HASH_ENTER, NULL);
 	*entry = info;
 	return last_entry = entry;
+}
+
+static inline const TenantTableInfo *
+cached_tenant_table(Oid relid)
+{
+	if (last_entry != NULL && last_entry->relid == relid)
+		return last_entry;
+	return hashed_tenant_table(relid);
 }
 
 /*
@@ -390,4 +410,18 @@ bool
 tenant_table_is_citus_shard(Oid relid)
 {
 	return cached_tenant_table(relid)->citus_shard;
+}
+
+/*
+ * Can neither the relation nor anything the planner expands it into be a
+ * tenant table: no tenant table itself, not partitioned, and without
+ * inheritance children.  The planner hook asks this of every relation of
+ * a statement before planning it (scoping_guard_planning_needed).
+ */
+bool
+tenant_table_ruled_out(Oid relid)
+{
+	const TenantTableInfo *info = cached_tenant_table(relid);
+
+	return info->tenant_attnum == InvalidAttrNumber && !info->may_have_children;
 }

@@ -27,6 +27,8 @@ typedef struct TenantTableInfo
 	AttrNumber	tenant_attnum;	/* InvalidAttrNumber when not a tenant table */
 	NameData	tenant_column;
 	bool		citus_shard;	/* a tenant table that is a Citus shard */
+	bool		may_have_children;	/* partitioned, or has had inheritance
+									 * children (relhassubclass) */
 } TenantTableInfo;
 
 extern void tenant_catalog_init(void);
@@ -35,6 +37,7 @@ extern AttrNumber tenant_table_attnum(Oid relid);
 extern void tenant_table_describe(Oid relid, TenantTableInfo *info);
 extern bool registry_has_entry(Oid relid);
 extern bool tenant_table_is_citus_shard(Oid relid);
+extern bool tenant_table_ruled_out(Oid relid);
 
 /* The catalog facts the install script asks the C code for, too. */
 extern bool relkind_can_be_tenant_table(char relkind);

@@ -128,9 +128,13 @@ plan_judged(Query *parse, const char *query_string, int cursorOptions,
 	return result;
 }
 
-static PlannedStmt *
-tenant_guard_planner(Query *parse, const char *query_string,
-					 int cursorOptions, ParamListInfo boundParams)
+/*
+ * The planner hook's work for a statement the guards judge.  A function of
+ * its own, so that the statements that skip it do not pay for its locals.
+ */
+static pg_noinline PlannedStmt *
+planner_judging(Query *parse, const char *query_string,
+				int cursorOptions, ParamListInfo boundParams)
 {
 	ScopeCollector collector;
 	UnplannedQuery unplanned;
@@ -193,13 +197,34 @@ tenant_guard_planner(Query *parse, const char *query_string,
 	return result;
 }
 
-static void
-tenant_guard_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel,
-							  Index rti, RangeTblEntry *rte)
+static PlannedStmt *
+tenant_guard_planner(Query *parse, const char *query_string,
+					 int cursorOptions, ParamListInfo boundParams)
+{
+	if (!scoping_guard_planning_needed(parse))
+		return chain_planner(parse, query_string, cursorOptions, boundParams);
+	return planner_judging(parse, query_string, cursorOptions, boundParams);
+}
+
+/* Planning with a collector: judge the relation after the previous hook. */
+static pg_noinline void
+set_rel_pathlist_examined(PlannerInfo *root, RelOptInfo *rel,
+						  Index rti, RangeTblEntry *rte)
 {
 	if (prev_set_rel_pathlist_hook)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 	scoping_guard_examine_rel(root, rel, rti, rte);
+}
+
+/* Tail calls only, so that planning without a collector costs a test. */
+static void
+tenant_guard_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel,
+							  Index rti, RangeTblEntry *rte)
+{
+	if (scoping_guard_collecting())
+		set_rel_pathlist_examined(root, rel, rti, rte);
+	else if (prev_set_rel_pathlist_hook)
+		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 }
 
 static void
@@ -210,13 +235,21 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
-	/* After the standard start, so that permission errors come first. */
-	scoping_guard_check_execution(queryDesc, eflags);
-	scope_values_check_execution(queryDesc, eflags);
-	row_checks_start(queryDesc, eflags);
+	/*
+	 * After the standard start, so that permission errors come first.  A
+	 * plain SELECT without a carrier or row marks, most statements, has
+	 * nothing to check.
+	 */
+	if (plan_carrier_may_be_present(queryDesc->plannedstmt))
+	{
+		scoping_guard_check_execution(queryDesc, eflags);
+		scope_values_check_execution(queryDesc, eflags);
+		row_checks_start(queryDesc, eflags);
+	}
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 	{
-		row_locks_watch(queryDesc);
+		if (queryDesc->plannedstmt->rowMarks != NIL)
+			row_locks_watch(queryDesc);
 		if (plan_may_update(queryDesc->plannedstmt))
 			amount_guard_skip_for_relative_statement(queryDesc);
 	}
@@ -243,19 +276,18 @@ chain_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 		standard_ExecutorRun(queryDesc, direction, count, execute_once);
 }
 
-static void
-tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
-						 uint64 count, bool execute_once)
+/*
+ * A run that pushes an amount context or changed the RI tracking, under
+ * PG_TRY to undo both.  Apart from the hook, which then costs the plain
+ * SELECT a test and a tail call.
+ */
+static pg_noinline void
+executor_run_tracked(QueryDesc *queryDesc, ScanDirection direction,
+					 uint64 count, bool execute_once, bool may_update,
+					 bool noforce_changed)
 {
 	AmountStatement statement;
-	bool		may_update = plan_may_update(queryDesc->plannedstmt);
-	bool		noforce_changed = scoping_guard_executor_enter();
 
-	if (!may_update && !noforce_changed)
-	{
-		chain_ExecutorRun(queryDesc, direction, count, execute_once);
-		return;
-	}
 	if (may_update)
 		amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
@@ -272,6 +304,20 @@ tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 	PG_END_TRY();
 }
 
+static void
+tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
+						 uint64 count, bool execute_once)
+{
+	bool		may_update = plan_may_update(queryDesc->plannedstmt);
+	bool		noforce_changed = scoping_guard_executor_enter();
+
+	if (!may_update && !noforce_changed)
+		chain_ExecutorRun(queryDesc, direction, count, execute_once);
+	else
+		executor_run_tracked(queryDesc, direction, count, execute_once,
+							 may_update, noforce_changed);
+}
+
 /* The previous ExecutorFinish hook, or the standard function. */
 static inline void
 chain_ExecutorFinish(QueryDesc *queryDesc)
@@ -282,18 +328,13 @@ chain_ExecutorFinish(QueryDesc *queryDesc)
 		standard_ExecutorFinish(queryDesc);
 }
 
-static void
-tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
+/* As executor_run_tracked, for ExecutorFinish. */
+static pg_noinline void
+executor_finish_tracked(QueryDesc *queryDesc, bool modifying_cte,
+						bool noforce_changed)
 {
 	AmountStatement statement;
-	bool		modifying_cte = queryDesc->plannedstmt->hasModifyingCTE;
-	bool		noforce_changed = scoping_guard_executor_enter();
 
-	if (!modifying_cte && !noforce_changed)
-	{
-		chain_ExecutorFinish(queryDesc);
-		return;
-	}
 	if (modifying_cte)
 		amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
@@ -308,6 +349,18 @@ tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 			scoping_guard_executor_leave();
 	}
 	PG_END_TRY();
+}
+
+static void
+tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
+{
+	bool		modifying_cte = queryDesc->plannedstmt->hasModifyingCTE;
+	bool		noforce_changed = scoping_guard_executor_enter();
+
+	if (!modifying_cte && !noforce_changed)
+		chain_ExecutorFinish(queryDesc);
+	else
+		executor_finish_tracked(queryDesc, modifying_cte, noforce_changed);
 }
 
 /*

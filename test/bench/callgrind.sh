@@ -16,13 +16,27 @@
 # BENCH_CG_PROFILE (per statement, self and inclusive, from
 # callgrind_annotate).
 #
+# Then the cost curve: statements that grow (tables joined, IN values,
+# partitions scanned, OR arms), each point measured the same way on the
+# plain and guard clusters in database bench_curve (test/bench/curve_schema.sql),
+# with the guard's own instructions per table, value, partition or arm.
+# Last, the product's instruction bars (doc/performance.md), each a PASS or
+# FAIL line computed from the figures above.
+#
 # Environment (see also test/bench/run.sh and lib.sh):
 #   BENCH_WORKLOADS   subset of the workloads (default all)
 #   BENCH_CG_SHORT, BENCH_CG_LONG  transactions of the two runs (200, 1200)
 #   BENCH_CG_CLUSTERS clusters to measure (default "plain guard rls")
 #   BENCH_CG_PROFILE  workloads whose guard profile is shown
 #                     (default point_simple,point_prepared)
+#   BENCH_CG_CURVES   curves to measure, of join,in,or,part_one,part_all
+#                     (default all; empty for none)
+#   BENCH_CG_CURVE_SHORT, BENCH_CG_CURVE_LONG  transactions of the two runs
+#                     of a curve point (3, 8: its statements are long)
 #   BENCH_OUTPUT      also write the report to this file
+#   BENCH_CG_REPORT_FROM  measure nothing: report again from the work
+#                     directory of an earlier run kept with KEEP=1, with the
+#                     same settings
 #   PG_BINDIR, KEEP=1 as for make bench
 # Unlike make bench, it writes into no documentation file: the figures in
 # doc/performance.md are copied there by hand.
@@ -35,15 +49,35 @@ BENCH_CG_SHORT=${BENCH_CG_SHORT:-200}
 BENCH_CG_LONG=${BENCH_CG_LONG:-1200}
 BENCH_CG_CLUSTERS=${BENCH_CG_CLUSTERS:-plain guard rls}
 BENCH_CG_PROFILE=${BENCH_CG_PROFILE:-point_simple,point_prepared}
+BENCH_CG_CURVES=${BENCH_CG_CURVES-join,in,or,part_one,part_all}
+BENCH_CG_CURVE_SHORT=${BENCH_CG_CURVE_SHORT:-3}
+BENCH_CG_CURVE_LONG=${BENCH_CG_CURVE_LONG:-8}
 BENCH_OUTPUT=${BENCH_OUTPUT:-}
+BENCH_CG_REPORT_FROM=${BENCH_CG_REPORT_FROM:-}
 # shellcheck disable=SC2034 # read by publish_report (lib.sh)
 BENCH_DOC=
 
-for n in BENCH_CG_SHORT BENCH_CG_LONG BENCH_TABLES; do
+for n in BENCH_CG_SHORT BENCH_CG_LONG BENCH_CG_CURVE_SHORT BENCH_CG_CURVE_LONG BENCH_TABLES; do
 	[[ ${!n} =~ ^[0-9]+$ ]] || tg_die "$n must be a whole number, not '${!n}'"
 done
 [ "$BENCH_CG_LONG" -gt "$BENCH_CG_SHORT" ] || tg_die "BENCH_CG_LONG must exceed BENCH_CG_SHORT"
+[ "$BENCH_CG_CURVE_LONG" -gt "$BENCH_CG_CURVE_SHORT" ] ||
+	tg_die "BENCH_CG_CURVE_LONG must exceed BENCH_CG_CURVE_SHORT"
 IFS=, read -r -a WORKLOADS <<<"$BENCH_WORKLOADS"
+
+# The cost curve: curve -> label | unit | points (sizes of the statement).
+declare -A CURVE=(
+	[join]="tenant tables joined by the tenant column and a foreign key, scoped|table|1 2 4 8 16"
+	[in]="firm_id = <firm> AND id IN (n values)|value|10 100 1000 10000"
+	[or]="n OR arms (firm_id = <firm> AND id = k)|arm|1 10 100"
+	[part_one]="hash-partitioned tenant table, scoped, pruned to one partition|partition|10 100 1000"
+	[part_all]="hash-partitioned tenant table, scoped, every partition scanned|partition|10 100 1000"
+)
+CURVE_ORDER=(join in or part_one part_all)
+IFS=, read -r -a CURVES <<<"$BENCH_CG_CURVES"
+for c in "${CURVES[@]}"; do
+	[ -n "${CURVE[$c]:-}" ] || tg_die "unknown curve '$c' (known: ${CURVE_ORDER[*]})"
+done
 read -r -a CLUSTERS <<<"$BENCH_CG_CLUSTERS"
 for w in "${WORKLOADS[@]}"; do
 	[ -n "${WORKLOAD[$w]:-}" ] || tg_die "unknown workload '$w'"
@@ -53,17 +87,79 @@ for w in "${WORKLOADS[@]}"; do
 done
 [[ " ${CLUSTERS[*]} " == *" plain "* ]] || tg_die "BENCH_CG_CLUSTERS must include plain"
 
-tg_ensure_packages postgresql-client-15 valgrind
-[ -x "$PG_BINDIR/pgbench" ] || tg_die "no pgbench in $PG_BINDIR"
-tg_build_and_install
+if [ -n "$BENCH_CG_REPORT_FROM" ]; then
+	WORK=$BENCH_CG_REPORT_FROM
+	[ -s "$WORK/callgrind.tsv" ] || tg_die "no callgrind.tsv in $WORK"
+else
+	tg_ensure_packages postgresql-client-15 valgrind
+	[ -x "$PG_BINDIR/pgbench" ] || tg_die "no pgbench in $PG_BINDIR"
+	tg_build_and_install
+	bench_make_workdir callgrind
+fi
+RESULTS=$WORK/callgrind.tsv
+# curve_statement CURVE N: the statement of the curve's point of size N,
+# one line, for the benchmark's firm.
+curve_statement() {
+	local curve=$1 n=$2 first k sql
+	first=$(( (BENCH_FIRM - 1) * BENCH_INVOICES_PER_FIRM + 1 ))
+	case $curve in
+		join)
+			sql="SELECT j$n.id, j$n.note FROM j1"
+			for ((k = 2; k <= n; k++)); do
+				sql+=" JOIN j$k ON j$k.firm_id = j$((k - 1)).firm_id AND j$k.parent_id = j$((k - 1)).id"
+			done
+			echo "$sql WHERE j1.firm_id = $BENCH_FIRM AND j1.id = 1;" ;;
+		in)
+			echo "SELECT id, amount_due FROM invoices WHERE firm_id = $BENCH_FIRM AND id IN ($(seq -s ', ' "$first" $((first + n - 1))));" ;;
+		or)
+			sql="SELECT id, amount_due FROM invoices WHERE"
+			for ((k = 0; k < n; k++)); do
+				[ "$k" -gt 0 ] && sql+=" OR"
+				sql+=" (firm_id = $BENCH_FIRM AND id = $((first + k)))"
+			done
+			echo "$sql;" ;;
+		part_one) echo "SELECT id, note FROM p$n WHERE firm_id = $BENCH_FIRM AND id = $((BENCH_FIRM - 1));" ;;
+		part_all) echo "SELECT id, note FROM p$n WHERE firm_id = $BENCH_FIRM AND note = 'none';" ;;
+	esac
+}
 
-bench_make_workdir callgrind
+# The curve's points, as "curve n" lines, in report order.
+curve_points() {
+	local c n
+	for c in "${CURVE_ORDER[@]}"; do
+		[[ ",$BENCH_CG_CURVES," == *",$c,"* ]] || continue
+		IFS='|' read -r _ _ points <<<"${CURVE[$c]}"
+		for n in $points; do echo "$c $n"; done
+	done
+}
+
+# bench_curve_load PORT: the curve's database, a copy of bench.
+bench_curve_load() {
+	local port=$1
+	bench_psql "$port" postgres -c "CREATE DATABASE bench_curve TEMPLATE bench"
+	bench_psql "$port" bench_curve -v joins=16 -f "$BENCH_DIR/curve_schema.sql" >/dev/null
+	bench_psql "$port" bench_curve -c "VACUUM ANALYZE"
+}
+
+# create_clusters: the clusters, stopped, and the curve's statements.
 declare -A PORT
-for c in "${CLUSTERS[@]}"; do
-	tg_log "creating the $c cluster"
-	PORT[$c]=$(bench_create_cluster "$WORK" "$c") || exit 1
-	tg_stop_cluster "$WORK/$c"
-done
+create_clusters() {
+	local c curve n
+	for c in "${CLUSTERS[@]}"; do
+		tg_log "creating the $c cluster"
+		PORT[$c]=$(bench_create_cluster "$WORK" "$c") || exit 1
+		if [ ${#CURVES[@]} -gt 0 ] && [[ $c == plain || $c == guard ]]; then
+			tg_log "$c: loading the cost-curve database"
+			bench_curve_load "${PORT[$c]}"
+		fi
+		tg_stop_cluster "$WORK/$c"
+	done
+	mkdir -p "$WORK/curve"
+	while read -r curve n; do
+		curve_statement "$curve" "$n" >"$WORK/curve/$curve-$n.sql"
+	done < <(curve_points)
+	chmod -R a+rX "$WORK/curve"
+}
 
 # start_under_callgrind CLUSTER: start its postmaster under callgrind.
 start_under_callgrind() {
@@ -133,37 +229,73 @@ first_statement() {
 	' "$RESULTS"
 }
 
-RESULTS=$WORK/callgrind.tsv
-: >"$RESULTS"
-for c in "${CLUSTERS[@]}"; do
-	tg_log "$c: starting the postmaster under callgrind"
-	start_under_callgrind "$c"
-	for w in "${WORKLOADS[@]}"; do
-		IFS='|' read -r label db args _ _ <<<"${WORKLOAD[$w]}"
-		for n in "$BENCH_CG_SHORT" "$BENCH_CG_LONG"; do
-			app=cg_${w}_$n
-			# shellcheck disable=SC2046,SC2086
-			(cd "$BENCH_DIR" && PGAPPNAME=$app PGOPTIONS=$(bench_pgoptions "$w") \
-				"$PG_BINDIR/pgbench" -h 127.0.0.1 -p "${PORT[$c]}" -U bench_app -n \
-				-c 1 -j 1 -t "$n" --random-seed=1 $(bench_pgbench_vars) $args "$db" \
-				>"$WORK/pgbench.out" 2>&1) ||
-				{ cat "$WORK/pgbench.out" >&2; tg_die "pgbench failed: $w on $c"; }
-			backend_instructions "$c" "$app" | while read -r total file; do
-				printf '%s\t%s\t%s\t%s\t%s\n' "$w" "$c" "$n" "$total" "$file"
-			done >>"$RESULTS"
-		done
-		tg_log "$c: $label measured"
+# measure CLUSTER KEY DB SHORT LONG ARGS...: run pgbench with ARGS in one
+# connection for SHORT and then LONG transactions and record both
+# backends' counts under KEY.
+measure() {
+	local c=$1 key=$2 db=$3 short=$4 long=$5 n app
+	shift 5
+	for n in "$short" "$long"; do
+		app=cg_${key//[^a-z0-9_]/_}_$n
+		# shellcheck disable=SC2046
+		(cd "$BENCH_DIR" && PGAPPNAME=$app PGOPTIONS=$(bench_pgoptions "$key") \
+			"$PG_BINDIR/pgbench" -h 127.0.0.1 -p "${PORT[$c]}" -U bench_app -n \
+			-c 1 -j 1 -t "$n" --random-seed=1 $(bench_pgbench_vars) "$@" "$db" \
+			>"$WORK/pgbench.out" 2>&1) ||
+			{ cat "$WORK/pgbench.out" >&2; tg_die "pgbench failed: $key on $c"; }
+		backend_instructions "$c" "$app" | while read -r total file; do
+			printf '%s\t%s\t%s\t%s\t%s\n' "$key" "$c" "$n" "$total" "$file"
+		done >>"$RESULTS"
 	done
-	measure_first_statement "$c"
-	if [ "$c" = guard ] && grep -m 5 'tenant_guard violation' "$WORK/$c/server.log" >&2; then
-		tg_die "the guard cluster logged violations: a workload is not scoped"
+}
+
+# measure_all: every workload and curve point on every cluster.
+measure_all() {
+	local c w label db args curve n
+	: >"$RESULTS"
+	for c in "${CLUSTERS[@]}"; do
+		tg_log "$c: starting the postmaster under callgrind"
+		start_under_callgrind "$c"
+		for w in "${WORKLOADS[@]}"; do
+			IFS='|' read -r label db args _ _ <<<"${WORKLOAD[$w]}"
+			# shellcheck disable=SC2086 # args: the workload's pgbench arguments
+			measure "$c" "$w" "$db" "$BENCH_CG_SHORT" "$BENCH_CG_LONG" $args
+			tg_log "$c: $label measured"
+		done
+		measure_first_statement "$c"
+		if [[ $c == plain || $c == guard ]]; then
+			while read -r curve n; do
+				measure "$c" "curve:$curve-$n" bench_curve "$BENCH_CG_CURVE_SHORT" \
+					"$BENCH_CG_CURVE_LONG" -M simple -f "$WORK/curve/$curve-$n.sql"
+				tg_log "$c: curve $curve, $n measured"
+			done < <(curve_points)
+		fi
+		if [ "$c" = guard ] && grep -m 5 'tenant_guard violation' "$WORK/$c/server.log" >&2; then
+			tg_die "the guard cluster logged violations: a workload is not scoped"
+		fi
+		tg_stop_cluster "$WORK/$c"
+	done
+}
+
+if [ -z "$BENCH_CG_REPORT_FROM" ]; then
+	create_clusters
+	measure_all
+fi
+
+# steps KEY: the SHORT and LONG transaction counts KEY was measured with.
+steps() {
+	if [[ $1 == curve:* ]]; then
+		echo "$BENCH_CG_CURVE_SHORT $BENCH_CG_CURVE_LONG"
+	else
+		echo "$BENCH_CG_SHORT $BENCH_CG_LONG"
 	fi
-	tg_stop_cluster "$WORK/$c"
-done
+}
 
 # per_statement WORKLOAD CLUSTER: instructions per statement.
 per_statement() {
-	awk -F'\t' -v w="$1" -v c="$2" -v s="$BENCH_CG_SHORT" -v l="$BENCH_CG_LONG" '
+	local s l
+	read -r s l <<<"$(steps "$1")"
+	awk -F'\t' -v w="$1" -v c="$2" -v s="$s" -v l="$l" '
 		$1 == w && $2 == c && $3 == s { a = $4 }
 		$1 == w && $2 == c && $3 == l { b = $4 }
 		END { if (a == "" || b == "") print ""; else printf "%.0f\n", (b - a) / (l - s) }
@@ -174,25 +306,201 @@ per_statement() {
 # backends of this workload; prints the arguments guard_profile.pl takes
 # after its mode (nothing when the guard cluster was not measured).
 guard_annotate() {
-	local short long f
-	short=$(awk -F'\t' -v w="$1" -v n="$BENCH_CG_SHORT" '$1 == w && $2 == "guard" && $3 == n { print $5 }' "$RESULTS")
-	long=$(awk -F'\t' -v w="$1" -v n="$BENCH_CG_LONG" '$1 == w && $2 == "guard" && $3 == n { print $5 }' "$RESULTS")
+	local s l short long f
+	read -r s l <<<"$(steps "$1")"
+	short=$(awk -F'\t' -v w="$1" -v n="$s" '$1 == w && $2 == "guard" && $3 == n { print $5 }' "$RESULTS")
+	long=$(awk -F'\t' -v w="$1" -v n="$l" '$1 == w && $2 == "guard" && $3 == n { print $5 }' "$RESULTS")
 	[ -n "$short" ] && [ -n "$long" ] || return 0
 	for f in "$short" "$long"; do
 		[ -s "$f.self" ] || callgrind_annotate --threshold=100 "$f" >"$f.self"
 		[ -s "$f.tree" ] ||
 			callgrind_annotate --threshold=100 --inclusive=yes --tree=calling "$f" >"$f.tree"
 	done
-	echo "$((BENCH_CG_LONG - BENCH_CG_SHORT)) $short.self $long.self $short.tree $long.tree"
+	echo "$((l - s)) $short.self $long.self $short.tree $long.tree"
 }
 
-# guard_profile own|table WORKLOAD: see test/bench/guard_profile.pl.
+# guard_profile own|table WORKLOAD: see test/bench/guard_profile.pl.  The
+# "own" figure is kept in a file, since the bars ask for it again.
 guard_profile() {
-	local args
+	local args memo=$WORK/own.${2//[^a-z0-9_]/_}
+	if [ "$1" = own ] && [ -s "$memo" ]; then
+		cat "$memo"
+		return 0
+	fi
 	args=$(guard_annotate "$2")
 	[ -n "$args" ] || return 0
 	# shellcheck disable=SC2086 # file names from tg_make_workdir, no blanks
-	perl "$BENCH_DIR/guard_profile.pl" "$1" $args
+	perl "$BENCH_DIR/guard_profile.pl" "$1" $args | if [ "$1" = own ]; then tee "$memo"; else cat; fi
+}
+
+# curve_report: one table per curve, with the guard's own instructions per
+# unit of the statement's size (own / n) and between two points (the
+# growth from the previous point / the growth of n), which a linear cost
+# keeps flat.
+curve_report() {
+	local curve label unit points n plain guard own prev_n prev_own
+	while read -r curve; do
+		IFS='|' read -r label unit points <<<"${CURVE[$curve]}"
+		echo
+		echo "#### Cost curve: $label"
+		echo
+		echo "| $unit""s | plain | guard | guard − plain | guard's own work | own per $unit | own per added $unit |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|"
+		prev_n='' prev_own=''
+		for n in $points; do
+			plain=$(per_statement "curve:$curve-$n" plain)
+			guard=$(per_statement "curve:$curve-$n" guard)
+			own=$(guard_profile own "curve:$curve-$n")
+			awk -v n="$n" -v p="$plain" -v g="$guard" -v o="$own" -v pn="$prev_n" -v po="$prev_own" 'BEGIN {
+				printf "| %d | %d | %d | %+d (%+.2f%%) | %d (%.2f%%) | %.1f | %s |\n",
+					n, p, g, g - p, 100 * (g - p) / p, o, 100 * o / p, o / n,
+					pn == "" ? "" : sprintf("%.1f", (o - po) / (n - pn))
+			}'
+			prev_n=$n prev_own=$own
+		done
+	done < <(curve_points | awk '{ print $1 }' | uniq)
+	echo
+	echo "Each point: one statement, simple protocol, in database bench_curve (test/bench/curve_schema.sql), ($BENCH_CG_CURVE_LONG − $BENCH_CG_CURVE_SHORT transactions); the statements are written out by curve_statement in test/bench/callgrind.sh."
+}
+
+# The product's instruction bars (doc/performance.md).
+BAR_TENANT_SHARE=1		# guard's own work, % of plain, per tenant statement
+BAR_NONE_SHARE=0.2		# the same, statements that touch no tenant table
+BAR_FIRST_STATEMENT=10	# % more than plain's first statement of a session
+# Linear growth: every step of a curve adds at most BAR_LINEAR_FACTOR times
+# the own work per unit of its first step, plus BAR_LINEAR_SLACK
+# instructions per unit (so that a flat curve's noise of a few
+# instructions does not count as growth).
+BAR_LINEAR_FACTOR=2
+BAR_LINEAR_SLACK=5
+# Flat in the number of tables: the many-tables database's point select
+# may cost the guard at most this % more of its own work.
+BAR_FLAT_SHARE=2
+# The row-verified workloads: their own work counts the plan nodes that
+# the row check wraps (row_checks.c runs them), so theirs is the tenant
+# context's bar: fewer instructions than the RLS policy
+# (doc/tenant-context.md#speed).
+BAR_VERIFIED_WORKLOADS=" pk_select_verified pk_update_verified "
+
+# bar OK TEXT: a PASS line when OK is 1, a FAIL line otherwise.
+bar() {
+	if [ "$1" = 1 ]; then echo "- PASS: $2"; else echo "- FAIL: $2"; fi
+}
+
+# share_lines: "label<TAB>own<TAB>plain" for every single tenant statement
+# measured: the workloads of kind tenant or many, and the curve's points.
+share_lines() {
+	local w label kind curve n unit
+	for w in "${WORKLOADS[@]}"; do
+		IFS='|' read -r label _ _ _ kind _ <<<"${WORKLOAD[$w]}"
+		[[ $kind == tenant || $kind == many ]] || continue
+		[[ $BAR_VERIFIED_WORKLOADS == *" $w "* ]] && continue
+		printf '%s\t%s\t%s\n' "$label" "$(guard_profile own "$w")" "$(per_statement "$w" plain)"
+	done
+	while read -r curve n; do
+		IFS='|' read -r _ unit _ <<<"${CURVE[$curve]}"
+		printf '%s\t%s\t%s\n' "curve $curve, $n ${unit}s" \
+			"$(guard_profile own "curve:$curve-$n")" "$(per_statement "curve:$curve-$n" plain)"
+	done < <(curve_points)
+}
+
+bar_tenant_share() {
+	share_lines | awk -F'\t' -v max="$BAR_TENANT_SHARE" '
+		$2 != "" && $3 > 0 {
+			share = 100 * $2 / $3; n++
+			if (share > worst) { worst = share; worst_label = $1 }
+			if (share > max) bad = bad sprintf("%s%s %.2f%%", bad == "" ? "" : "; ", $1, share)
+		}
+		END {
+			if (n == 0) { print "skip"; exit }
+			if (bad != "") printf "0\tthe guard'"'"'s own work at most %s%% of plain PostgreSQL'"'"'s per tenant statement: over it: %s\n", max, bad
+			else printf "1\tthe guard'"'"'s own work at most %s%% of plain PostgreSQL'"'"'s per tenant statement (%d statements; the largest: %s, %.2f%%)\n", max, n, worst_label, worst
+		}'
+}
+
+bar_none_share() {
+	local w label kind own plain
+	for w in "${WORKLOADS[@]}"; do
+		IFS='|' read -r label _ _ _ kind _ <<<"${WORKLOAD[$w]}"
+		[ "$kind" = none ] || continue
+		own=$(guard_profile own "$w")
+		plain=$(per_statement "$w" plain)
+		awk -v o="$own" -v p="$plain" -v max="$BAR_NONE_SHARE" -v l="$label" 'BEGIN {
+			printf "%d\tthe guard'"'"'s own work at most %s%% of plain PostgreSQL'"'"'s without tenant tables: %s: %d of %d, %.2f%%\n",
+				100 * o / p <= max, max, l, o, p, 100 * o / p
+		}'
+	done
+}
+
+bar_linear() {
+	local curve label unit points n own slopes
+	while read -r curve; do
+		IFS='|' read -r label unit points <<<"${CURVE[$curve]}"
+		slopes=''
+		for n in $points; do
+			own=$(guard_profile own "curve:$curve-$n")
+			slopes+="$n $own "
+		done
+		awk -v pts="$slopes" -v c="$curve" -v u="$unit" -v f="$BAR_LINEAR_FACTOR" -v slack="$BAR_LINEAR_SLACK" 'BEGIN {
+			k = split(pts, a, " "); ok = 1; text = ""
+			for (i = 3; i < k; i += 2) {
+				s = (a[i + 1] - a[i - 1]) / (a[i] - a[i - 2])
+				if (i == 3) first = s
+				else if (s > f * (first > 0 ? first : 0) + slack) ok = 0
+				text = text sprintf("%s%d→%d: %.1f", text == "" ? "" : ", ", a[i - 2], a[i], s)
+			}
+			printf "%d\tlinear in the %ss of curve %s (own instructions per added %s: %s)\n", ok, u, c, u, text
+		}'
+	done < <(curve_points | awk '{ print $1 }' | uniq)
+}
+
+bar_flat() {
+	local few many
+	[[ ",$BENCH_WORKLOADS," == *,point_simple,* && ",$BENCH_WORKLOADS," == *,point_simple_many,* ]] || return 0
+	few=$(guard_profile own point_simple)
+	many=$(guard_profile own point_simple_many)
+	awk -v a="$few" -v b="$many" -v t="$BENCH_TABLES" -v max="$BAR_FLAT_SHARE" 'BEGIN {
+		printf "%d\tflat in the number of tenant tables: the simple point select costs the guard %d instructions with 3 tenant tables, %d with %d more (at most %s%% more allowed)\n",
+			b <= a * (1 + max / 100), a, b, t, max
+	}'
+}
+
+bar_verified() {
+	local w label guard rls
+	[[ " ${CLUSTERS[*]} " == *" rls "* ]] || return 0
+	for w in "${WORKLOADS[@]}"; do
+		[[ $BAR_VERIFIED_WORKLOADS == *" $w "* ]] || continue
+		IFS='|' read -r label _ <<<"${WORKLOAD[$w]}"
+		guard=$(per_statement "$w" guard)
+		rls=$(per_statement "$w" rls)
+		printf '%d\t%s: fewer instructions than RLS: %d against %d\n' \
+			"$((guard < rls))" "$label" "$guard" "$rls"
+	done
+}
+
+bar_first() {
+	local plain guard
+	plain=$(first_statement plain)
+	guard=$(first_statement guard)
+	[ -n "$plain" ] && [ -n "$guard" ] || return 0
+	awk -v p="$plain" -v g="$guard" -v max="$BAR_FIRST_STATEMENT" 'BEGIN {
+		printf "%d\ta session'"'"'s first tenant statement at most %s%% above plain PostgreSQL'"'"'s: %d against %d, %+.2f%%\n",
+			100 * (g - p) / p <= max, max, g, p, 100 * (g - p) / p
+	}'
+}
+
+bars_report() {
+	local ok text
+	{
+		bar_tenant_share
+		bar_none_share
+		bar_verified
+		bar_linear
+		bar_flat
+		bar_first
+	} | while IFS=$'\t' read -r ok text; do
+		[ "$ok" = skip ] || bar "$ok" "$text"
+	done
 }
 
 report() {
@@ -246,6 +554,10 @@ report() {
 	echo "- valgrind: $(valgrind --version)"
 	echo "- guard cluster: tenant_guard.mode = enforce; $BENCH_TABLES extra tenant tables in the many-tables database"
 	echo "- command: BENCH_WORKLOADS=$BENCH_WORKLOADS BENCH_CG_SHORT=$BENCH_CG_SHORT BENCH_CG_LONG=$BENCH_CG_LONG make bench-callgrind"
+	echo "- cost curve: BENCH_CG_CURVES=$BENCH_CG_CURVES BENCH_CG_CURVE_SHORT=$BENCH_CG_CURVE_SHORT BENCH_CG_CURVE_LONG=$BENCH_CG_CURVE_LONG"
+	if [ "$has_guard" = 1 ] && [ ${#CURVES[@]} -gt 0 ]; then
+		curve_report
+	fi
 	if [ "$has_guard" = 1 ]; then
 		IFS=, read -r -a profiled <<<"$BENCH_CG_PROFILE"
 		for w in "${profiled[@]}"; do
@@ -257,6 +569,10 @@ report() {
 			echo
 			guard_profile table "$w"
 		done
+		echo
+		echo "#### The instruction bars"
+		echo
+		bars_report
 	fi
 }
 publish_report "tenant_guard: instructions per statement (callgrind)"

@@ -89,8 +89,8 @@ bench_pgbench_vars() {
 # setting where tenant_guard is not loaded).  Every cluster gets the same,
 # so that connections are set up alike.
 bench_pgoptions() {
-	local workload=${1:-} context
-	IFS='|' read -r _ _ _ _ _ context <<<"${WORKLOAD[$workload]:-}"
+	local workload=${1:-} context=
+	[ -n "$workload" ] && IFS='|' read -r _ _ _ _ _ context <<<"${WORKLOAD[$workload]:-}"
 	if [ "$context" = context ]; then
 		echo "-c app.firm_id=$BENCH_FIRM -c tenant_guard.tenant=$BENCH_FIRM"
 	else
