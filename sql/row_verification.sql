@@ -87,6 +87,16 @@ SELECT * FROM rv.join_verdicts();
 -- select_related-like join of a scoped table to an unscoped one
 SELECT i.id, c.name FROM rv.invoices i JOIN rv.clients c ON c.id = i.client_id
  WHERE i.firm_id = 1 AND i.id IN (20, 40) ORDER BY i.id;
+-- joined by the tenant column to a scoped table: scoped, nothing to verify
+SELECT i.id, c.name FROM rv.invoices i
+  JOIN rv.clients c ON c.firm_id = i.firm_id AND c.id = i.client_id
+ WHERE i.firm_id = 1 AND i.id IN (20, 40) ORDER BY i.id;
+-- joined by its tenant column to another column: no scope, so its rows are
+-- verified (client 1's invoices join firm 1's clients, client 2's firm 2's)
+SELECT count(*) FROM rv.invoices i JOIN rv.clients c ON c.firm_id = i.client_id
+ WHERE i.firm_id = 1 AND i.client_id < 2;
+SELECT count(*) FROM rv.invoices i JOIN rv.clients c ON c.firm_id = i.client_id
+ WHERE i.firm_id = 1 AND i.client_id < 3;
 -- outer join: a missing match reads NULL and is not a row
 SELECT c.id, i.id FROM rv.clients c LEFT JOIN rv.invoices i ON i.client_id = c.id AND i.id < 0
  WHERE c.id = 1;

@@ -254,6 +254,21 @@ SELECT * FROM tenant_guard.check('SELECT * FROM tc.invoices WHERE firm_id = $1')
 RESET tenant_guard.tenant;
 SELECT * FROM tenant_guard.check('SELECT * FROM tc.invoices WHERE firm_id = 3');
 
+-- 8. a tenant column whose type changes between two statements is compared
+-- in its new type at once (as text, '02' is another tenant than '2')
+CREATE TABLE tc.retyped (id int, firm_id int);
+INSERT INTO tc.retyped VALUES (1, 2);
+SET tenant_guard.tenant = '2';
+SELECT id FROM tc.retyped WHERE firm_id = 2;
+ALTER TABLE tc.retyped ALTER firm_id TYPE text;
+SELECT id FROM tc.retyped WHERE firm_id = '2';
+SELECT id FROM tc.retyped WHERE firm_id = '02';
+SET tenant_guard.tenant = '00000000-0000-0000-0000-000000000002';
+ALTER TABLE tc.retyped ALTER firm_id TYPE uuid USING '00000000-0000-0000-0000-000000000002';
+SELECT id FROM tc.retyped WHERE firm_id = '00000000-0000-0000-0000-000000000002';
+SELECT id FROM tc.retyped WHERE firm_id = '00000000-0000-0000-0000-000000000003';
+RESET tenant_guard.tenant;
+
 RESET tenant_guard.mode;
 DROP SCHEMA tc CASCADE;
 DROP ROLE tc_app;

@@ -51,7 +51,9 @@
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
+#include "scope_analysis.h"
 #include "scoping_guard.h"
 #include "settings.h"
 #include "tenant_catalog.h"
@@ -71,15 +73,125 @@ is_tenant_relation(RangeTblEntry *rte)
 }
 
 /*
+ * The AND terms of the statement's conditions as written that hold for
+ * every row it reads: its WHERE clause and the ON clauses of inner joins
+ * reached from the FROM list through inner joins only.
+ */
+static List *
+inner_terms(Node *node, List *terms)
+{
+	if (node == NULL)
+		return terms;
+	if (IsA(node, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			terms = inner_terms(lfirst(lc), terms);
+		return list_concat(terms,
+						   make_ands_implicit((Expr *) ((FromExpr *) node)->quals));
+	}
+	if (IsA(node, JoinExpr) && ((JoinExpr *) node)->jointype == JOIN_INNER)
+	{
+		JoinExpr   *join = (JoinExpr *) node;
+
+		terms = inner_terms(join->larg, terms);
+		terms = inner_terms(join->rarg, terms);
+		return list_concat(terms, make_ands_implicit((Expr *) join->quals));
+	}
+	return terms;
+}
+
+/* Is the column the tenant column of its (tenant) relation? */
+static bool
+is_tenant_var(Query *parse, Var *var)
+{
+	RangeTblEntry *rte = rt_fetch(var->varno, parse->rtable);
+
+	return rte->rtekind == RTE_RELATION &&
+		tenant_table_attnum(rte->relid) == var->varattno;
+}
+
+/*
+ * Are all the statement's tenant tables scoped by its conditions as
+ * written: each by a term of its own (firm_id = $1, firm_id IN (...), ...)
+ * or by equality of tenant columns (j.firm_id = i.firm_id) with one that
+ * is?  Then every scan is scoped after planning too and needs no row
+ * check.  Conservative: anything else (outer joins, ORs across tables,
+ * subqueries) answers no.
+ */
+static bool
+plainly_scoped(Query *parse)
+{
+	List	   *terms = inner_terms((Node *) parse->jointree, NIL);
+	Bitmapset  *tenant_rtis = NULL;
+	Bitmapset  *scoped = NULL;
+	ListCell   *lc;
+	Index		rti = 0;
+	bool		grew;
+
+	foreach(lc, parse->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		AttrNumber	tenant_attnum;
+		ListCell   *t;
+
+		rti++;
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		tenant_attnum = tenant_table_attnum(rte->relid);
+		if (tenant_attnum == InvalidAttrNumber)
+			continue;
+		tenant_rtis = bms_add_member(tenant_rtis, rti);
+		foreach(t, terms)
+		{
+			if (clause_is_tenant_scope(NULL, lfirst(t), rti, tenant_attnum))
+			{
+				scoped = bms_add_member(scoped, rti);
+				break;
+			}
+		}
+	}
+	/* follow equalities of tenant columns until nothing changes */
+	do
+	{
+		grew = false;
+		foreach(lc, terms)
+		{
+			Var		   *left;
+			Var		   *right;
+			bool		left_scoped;
+
+			if (bms_equal(scoped, tenant_rtis))
+				return true;
+			if (!clause_equates_columns(lfirst(lc), &left, &right) ||
+				!is_tenant_var(parse, left) || !is_tenant_var(parse, right))
+				continue;
+			left_scoped = bms_is_member(left->varno, scoped);
+			if (left_scoped != bms_is_member(right->varno, scoped))
+			{
+				scoped = bms_add_member(scoped, left_scoped ? right->varno : left->varno);
+				grew = true;
+			}
+		}
+	} while (grew);
+	return bms_equal(scoped, tenant_rtis);
+}
+
+/*
  * A copy of the statement, to be planned again with row checks, when it
- * may need them: a plain SELECT, UPDATE or DELETE with a tenant table, a
- * view or a subquery in its range table.  NULL otherwise (the planner scribbles on the Query, so
- * the copy is taken before the first planning).
+ * may need them: a plain SELECT, UPDATE or DELETE with a view, a subquery
+ * or a tenant table in its range table, unless its conditions as written
+ * scope every tenant table (plainly_scoped).  NULL otherwise.  The planner
+ * scribbles on the Query, so the copy is taken before the first planning;
+ * it costs several thousand instructions, and more for each table joined,
+ * which the common statement, scoped as written, does not pay.
  */
 Query *
 row_verification_candidate(Query *parse)
 {
 	ListCell   *lc;
+	bool		has_tenant_table = false;
 
 	if (!tenant_guard_verify_rows || tenant_guard_mode == GUARD_MODE_OFF)
 		return NULL;
@@ -91,10 +203,13 @@ row_verification_candidate(Query *parse)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
-		if (is_tenant_relation(rte) || rte->rtekind == RTE_SUBQUERY)
+		if (rte->rtekind == RTE_SUBQUERY)
 			return copyObject(parse);
+		has_tenant_table |= is_tenant_relation(rte);
 	}
-	return NULL;
+	if (!has_tenant_table || plainly_scoped(parse))
+		return NULL;
+	return copyObject(parse);
 }
 
 /*

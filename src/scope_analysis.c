@@ -224,8 +224,10 @@ depends_on_query_rows(Node *node, PlannerInfo *root)
 			{
 				Param	   *param = (Param *) node;
 
+				/* without a planner (root NULL), any PARAM_EXEC may vary */
 				return param->paramkind == PARAM_EXEC &&
-					!exec_param_is_tenant_value(root, param->paramid);
+					(root == NULL ||
+					 !exec_param_is_tenant_value(root, param->paramid));
 			}
 		default:
 			break;
@@ -332,7 +334,8 @@ is_bool_clause_scope(PlannerInfo *root, BoolExpr *clause, Index relid,
 
 /*
  * Exported for scope_params.c, which judges an outer query's WHERE terms
- * by the same rules.
+ * by the same rules, and for row_verification.c, which asks it of a
+ * statement's WHERE terms as written, before planning (root NULL).
  */
 bool
 clause_is_tenant_scope(PlannerInfo *root, Node *clause, Index relid,
@@ -369,6 +372,29 @@ clause_is_tenant_scope(PlannerInfo *root, Node *clause, Index relid,
 		default:
 			return false;
 	}
+}
+
+/*
+ * Is the clause "a.x = b.y" with the equality of a btree operator family,
+ * between two plain columns of the query itself?  Sets the two columns.
+ * For row_verification.c, which follows such terms of a statement as
+ * written to the tables a scope reaches through joins.
+ */
+bool
+clause_equates_columns(Node *clause, Var **left, Var **right)
+{
+	OpExpr	   *op;
+
+	if (clause == NULL || !IsA(clause, OpExpr))
+		return false;
+	op = (OpExpr *) clause;
+	if (list_length(op->args) != 2 || !IsA(linitial(op->args), Var) ||
+		!IsA(lsecond(op->args), Var))
+		return false;
+	*left = linitial_node(Var, op->args);
+	*right = lsecond_node(Var, op->args);
+	return (*left)->varlevelsup == 0 && (*right)->varlevelsup == 0 &&
+		operator_is_equality(op->opno);
 }
 
 /* A constant FALSE or NULL gating qual means the scan returns nothing. */

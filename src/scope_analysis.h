@@ -17,5 +17,6 @@ extern bool clause_is_tenant_scope(PlannerInfo *root, Node *clause,
 								   Index relid, AttrNumber tenant_attnum);
 extern bool restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 										 AttrNumber tenant_attnum);
+extern bool clause_equates_columns(Node *clause, Var **left, Var **right);
 
 #endif							/* TENANT_GUARD_SCOPE_ANALYSIS_H */

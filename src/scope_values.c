@@ -113,7 +113,7 @@ add_check(List *checks, Oid relid, bool writes, Node *value, bool is_array)
 
 	fix_opfuncids((Node *) copy);
 	tenant_table_describe(relid, &info);
-	column_type = get_atttype(relid, info.tenant_attnum);
+	column_type = info.tenant_atttype;
 	if (is_array)
 		value_type = get_element_type(value_type);
 	if (writes)

@@ -215,10 +215,11 @@ relkind_can_be_tenant_table(char relkind)
  * look-up; through the ATTNAME syscache otherwise.
  */
 static AttrNumber
-user_column_attnum(Oid relid, Relation rel, const char *name)
+user_column_attnum(Oid relid, Relation rel, const char *name, Oid *atttype)
 {
 	AttrNumber	attnum;
 
+	*atttype = InvalidOid;
 	if (rel != NULL)
 	{
 		TupleDesc	desc = RelationGetDescr(rel);
@@ -228,12 +229,18 @@ user_column_attnum(Oid relid, Relation rel, const char *name)
 			Form_pg_attribute attr = TupleDescAttr(desc, i);
 
 			if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
+			{
+				*atttype = attr->atttypid;
 				return attr->attnum;
+			}
 		}
 		return InvalidAttrNumber;
 	}
 	attnum = get_attnum(relid, name);
-	return attnum > 0 ? attnum : InvalidAttrNumber;
+	if (attnum <= 0)
+		return InvalidAttrNumber;
+	*atttype = get_atttype(relid, attnum);
+	return attnum;
 }
 
 /*
@@ -282,7 +289,7 @@ detect_tenant_column(Oid relid, Relation rel, TenantTableInfo *info)
 	{
 		const char *name = NameStr(tenant_column_list->names[i]);
 
-		info->tenant_attnum = user_column_attnum(relid, rel, name);
+		info->tenant_attnum = user_column_attnum(relid, rel, name, &info->tenant_atttype);
 		if (info->tenant_attnum != InvalidAttrNumber)
 		{
 			info->source = TENANT_SOURCE_DETECTED;
@@ -306,7 +313,8 @@ find_tenant_column(Oid relid, Relation rel, TenantTableInfo *info)
 	}
 	if (excluded)
 		return;
-	info->tenant_attnum = user_column_attnum(relid, rel, NameStr(column));
+	info->tenant_attnum = user_column_attnum(relid, rel, NameStr(column),
+											 &info->tenant_atttype);
 	if (info->tenant_attnum != InvalidAttrNumber)
 	{
 		info->source = TENANT_SOURCE_REGISTERED;

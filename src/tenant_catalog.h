@@ -26,6 +26,7 @@ typedef struct TenantTableInfo
 	TenantSource source;
 	AttrNumber	tenant_attnum;	/* InvalidAttrNumber when not a tenant table */
 	NameData	tenant_column;
+	Oid			tenant_atttype; /* its type (a change of it resets the entry) */
 	bool		citus_shard;	/* a tenant table that is a Citus shard */
 	bool		may_have_children;	/* partitioned, or has had inheritance
 									 * children (relhassubclass) */
