@@ -5,6 +5,7 @@
 #   make test                 install what is missing, build, run every suite
 #   make bench                throughput against plain PostgreSQL and RLS (test/bench)
 #   make bench-callgrind      instructions per statement, plain versus guard versus RLS
+#   make bench-violation      instructions a logged violation adds to its statement
 #
 # `make test` and `make demo` are plain scripts under test/ so that they can run
 # on a machine where the server headers (and so PGXS) are not installed yet.
@@ -132,8 +133,10 @@ fuzz:
 	bash test/fuzz/sqlsmith.sh $(or $(QUERIES),20000) $(or $(SEED),1)
 
 # The benchmark (README, "Performance"); settings via BENCH_* variables.
-.PHONY: bench bench-callgrind
+.PHONY: bench bench-callgrind bench-violation
 bench:
 	bash test/bench/run.sh
 bench-callgrind:
 	bash test/bench/callgrind.sh
+bench-violation:
+	bash test/bench/violation_cost.sh
