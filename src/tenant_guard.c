@@ -22,6 +22,7 @@
 #include "audit_writer.h"
 #include "citus_cluster.h"
 #include "citus_operations.h"
+#include "citus_relay.h"
 #include "conflict_guard.h"
 #include "executor/executor.h"
 #include "extension_state.h"
@@ -263,7 +264,9 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
  * queries (the statements its AFTER triggers run push contexts of their
  * own).  Both also tell the scoping guard whether the running executor
  * runs under SECURITY_NOFORCE_RLS (scoping_guard_executor_enter), which
- * tells referential-integrity queries from what they fire.
+ * tells referential-integrity queries from what they fire.  With Citus,
+ * ExecutorRun and ProcessUtility also open the window in which violations
+ * the workers hand back for the statement are recorded (citus_relay.c).
  */
 /* The previous ExecutorRun hook, or the standard function. */
 static inline void
@@ -277,31 +280,40 @@ chain_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 }
 
 /*
- * A run that pushes an amount context or changed the RI tracking, under
- * PG_TRY to undo both.  Apart from the hook, which then costs the plain
- * SELECT a test and a tail call.
+ * A run that pushes an amount context, changed the RI tracking or opened
+ * a Citus relay window, under PG_TRY to undo them.  Apart from the hook,
+ * which then costs the plain SELECT a test and a tail call.
  */
 static pg_noinline void
 executor_run_tracked(QueryDesc *queryDesc, ScanDirection direction,
 					 uint64 count, bool execute_once, bool may_update,
-					 bool noforce_changed)
+					 bool noforce_changed, bool relaying)
 {
 	AmountStatement statement;
-
+	MemoryContext cxt = CurrentMemoryContext;
 	if (may_update)
 		amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
 	{
 		chain_ExecutorRun(queryDesc, direction, count, execute_once);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		if (may_update)
 			amount_statement_leave(&statement);
 		if (noforce_changed)
 			scoping_guard_executor_leave();
+		if (relaying)
+			citus_relay_end(true, cxt);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	if (may_update)
+		amount_statement_leave(&statement);
+	if (noforce_changed)
+		scoping_guard_executor_leave();
+	if (relaying)
+		citus_relay_end(false, cxt);
 }
 
 static void
@@ -310,12 +322,13 @@ tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 {
 	bool		may_update = plan_may_update(queryDesc->plannedstmt);
 	bool		noforce_changed = scoping_guard_executor_enter();
+	bool		relaying = citus_relay_begin();
 
-	if (!may_update && !noforce_changed)
+	if (!may_update && !noforce_changed && !relaying)
 		chain_ExecutorRun(queryDesc, direction, count, execute_once);
 	else
 		executor_run_tracked(queryDesc, direction, count, execute_once,
-							 may_update, noforce_changed);
+							 may_update, noforce_changed, relaying);
 }
 
 /* The previous ExecutorFinish hook, or the standard function. */
@@ -394,11 +407,14 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	UtilityGuardState saved_state;
+	MemoryContext cxt = CurrentMemoryContext;
+	bool		relaying;
 
 	scoping_guard_check_utility(parsetree, context != PROCESS_UTILITY_TOPLEVEL);
 	pstmt = copy_from_checked(pstmt);
 	parsetree = pstmt->utilityStmt;
 	scoping_guard_begin_utility(parsetree, &saved_state);
+	relaying = citus_relay_begin();
 	PG_TRY();
 	{
 		if (prev_ProcessUtility_hook)
@@ -408,11 +424,17 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		scoping_guard_end_utility(&saved_state);
+		if (relaying)
+			citus_relay_end(true, cxt);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	scoping_guard_end_utility(&saved_state);
+	if (relaying)
+		citus_relay_end(false, cxt);
 }
 
 void
@@ -432,6 +454,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved(TENANT_GUARD_NAME);
 	citus_cluster_init();
 	citus_operations_init();
+	citus_relay_init();
 
 	extension_state_init();
 	tenant_catalog_init();

@@ -39,5 +39,10 @@ extern void violation_report(const Violation *violation, GuardMode mode);
 /* The same, with the tenant context and the offending tenant value. */
 extern void violation_report_tenant(const Violation *violation, GuardMode mode,
 									const char *tenant, const char *row_tenant);
+/* What a worker found for this node's statement, named as it named it. */
+extern void violation_report_relayed(const Violation *violation,
+									 const char *relation, bool rejected,
+									 const char *tenant, const char *row_tenant,
+									 bool tell_client);
 
 #endif							/* TENANT_GUARD_VIOLATION_H */

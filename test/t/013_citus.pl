@@ -122,6 +122,30 @@ sub reset_audit
 	  for @nodes;
 }
 
+# A setting for every node, through postgresql.auto.conf; returns once new
+# connections (Citus's among them) see it.
+sub set_everywhere
+{
+	my ($name, $value) = @_;
+	for my $node (@nodes)
+	{
+		$node->safe_psql('postgres', "ALTER SYSTEM SET $name = '$value'; SELECT pg_reload_conf()");
+		$node->poll_query_until('postgres', "SELECT current_setting('$name') = '$value'")
+		  or die "$name did not become $value";
+	}
+}
+
+# The node and the name of the shard that holds firm 1's rows of a table.
+sub shard_of_firm1
+{
+	my ($table) = @_;
+	my ($shard, $port) = split /\|/,
+	  $coordinator->safe_psql('postgres',
+		"SELECT shard_name('$table'::regclass, shardid), nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('$table', 1)");
+	my ($node) = grep { $_->port == $port } @nodes;
+	return ($node, $shard);
+}
+
 sub worker_rows
 {
 	return join(',', map { audit_count($_, 'count(*)') } @workers);
@@ -317,6 +341,7 @@ is( join(' / ', map { $_->safe_psql('postgres',
 	"SELECT string_agg(relid::text, ', ') FROM tenant_guard.registry") } @workers),
 	'ledger / ledger', 'forget_table on the coordinator reaches every worker');
 
+reset_audit();
 ($out, $err) = client($coordinator, q{
 SELECT tenant_guard.protect_amount('invoices', 'amount');
 SHOW citus.enable_unsafe_triggers;
@@ -328,6 +353,34 @@ like($err,
 	qr/: ERROR:  23TG1: non-atomic update of amount column "amount" of table "public\.invoices"$/m,
 	'the protection reaches the shards, and its error names the distributed table');
 unlike($err, qr/UPDATE 1|42501/, 'the relative update was not refused');
+my $amount_row = "relation || ' ' || kind || ' ' || action || ' ' || command || ' ' || tenant_column || ' ' || application_name || ' ' || query";
+is( audit($coordinator, $amount_row),
+	'public.invoices non_atomic_amount rejected UPDATE amount tap_client UPDATE invoices SET amount = 5 WHERE firm_id = 1;',
+	'enforce: the coordinator records the refused amount update once, naming the distributed table and the client\'s statement');
+is(worker_rows(), '0,0', 'enforce: the worker that refused it records nothing');
+
+# Log mode: the worker lets the update through and the coordinator records
+# it, also when the client turns off the relay of workers' messages and
+# its own client messages.
+set_everywhere('tenant_guard.amount_mode', 'log');
+reset_audit();
+($out, $err) = client($coordinator,
+	"SET citus.worker_min_messages = error;\nSET client_min_messages = error;\nUPDATE invoices SET amount = 6 WHERE firm_id = 1;\nSELECT amount FROM invoices WHERE firm_id = 1;");
+is("$out|$err", '6|', 'log: the update runs, and the client sees nothing of the relay');
+is( audit($coordinator, $amount_row),
+	'public.invoices non_atomic_amount logged UPDATE amount tap_client UPDATE invoices SET amount = 6 WHERE firm_id = 1;',
+	'log: the coordinator records the violation once, naming the distributed table and the client\'s statement');
+is(worker_rows(), '0,0', 'log: the worker records nothing');
+($out, $err) = client($coordinator,
+	"SET tenant_guard.client_messages = notice;\nUPDATE invoices SET amount = 7 WHERE firm_id = 1;");
+like($err, qr/NOTICE:  23TG1: non-atomic update of amount column "amount" of table "public\.invoices"\n/,
+	'log: the coordinator\'s client message names the distributed table');
+my ($firm1_node, $firm1_shard) = shard_of_firm1('invoices');
+($out, $err) = client($firm1_node, "UPDATE $firm1_shard SET amount = 8 WHERE firm_id = 1;", $as_citus);
+is( audit($firm1_node, "relation || ' ' || action || ' ' || query"),
+	"public.invoices logged UPDATE $firm1_shard SET amount = 8 WHERE firm_id = 1;",
+	'log: a client with Citus\'s application_name but no secret is recorded by the worker');
+set_everywhere('tenant_guard.amount_mode', 'enforce');
 ($out, $err) = client($coordinator, q{
 SELECT tenant_guard.unprotect_amount('invoices', 'amount');
 UPDATE invoices SET amount = 5 WHERE firm_id = 1;
