@@ -144,6 +144,7 @@ planner_judging(Query *parse, const char *query_string,
 	List	   *relative_amounts;
 	Query	   *again = NULL;
 	List	   *row_checks = NIL;
+	List	   *written = NIL;
 	PlannedStmt *result;
 
 	/*
@@ -165,12 +166,16 @@ planner_judging(Query *parse, const char *query_string,
 	if (scoping_guard_applies())
 	{
 		/*
-		 * The tenant context's checks (doc/tenant-context.md).  Not with
-		 * Citus, which needs the distribution column's values as written
-		 * and plans statements of its own (doc/citus.md).
+		 * The tenant context's checks (doc/tenant-context.md).  Citus
+		 * needs the distribution column's values as written and plans
+		 * statements of its own: with it, the written values known before
+		 * the first row become value checks instead, and row verification
+		 * is off (doc/citus.md).
 		 */
 		if (query_may_update(parse) && !citus_is_loaded())
 			written_rows_instrument(parse);
+		else if (query_may_update(parse))
+			written = written_rows_known_values(parse);
 		if (!citus_is_loaded())
 			again = row_verification_candidate(parse);
 
@@ -194,7 +199,8 @@ planner_judging(Query *parse, const char *query_string,
 							 &collector, &collected);
 
 	plan_carrier_attach(result, collector.findings, relative_amounts,
-						collector.value_checks, collector.verified, row_checks);
+						list_concat(collector.value_checks, written),
+						collector.verified, row_checks);
 	return result;
 }
 

@@ -389,6 +389,53 @@ SELECT amount FROM invoices WHERE firm_id = 1;
 is("$out|$err", "\n5|", 'unprotect_amount reaches the shards too');
 
 #---------------------------------------------------------------------------
+# The tenant context on the coordinator: written rows.
+#---------------------------------------------------------------------------
+reset_audit();
+($out, $err) = client($coordinator, q{BEGIN;
+SET LOCAL tenant_guard.tenant = '1';
+INSERT INTO invoices VALUES (10, 2, 0);
+INSERT INTO audit_events VALUES (10, 1), (11, 3);
+PREPARE ins(int) AS INSERT INTO notes VALUES (10, $1);
+EXECUTE ins(2);
+INSERT INTO plans (id) VALUES (10);
+UPDATE audit_events SET firm_id = 4 WHERE id = 1 AND firm_id = 1;
+INSERT INTO invoices VALUES (11, 1, 0);
+INSERT INTO memos VALUES (10, 1);
+EXECUTE ins(1);
+INSERT INTO audit_events VALUES (12, 1), (13, 1);
+UPDATE audit_events SET firm_id = 1 WHERE id = 1 AND firm_id = 1;
+COPY audit_events FROM STDIN;
+14	1
+15	5
+\.
+SELECT count(*) FROM audit_events WHERE id IN (14, 15) AND firm_id = 1;
+ROLLBACK;
+});
+is($out, '1', 'COPY FROM into a distributed table works with a context set (and is not checked)');
+is( audit($coordinator, "relation || ' ' || kind || ' ' || action || ' ' || tenant || ' ' || row_tenant || ' ' || query"),
+	join("\n",
+		'public.invoices cross_tenant_write logged 1 2 INSERT INTO invoices VALUES (10, 2, 0);',
+		'public.audit_events cross_tenant_write logged 1 3 INSERT INTO audit_events VALUES (10, 1), (11, 3);',
+		'public.notes cross_tenant_write logged 1 2 EXECUTE ins(2);',
+		'public.plans cross_tenant_write logged 1 null INSERT INTO plans (id) VALUES (10);',
+		'public.audit_events cross_tenant_write logged 1 4 UPDATE audit_events SET firm_id = 4 WHERE id = 1 AND firm_id = 1;'),
+	'log: rows written into Citus tables outside the context are recorded once on the coordinator, naming the distributed table (VALUES, multi-row VALUES, parameters, a missing column, a reference table with a shard on the coordinator, UPDATE of the tenant column)')
+or diag($err);
+is(worker_rows(), '0,0', 'log: and nothing on the workers');
+($out, $err) = client($coordinator, q{SET tenant_guard.mode = enforce;
+SET tenant_guard.tenant = '1';
+INSERT INTO invoices VALUES (12, 2, 0);
+INSERT INTO audit_events VALUES (12, 1), (13, 3);
+UPDATE audit_events SET firm_id = 4 WHERE id = 1 AND firm_id = 1;
+SELECT count(*) FROM invoices WHERE id = 12 AND firm_id = 2;
+SELECT count(*) FROM audit_events WHERE id IN (12, 13) AND firm_id = 1;
+});
+is(scalar(() = $err =~ /: ERROR:  42501: cross-tenant write to tenant table "public\.(invoices|audit_events)"$/mg),
+	3, 'enforce: each write outside the context is refused, naming the distributed table');
+is($out, "0\n0", 'enforce: and nothing was written');
+
+#---------------------------------------------------------------------------
 # Citus's own operations in enforce mode.
 #---------------------------------------------------------------------------
 reset_audit();
