@@ -23,7 +23,9 @@
  * off the log and away from the client, and the window's end records it:
  * a log-mode violation as a logged row, a rejected one as a rejected row
  * while the worker's error passes on to the client (only the first: as on
- * one server, an error stops the statement at its first violation).
+ * one server, an error stops the statement at its first violation), and a
+ * tenant-context violation once per statement, as on one server, however
+ * many shards found one.
  *
  * Nothing a client does may lose a record:
  *	- a worker relays only when the warning reaches its peer (its
@@ -332,9 +334,21 @@ kind_from_name(const char *name, ViolationKind *kind)
 	return false;
 }
 
+/*
+ * What was recorded of the payloads of one window: as on one server, an
+ * error stops a statement at its first violation, and a tenant-context
+ * violation is recorded once per statement (the shards report one each);
+ * a logged amount violation is recorded per row.
+ */
+typedef struct RecordedSoFar
+{
+	bool		rejected;
+	bool		cross_tenant;
+} RecordedSoFar;
+
 /* Record one payload; false if it cannot be read. */
 static bool
-record_payload(char *payload, bool *rejected_seen, bool failed)
+record_payload(char *payload, RecordedSoFar *seen, bool failed)
 {
 	RelayedViolation r;
 	Violation	violation;
@@ -344,9 +358,11 @@ record_payload(char *payload, bool *rejected_seen, bool failed)
 	if (!parse_payload(payload, &r) || !kind_from_name(r.kind, &violation.kind))
 		return false;
 	rejected = strcmp(r.action, "rejected") == 0;
-	if (rejected && *rejected_seen)
+	if ((rejected && seen->rejected) ||
+		(violation.kind != VIOLATION_NON_ATOMIC_AMOUNT && seen->cross_tenant))
 		return true;
-	*rejected_seen |= rejected;
+	seen->rejected |= rejected;
+	seen->cross_tenant |= violation.kind != VIOLATION_NON_ATOMIC_AMOUNT;
 	s = r.sqlstate;
 	violation.relid = InvalidOid;
 	violation.column = r.column;
@@ -366,14 +382,14 @@ static void
 record_pending(bool failed, MemoryContext cxt)
 {
 	List	   *payloads = pending;
-	bool		rejected_seen = false;
+	RecordedSoFar seen = {false, false};
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	ListCell   *lc;
 
 	pending = NIL;
 	foreach(lc, payloads)
 	{
-		if (!record_payload(lfirst(lc), &rejected_seen, failed))
+		if (!record_payload(lfirst(lc), &seen, failed))
 			ereport(LOG,
 					(errmsg("tenant_guard: unreadable violation report from a Citus worker: %s",
 							(char *) lfirst(lc))));

@@ -448,10 +448,17 @@ scoping_guard_examine_unplanned(ScopeCollector *collector,
 	}
 	if (collector->examined_relation || unplanned_query_is_scoped(query))
 		return;
-	collector->findings =
-		add_finding(collector->findings, query->relid,
-					query->writes ? VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ,
-					ACCESS_SCAN);
+	/* a statement whose rows are verified is a finding apart */
+	if (query->covered)
+		collector->verified =
+			add_finding(collector->verified, query->relid,
+						query->writes ? VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ,
+						ACCESS_SCAN);
+	else
+		collector->findings =
+			add_finding(collector->findings, query->relid,
+						query->writes ? VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ,
+						ACCESS_SCAN);
 }
 
 /*-----------

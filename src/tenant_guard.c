@@ -130,6 +130,26 @@ plan_judged(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
+ * With Citus: plan again the statement given a row condition
+ * (row_verification.c), judging it as its first planning was.
+ */
+static PlannedStmt *
+plan_citus_verified(Query *again, const char *query_string, int cursorOptions,
+					ParamListInfo boundParams, ScopeCollector *collector)
+{
+	UnplannedQuery unplanned;
+	bool		may_go_unplanned = unplanned_query_remember(again, &unplanned);
+	bool		collected;
+	PlannedStmt *result;
+
+	result = plan_judged(again, query_string, cursorOptions, boundParams,
+						 collector, &collected);
+	if (may_go_unplanned && collected)
+		scoping_guard_examine_unplanned(collector, &unplanned, again);
+	return result;
+}
+
+/*
  * The planner hook's work for a statement the guards judge.  A function of
  * its own, so that the statements that skip it do not pay for its locals.
  */
@@ -156,6 +176,8 @@ planner_judging(Query *parse, const char *query_string,
 	 * after the amount guard has read its assignments as the user wrote
 	 * them.
 	 */
+	if (citus_internal_planning(query_string))
+		row_verification_citus_remark(parse);
 	relative_amounts = NIL;
 	if (query_may_update(parse))
 	{
@@ -176,8 +198,8 @@ planner_judging(Query *parse, const char *query_string,
 			written_rows_instrument(parse);
 		else if (query_may_update(parse))
 			written = written_rows_known_values(parse);
-		if (!citus_is_loaded())
-			again = row_verification_candidate(parse);
+		again = citus_is_loaded() ? row_verification_citus_candidate(parse) :
+			row_verification_candidate(parse);
 
 		/*
 		 * Citus plans some single-table statements without PostgreSQL's
@@ -193,10 +215,14 @@ planner_judging(Query *parse, const char *query_string,
 		scoping_guard_examine_unplanned(&collector, &unplanned, parse);
 
 	/* Unscoped scans that a row check can cover: plan again with checks. */
-	if (again != NULL && collector.findings != NIL &&
+	if (again != NULL && collector.findings != NIL && !citus_is_loaded() &&
 		row_verification_instrument(again, collector.findings, &row_checks))
 		result = plan_judged(again, query_string, cursorOptions, boundParams,
 							 &collector, &collected);
+	else if (again != NULL && collector.findings != NIL &&
+			 row_verification_citus_instrument(again, collector.findings))
+		result = plan_citus_verified(again, query_string, cursorOptions,
+									 boundParams, &collector);
 
 	plan_carrier_attach(result, collector.findings, relative_amounts,
 						list_concat(collector.value_checks, written),

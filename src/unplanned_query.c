@@ -29,6 +29,8 @@
 
 #include "unplanned_query.h"
 
+#include "row_verification.h"
+
 #include "nodes/makefuncs.h"
 #include "nodes/pathnodes.h"
 #include "optimizer/optimizer.h"
@@ -62,6 +64,7 @@ unplanned_query_remember(Query *parse, UnplannedQuery *query)
 	query->relid = rte->relid;
 	query->writes = parse->commandType != CMD_SELECT;
 	query->quals = copyObject(parse->jointree->quals);
+	query->covered = row_verification_covers(rte);
 	return true;
 }
 

@@ -21,6 +21,7 @@ typedef struct UnplannedQuery
 	AttrNumber	tenant_attnum;
 	bool		writes;			/* UPDATE or DELETE */
 	Node	   *quals;			/* a copy of its WHERE clause */
+	bool		covered;		/* its rows are verified (row_verification.c) */
 } UnplannedQuery;
 
 extern bool unplanned_query_remember(Query *parse, UnplannedQuery *query);

@@ -436,6 +436,47 @@ is(scalar(() = $err =~ /: ERROR:  42501: cross-tenant write to tenant table "pub
 is($out, "0\n0", 'enforce: and nothing was written');
 
 #---------------------------------------------------------------------------
+# The tenant context: unscoped UPDATE and DELETE verified where the shards are.
+#---------------------------------------------------------------------------
+reset_audit();
+($out, $err) = client($coordinator, q{BEGIN;
+SET LOCAL tenant_guard.tenant = '1';
+UPDATE invoices SET amount = amount WHERE id IN (2, 3);
+DELETE FROM audit_events WHERE id = 3;
+UPDATE invoices SET amount = amount WHERE id = 1;
+UPDATE plans SET id = id WHERE id = 1;
+PREPARE upd(int) AS UPDATE notes SET id = id WHERE id = $1;
+EXECUTE upd(1);
+SELECT count(*) FROM audit_events WHERE id = 3 AND firm_id = 2;
+ROLLBACK;
+});
+is($out, '0', 'log: an unscoped DELETE of another tenant\'s row with a context set runs');
+is( audit($coordinator, "relation || ' ' || kind || ' ' || action || ' ' || tenant || ' ' || CASE WHEN query LIKE 'UPDATE%' AND row_tenant IN ('2', '3') THEN '2|3' ELSE row_tenant END || ' ' || query"),
+	join("\n",
+		'public.invoices cross_tenant_write logged 1 2|3 UPDATE invoices SET amount = amount WHERE id IN (2, 3);',
+		'public.audit_events cross_tenant_write logged 1 2 DELETE FROM audit_events WHERE id = 3;'),
+	'log: unscoped UPDATE and DELETE of Citus tables are verified row by row where the shards are, and recorded once on the coordinator with the distributed table and the client\'s statement')
+  or diag($err);
+is(worker_rows(), '0,0', 'log: and nothing on the workers');
+($out, $err) = client($coordinator, q{SET tenant_guard.mode = enforce;
+SET tenant_guard.tenant = '1';
+UPDATE invoices SET amount = 0 WHERE id = 3;
+DELETE FROM audit_events WHERE id = 3;
+UPDATE invoices SET amount = amount WHERE id = 1;
+RESET tenant_guard.tenant;
+SELECT amount FROM invoices WHERE id = 3 AND firm_id = 3;
+UPDATE invoices SET amount = amount WHERE id = 1;
+});
+like($err, qr/: ERROR:  42501: cross-tenant write to tenant table "public\.invoices"\nDETAIL:  Tenant column "firm_id" of a row the statement updates or deletes is 3; tenant_guard\.tenant is "1"\./,
+	'enforce: an unscoped UPDATE of another tenant\'s row is refused, naming the distributed table');
+like($err, qr/: ERROR:  42501: cross-tenant write to tenant table "public\.audit_events"/,
+	'enforce: and so is an unscoped DELETE');
+like($err, qr/: ERROR:  42501: unscoped write to tenant table "public\.invoices"/,
+	'enforce: without a context the unscoped rule applies');
+is($out, '30', 'enforce: the refused UPDATE changed nothing');
+is(scalar(() = $err =~ /ERROR/g), 3, 'enforce: the UPDATE of the tenant\'s own row runs');
+
+#---------------------------------------------------------------------------
 # Citus's own operations in enforce mode.
 #---------------------------------------------------------------------------
 reset_audit();
