@@ -537,19 +537,24 @@ tenant_guard_verify_row(PG_FUNCTION_ARGS)
 }
 
 /*-----------------------------------------------------------------------
- * With Citus.  An UPDATE or DELETE of one table runs where its shards are,
- * on the workers, which neither see the rows on the coordinator nor know
- * its tenant context; and Citus leaves hidden output columns out of the
- * shard queries.  So, when the first planning finds the statement
- * unscoped, its copy gets one more condition, last in its WHERE clause:
+ * With Citus.  A statement on one table runs where its shards are, on the
+ * workers, which do not know the coordinator's tenant context; an UPDATE
+ * or DELETE returns no rows to the coordinator, and Citus leaves hidden
+ * output columns out of the shard queries.  So, when the first planning
+ * finds a single-table SELECT, UPDATE or DELETE unscoped, its copy gets one
+ * more condition, last in its WHERE clause:
  *
- *	  tenant_guard.verify_shard_row('t'::regclass, t.firm_id, true,
- *									current_setting('tenant_guard.tenant', true))
+ *	  tenant_guard.verify_shard_row('t'::regclass, t.firm_id, <writes>,
+ *									current_setting('tenant_guard.tenant', true),
+ *									current_setting('tenant_guard.mode', true))
  *
  * Citus evaluates current_setting() on the coordinator for each execution
- * of a modification, so the shard query carries the context then in force
- * as a constant; the function, on the worker (or on the coordinator for a
- * shard there), checks each row that reaches it against that context and
+ * of a modification, so the shard query carries the context and mode then
+ * in force as constants; for a SELECT it does not, and the condition
+ * carries those in force at planning instead, with which the plan verifies
+ * only (a cached plan run under another context is judged by the unscoped
+ * rule).  The function, on the worker (or on the coordinator for a shard
+ * there), checks each row that reaches it against that context and
  * returns true.  Its cost puts it after the statement's own conditions.
  * A violation a worker finds goes to the coordinator (citus_relay.c).
  * The finding is a covered one (scoping_guard.c), as with the row checks.
@@ -566,13 +571,19 @@ verify_shard_row_function(void)
 	return tenant_guard_function("verify_shard_row", 5, argtypes, &verify_shard_row_oid);
 }
 
-/* A copy of a single-table UPDATE or DELETE of a tenant table, or NULL. */
+/*
+ * A copy of a single-table SELECT, UPDATE or DELETE of a tenant table, or
+ * NULL; a SELECT only while a context is in force.
+ */
 Query *
 row_verification_citus_candidate(Query *parse)
 {
-	if ((parse->commandType != CMD_UPDATE && parse->commandType != CMD_DELETE) ||
+	if ((parse->commandType != CMD_SELECT && parse->commandType != CMD_UPDATE &&
+		 parse->commandType != CMD_DELETE) ||
+		(parse->commandType == CMD_SELECT &&
+		 (!row_verification_in_force() || parse->hasModifyingCTE)) ||
 		list_length(parse->rtable) != 1 || parse->cteList != NIL ||
-		parse->hasSubLinks || parse->jointree == NULL ||
+		parse->hasSubLinks || parse->setOperations != NULL || parse->jointree == NULL ||
 		!is_tenant_relation(linitial_node(RangeTblEntry, parse->rtable)))
 		return NULL;
 	return copyObject(parse);
@@ -589,10 +600,51 @@ current_setting_expr(const char *name)
 								 InvalidOid, DEFAULT_COLLATION_OID, COERCE_EXPLICIT_CALL);
 }
 
-/* Add the condition when a finding names the table; whether it was added. */
-bool
-row_verification_citus_instrument(Query *query, List *findings)
+static Expr *
+text_const(const char *value)
 {
+	return (Expr *) makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+							  CStringGetTextDatum(value), false, false);
+}
+
+/* The context and mode in force, for the plan of a SELECT. */
+static List *
+settings_in_force(void)
+{
+	const char *context = tenant_context_text();
+
+	return list_make2(makeString(pstrdup(context ? context : "")),
+					  makeString(pstrdup(GetConfigOption("tenant_guard.mode", false, false))));
+}
+
+/*
+ * Does a plan whose row condition was made with these settings (NIL: with
+ * current_setting(), which Citus evaluates for each execution) verify
+ * under the settings in force now?
+ */
+bool
+row_verification_planned_settings_hold(List *planned)
+{
+	List	   *now;
+
+	if (planned == NIL)
+		return true;
+	now = settings_in_force();
+	return strcmp(strVal(linitial(planned)), strVal(linitial(now))) == 0 &&
+		strcmp(strVal(lsecond(planned)), strVal(lsecond(now))) == 0;
+}
+
+/*
+ * Add the condition when a finding names the table; whether it was added.
+ * Citus evaluates current_setting() on the coordinator for modifications
+ * only: a SELECT's condition carries the context and mode in force at
+ * planning, listed in *planned, and its plan verifies only under them.
+ */
+bool
+row_verification_citus_instrument(Query *query, List *findings, List **planned)
+{
+	Expr	   *context = current_setting_expr("tenant_guard.tenant");
+	Expr	   *mode = current_setting_expr("tenant_guard.mode");
 	Oid			fn = verify_shard_row_function();
 	RangeTblEntry *rte = linitial_node(RangeTblEntry, query->rtable);
 	AttrNumber	attnum = tenant_table_attnum(rte->relid);
@@ -605,13 +657,18 @@ row_verification_citus_instrument(Query *query, List *findings)
 		!scoping_guard_findings_name(findings, rte->relid))
 		return false;
 	get_atttypetypmodcoll(rte->relid, attnum, &typid, &typmod, &collid);
+	if (query->commandType == CMD_SELECT)
+	{
+		*planned = settings_in_force();
+		context = text_const(strVal(linitial(*planned)));
+		mode = text_const(strVal(lsecond(*planned)));
+	}
 	check = (Expr *) makeFuncExpr(fn, BOOLOID,
 								  list_make5(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
 													   ObjectIdGetDatum(rte->relid), false, true),
 											 makeVar(1, attnum, typid, typmod, collid, 0),
-											 makeBoolConst(true, false),
-											 current_setting_expr("tenant_guard.tenant"),
-											 current_setting_expr("tenant_guard.mode")),
+											 makeBoolConst(query->commandType != CMD_SELECT, false),
+											 context, mode),
 								  InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);
 	query->jointree->quals = query->jointree->quals == NULL ? (Node *) check :
 		make_and_qual(query->jointree->quals, (Node *) check);

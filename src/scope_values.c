@@ -235,6 +235,18 @@ term_values(List *checks, PlannerInfo *root, Node *clause, Index rti,
 	return checks;
 }
 
+/*
+ * The values of one scoping clause of a statement Citus planned without
+ * PostgreSQL's planner (unplanned_query.c), its table at range-table
+ * index 1.
+ */
+List *
+scope_values_collect_clause(List *checks, PlannerInfo *root, Node *clause,
+							Oid relid, AttrNumber tenant_attnum, bool writes)
+{
+	return term_values(checks, root, clause, 1, tenant_attnum, relid, writes);
+}
+
 List *
 scope_values_collect(List *checks, PlannerInfo *root, RelOptInfo *rel,
 					 Oid relid, AttrNumber tenant_attnum, bool writes)

@@ -165,6 +165,7 @@ planner_judging(Query *parse, const char *query_string,
 	Query	   *again = NULL;
 	List	   *row_checks = NIL;
 	List	   *written = NIL;
+	List	   *verified_under = NIL;
 	PlannedStmt *result;
 
 	/*
@@ -220,13 +221,14 @@ planner_judging(Query *parse, const char *query_string,
 		result = plan_judged(again, query_string, cursorOptions, boundParams,
 							 &collector, &collected);
 	else if (again != NULL && collector.findings != NIL &&
-			 row_verification_citus_instrument(again, collector.findings))
+			 row_verification_citus_instrument(again, collector.findings,
+											   &verified_under))
 		result = plan_citus_verified(again, query_string, cursorOptions,
 									 boundParams, &collector);
 
 	plan_carrier_attach(result, collector.findings, relative_amounts,
 						list_concat(collector.value_checks, written),
-						collector.verified, row_checks);
+						collector.verified, row_checks, verified_under);
 	return result;
 }
 

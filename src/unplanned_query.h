@@ -25,6 +25,6 @@ typedef struct UnplannedQuery
 } UnplannedQuery;
 
 extern bool unplanned_query_remember(Query *parse, UnplannedQuery *query);
-extern bool unplanned_query_is_scoped(UnplannedQuery *query);
+extern bool unplanned_query_is_scoped(UnplannedQuery *query, List **value_checks);
 
 #endif							/* TENANT_GUARD_UNPLANNED_QUERY_H */

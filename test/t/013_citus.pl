@@ -428,6 +428,7 @@ SET tenant_guard.tenant = '1';
 INSERT INTO invoices VALUES (12, 2, 0);
 INSERT INTO audit_events VALUES (12, 1), (13, 3);
 UPDATE audit_events SET firm_id = 4 WHERE id = 1 AND firm_id = 1;
+RESET tenant_guard.tenant;
 SELECT count(*) FROM invoices WHERE id = 12 AND firm_id = 2;
 SELECT count(*) FROM audit_events WHERE id IN (12, 13) AND firm_id = 1;
 });
@@ -447,6 +448,7 @@ UPDATE invoices SET amount = amount WHERE id = 1;
 UPDATE plans SET id = id WHERE id = 1;
 PREPARE upd(int) AS UPDATE notes SET id = id WHERE id = $1;
 EXECUTE upd(1);
+SET LOCAL tenant_guard.tenant = '2';
 SELECT count(*) FROM audit_events WHERE id = 3 AND firm_id = 2;
 ROLLBACK;
 });
@@ -475,6 +477,45 @@ like($err, qr/: ERROR:  42501: unscoped write to tenant table "public\.invoices"
 	'enforce: without a context the unscoped rule applies');
 is($out, '30', 'enforce: the refused UPDATE changed nothing');
 is(scalar(() = $err =~ /ERROR/g), 3, 'enforce: the UPDATE of the tenant\'s own row runs');
+
+# Single-table SELECTs: the condition carries the context in force at
+# planning, and a new context makes cached plans again.
+reset_audit();
+($out, $err) = client($coordinator, q{BEGIN;
+SET LOCAL tenant_guard.tenant = '1';
+SELECT id FROM invoices WHERE id = 3;
+SELECT count(*) FROM audit_events WHERE id IN (1, 3);
+SELECT id FROM invoices WHERE id = 1;
+SELECT firm_id FROM plans WHERE id = 1;
+SELECT count(*) FROM invoices WHERE firm_id = 2;
+SELECT count(*) FROM audit_events WHERE id = 3 AND firm_id = 2;
+SET LOCAL plan_cache_mode = force_generic_plan;
+PREPARE sel(int) AS SELECT firm_id FROM audit_events WHERE id = $1;
+EXECUTE sel(1);
+SET LOCAL tenant_guard.tenant = '2';
+EXECUTE sel(3);
+EXECUTE sel(1);
+COMMIT;
+});
+is($out, join("\n", 3, 2, 1, 1, 1, 1, 1, 2, 1), 'log: single-table SELECTs with a context set run');
+is( audit($coordinator, "relation || ' ' || kind || ' ' || action || ' ' || tenant || ' ' || row_tenant || ' ' || query"),
+	join("\n",
+		'public.invoices cross_tenant_read logged 1 3 SELECT id FROM invoices WHERE id = 3;',
+		'public.audit_events cross_tenant_read logged 1 2 SELECT count(*) FROM audit_events WHERE id IN (1, 3);',
+		'public.invoices cross_tenant_read logged 1 2 SELECT count(*) FROM invoices WHERE firm_id = 2;',
+		'public.audit_events cross_tenant_read logged 1 2 SELECT count(*) FROM audit_events WHERE id = 3 AND firm_id = 2;',
+		'public.audit_events cross_tenant_read logged 2 1 EXECUTE sel(1);'),
+	'log: unscoped ones are verified where the shards are against the context in force, once per statement, on the coordinator (a cached plan is made again for a new context); fast-path scoped ones are checked by value')
+  or diag($err);
+is(worker_rows(), '0,0', 'log: and nothing on the workers');
+($out, $err) = client($coordinator, q{SET tenant_guard.mode = enforce;
+SET tenant_guard.tenant = '1';
+SELECT id FROM invoices WHERE id = 3;
+SELECT id FROM invoices WHERE id = 1;
+});
+like($err, qr/: ERROR:  42501: cross-tenant read of tenant table "public\.invoices"\nDETAIL:  Tenant column "firm_id" of a row the statement reads is 3; tenant_guard\.tenant is "1"\./,
+	'enforce: an unscoped SELECT of another tenant\'s row is refused');
+is($out, '1', 'enforce: the SELECT of the tenant\'s own row runs');
 
 #---------------------------------------------------------------------------
 # Citus's own operations in enforce mode.
