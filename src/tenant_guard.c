@@ -192,8 +192,8 @@ planner_judging(Query *parse, const char *query_string,
 		 * The tenant context's checks (doc/tenant-context.md).  Citus
 		 * needs the distribution column's values as written and plans
 		 * statements of its own: with it, the written values known before
-		 * the first row become value checks instead, and row verification
-		 * is off (doc/citus.md).
+		 * the first row become value checks instead, and statements of one
+		 * table are verified where their shards are (doc/citus.md).
 		 */
 		if (query_may_update(parse) && !citus_is_loaded())
 			written_rows_instrument(parse);
