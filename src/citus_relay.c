@@ -75,6 +75,13 @@ static int	saved_worker_min = 0;
 static bool forced_log_min = false;
 static int	saved_log_min = 0;
 
+/*
+ * Whether this node recorded a tenant-context violation itself while the
+ * windows are open: a shard here (a reference table's) found it, and the
+ * workers' copies of the same finding are not recorded again.
+ */
+static bool cross_tenant_recorded_here = false;
+
 /* The payloads received in the open windows, in relay_cxt. */
 static List *pending = NIL;
 static MemoryContext relay_cxt = NULL;
@@ -226,6 +233,7 @@ citus_relay_begin(void)
 		return false;
 	if (window_depth++ > 0)
 		return true;
+	cross_tenant_recorded_here = false;
 	if (worker_min_messages != NULL &&
 		(*worker_min_messages > WARNING || *worker_min_messages == 0))
 	{
@@ -382,7 +390,7 @@ static void
 record_pending(bool failed, MemoryContext cxt)
 {
 	List	   *payloads = pending;
-	RecordedSoFar seen = {false, false};
+	RecordedSoFar seen = {false, cross_tenant_recorded_here};
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	ListCell   *lc;
 
@@ -396,6 +404,14 @@ record_pending(bool failed, MemoryContext cxt)
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(relay_cxt);
+}
+
+/* A violation this node recorded itself (violation.c). */
+void
+citus_relay_note_recorded(const Violation *violation)
+{
+	if (window_depth > 0 && violation->kind != VIOLATION_NON_ATOMIC_AMOUNT)
+		cross_tenant_recorded_here = true;
 }
 
 /*

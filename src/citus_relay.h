@@ -24,5 +24,6 @@ extern bool citus_relay_send(const Violation *violation, const char *relation,
 /* On the node the client is connected to */
 extern bool citus_relay_begin(void);
 extern void citus_relay_end(bool failed, MemoryContext cxt);
+extern void citus_relay_note_recorded(const Violation *violation);
 
 #endif							/* TENANT_GUARD_CITUS_RELAY_H */

@@ -387,6 +387,7 @@ violation_report_tenant(const Violation *violation, GuardMode mode,
 		return;
 	}
 	record_violation(violation, relation, rejected, tenant, row_tenant);
+	citus_relay_note_recorded(violation);
 	violation_tell_client(violation, rejected);
 	pfree(relation);
 }

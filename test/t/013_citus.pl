@@ -449,6 +449,7 @@ UPDATE plans SET id = id WHERE id = 1;
 PREPARE upd(int) AS UPDATE notes SET id = id WHERE id = $1;
 EXECUTE upd(1);
 SET LOCAL tenant_guard.tenant = '2';
+UPDATE plans SET id = id WHERE id = 1;
 SELECT count(*) FROM audit_events WHERE id = 3 AND firm_id = 2;
 ROLLBACK;
 });
@@ -456,8 +457,9 @@ is($out, '0', 'log: an unscoped DELETE of another tenant\'s row with a context s
 is( audit($coordinator, "relation || ' ' || kind || ' ' || action || ' ' || tenant || ' ' || CASE WHEN query LIKE 'UPDATE%' AND row_tenant IN ('2', '3') THEN '2|3' ELSE row_tenant END || ' ' || query"),
 	join("\n",
 		'public.invoices cross_tenant_write logged 1 2|3 UPDATE invoices SET amount = amount WHERE id IN (2, 3);',
-		'public.audit_events cross_tenant_write logged 1 2 DELETE FROM audit_events WHERE id = 3;'),
-	'log: unscoped UPDATE and DELETE of Citus tables are verified row by row where the shards are, and recorded once on the coordinator with the distributed table and the client\'s statement')
+		'public.audit_events cross_tenant_write logged 1 2 DELETE FROM audit_events WHERE id = 3;',
+		'public.plans cross_tenant_write logged 2 1 UPDATE plans SET id = id WHERE id = 1;'),
+	'log: unscoped UPDATE and DELETE of Citus tables are verified row by row where the shards are, and recorded once on the coordinator with the distributed table and the client\'s statement (a reference table\'s too, with a shard on every node)')
   or diag($err);
 is(worker_rows(), '0,0', 'log: and nothing on the workers');
 ($out, $err) = client($coordinator, q{SET tenant_guard.mode = enforce;
