@@ -55,7 +55,6 @@
 #include "tenant_context.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
-#include "utils/json.h"
 #include "utils/memutils.h"
 
 #define RELAY_PREFIX "tenant_guard relay: "
@@ -107,19 +106,6 @@ typedef struct RelayedViolation
  *----------
  */
 
-static void
-add_field(StringInfo buf, const char *key, const char *value)
-{
-	if (buf->len > 1)
-		appendStringInfoString(buf, ", ");
-	escape_json(buf, key);
-	appendStringInfoString(buf, ": ");
-	if (value == NULL)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, value);
-}
-
 /*
  * Hand the violation to the node this connection serves, if it is
  * Citus's and the warning is sure to reach that node; false: record it here.
@@ -135,17 +121,17 @@ citus_relay_send(const Violation *violation, const char *relation,
 		return false;
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	add_field(&buf, "kind", violation_kind_name(violation->kind));
-	add_field(&buf, "action", rejected ? "rejected" : "logged");
-	add_field(&buf, "relation", relation);
-	add_field(&buf, "column", violation->column);
-	add_field(&buf, "command", violation->command);
-	add_field(&buf, "sqlstate", unpack_sql_state(violation->sqlstate));
-	add_field(&buf, "message", violation->message);
-	add_field(&buf, "detail", violation->detail);
-	add_field(&buf, "hint", violation->hint);
-	add_field(&buf, "tenant", tenant);
-	add_field(&buf, "row_tenant", row_tenant);
+	append_json_field(&buf, "kind", violation_kind_name(violation->kind));
+	append_json_field(&buf, "action", rejected ? "rejected" : "logged");
+	append_json_field(&buf, "relation", relation);
+	append_json_field(&buf, "column", violation->column);
+	append_json_field(&buf, "command", violation->command);
+	append_json_field(&buf, "sqlstate", unpack_sql_state(violation->sqlstate));
+	append_json_field(&buf, "message", violation->message);
+	append_json_field(&buf, "detail", violation->detail);
+	append_json_field(&buf, "hint", violation->hint);
+	append_json_field(&buf, "tenant", tenant);
+	append_json_field(&buf, "row_tenant", row_tenant);
 	appendStringInfoChar(&buf, '}');
 	ereport(WARNING,
 			(errcode(ERRCODE_TENANT_GUARD_RELAY),

@@ -313,6 +313,19 @@ chain_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 		standard_ExecutorRun(queryDesc, direction, count, execute_once);
 }
 
+/* What executor_run_tracked entered, left again; failed: on an error. */
+static inline void
+leave_run(AmountStatement *statement, bool noforce_changed, bool relaying,
+		  bool failed, MemoryContext cxt)
+{
+	if (statement != NULL)
+		amount_statement_leave(statement);
+	if (noforce_changed)
+		scoping_guard_executor_leave();
+	if (relaying)
+		citus_relay_end(failed, cxt);
+}
+
 /*
  * A run that pushes an amount context, changed the RI tracking or opened
  * a Citus relay window, under PG_TRY to undo them.  Apart from the hook,
@@ -325,6 +338,7 @@ executor_run_tracked(QueryDesc *queryDesc, ScanDirection direction,
 {
 	AmountStatement statement;
 	MemoryContext cxt = CurrentMemoryContext;
+
 	if (may_update)
 		amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
@@ -333,21 +347,13 @@ executor_run_tracked(QueryDesc *queryDesc, ScanDirection direction,
 	}
 	PG_CATCH();
 	{
-		if (may_update)
-			amount_statement_leave(&statement);
-		if (noforce_changed)
-			scoping_guard_executor_leave();
-		if (relaying)
-			citus_relay_end(true, cxt);
+		leave_run(may_update ? &statement : NULL, noforce_changed, relaying,
+				  true, cxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	if (may_update)
-		amount_statement_leave(&statement);
-	if (noforce_changed)
-		scoping_guard_executor_leave();
-	if (relaying)
-		citus_relay_end(false, cxt);
+	leave_run(may_update ? &statement : NULL, noforce_changed, relaying,
+			  false, cxt);
 }
 
 static void

@@ -159,7 +159,8 @@ relation_message_name(Oid relid)
 	return pstrdup(named_relation.message);
 }
 
-static void
+/* "key": value into a JSON object being built, escaped; NULL as null. */
+void
 append_json_field(StringInfo buf, const char *key, const char *value)
 {
 	if (buf->len > 1)

@@ -9,6 +9,7 @@
 #ifndef TENANT_GUARD_VIOLATION_H
 #define TENANT_GUARD_VIOLATION_H
 
+#include "lib/stringinfo.h"
 #include "settings.h"
 
 typedef enum ViolationKind
@@ -33,6 +34,7 @@ typedef struct Violation
 } Violation;
 
 extern const char *violation_kind_name(ViolationKind kind);
+extern void append_json_field(StringInfo buf, const char *key, const char *value);
 extern char *relation_qualified_name(Oid relid);
 extern char *relation_message_name(Oid relid);
 extern void violation_report(const Violation *violation, GuardMode mode);
