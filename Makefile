@@ -42,7 +42,8 @@ OBJS = \
 	src/written_rows.o \
 	src/unplanned_query.o \
 	src/citus_cluster.o \
-	src/citus_operations.o
+	src/citus_operations.o \
+	src/citus_relay.o
 DATA = tenant_guard--0.1.0.sql tenant_guard--0.1.0--0.2.0.sql tenant_guard--0.2.0.sql
 PGFILEDESC = "tenant_guard - tenant isolation and atomic money updates"
 # The user documentation, installed with the extension (see below for where).

@@ -627,6 +627,20 @@ LANGUAGE c
 VOLATILE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'tenant_guard_verify_row';
 
+-- With Citus, the condition an unscoped UPDATE or DELETE of one table gets,
+-- run where its shards are, against the context and in the mode the
+-- coordinator passes in.
+-- Citus refuses volatile functions in the WHERE clause of modifications, and
+-- stable ones that read a column in UPDATE: it is declared IMMUTABLE, which
+-- is safe since it always reads the row's column, so that nothing can fold
+-- it; expensive so that the planner puts it last.
+CREATE FUNCTION tenant_guard.verify_shard_row(relation regclass, tenant anyelement,
+											  writes boolean, context text, mode text)
+RETURNS boolean
+LANGUAGE c
+IMMUTABLE PARALLEL SAFE COST 1000
+AS 'MODULE_PATHNAME', 'tenant_guard_verify_shard_row';
+
 CREATE FUNCTION tenant_guard.verify_written(relation regclass, tenant anyelement)
 RETURNS anyelement
 LANGUAGE c
@@ -641,6 +655,8 @@ AS 'MODULE_PATHNAME', 'tenant_guard_verify_copied';
 
 COMMENT ON FUNCTION tenant_guard.verify_row(regclass, anyelement, boolean, boolean) IS
 	'Row check of statements without a tenant scope: the row''s tenant must be in tenant_guard.tenant';
+COMMENT ON FUNCTION tenant_guard.verify_shard_row(regclass, anyelement, boolean, text, text) IS
+	'Row check of an unscoped UPDATE or DELETE of a Citus table, where its shards are: the row''s tenant must be in the coordinator''s context';
 COMMENT ON FUNCTION tenant_guard.verify_written(regclass, anyelement) IS
 	'Check of a written tenant value against tenant_guard.tenant; returns the value';
 COMMENT ON FUNCTION tenant_guard.verify_copied(regclass, anyelement) IS

@@ -301,44 +301,71 @@ shard_id_suffix(const char *relname)
 	return shardid;
 }
 
-/* pg_dist_shard's logicalrelid for a shard id, or InvalidOid. */
+/*
+ * The Oid in column result of the row of a Citus catalog (in pg_catalog)
+ * whose column key equals value, found through the given unique index;
+ * InvalidOid without such a row or catalog.
+ */
 static Oid
-pg_dist_shard_table(int64 shardid)
+citus_catalog_lookup(const char *catalog_name, const char *index_name,
+					 const char *key, RegProcedure eqproc, Datum value,
+					 const char *result)
 {
-	Oid			catalog = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
-	Oid			index = get_relname_relid("pg_dist_shard_shardid_index",
-										  PG_CATALOG_NAMESPACE);
+	Oid			catalog = get_relname_relid(catalog_name, PG_CATALOG_NAMESPACE);
+	Oid			index = get_relname_relid(index_name, PG_CATALOG_NAMESPACE);
 	Relation	rel;
 	SysScanDesc scan;
-	ScanKeyData key;
+	ScanKeyData scankey;
 	HeapTuple	tuple;
-	AttrNumber	shardid_attnum;
-	AttrNumber	table_attnum;
-	Oid			table = InvalidOid;
+	AttrNumber	key_attnum;
+	AttrNumber	result_attnum;
+	Oid			found = InvalidOid;
 
 	if (!OidIsValid(catalog) || !OidIsValid(index))
 		return InvalidOid;
-	shardid_attnum = get_attnum(catalog, "shardid");
-	table_attnum = get_attnum(catalog, "logicalrelid");
-	if (shardid_attnum == InvalidAttrNumber || table_attnum == InvalidAttrNumber)
+	key_attnum = get_attnum(catalog, key);
+	result_attnum = get_attnum(catalog, result);
+	if (key_attnum == InvalidAttrNumber || result_attnum == InvalidAttrNumber)
 		return InvalidOid;
 	rel = table_open(catalog, AccessShareLock);
-	ScanKeyInit(&key, shardid_attnum, BTEqualStrategyNumber, F_INT8EQ,
-				Int64GetDatum(shardid));
-	scan = systable_beginscan(rel, index, true, NULL, 1, &key);
+	ScanKeyInit(&scankey, key_attnum, BTEqualStrategyNumber, eqproc, value);
+	scan = systable_beginscan(rel, index, true, NULL, 1, &scankey);
 	tuple = systable_getnext(scan);
 	if (HeapTupleIsValid(tuple))
 	{
 		bool		isnull;
-		Datum		value = heap_getattr(tuple, table_attnum,
+		Datum		datum = heap_getattr(tuple, result_attnum,
 										 RelationGetDescr(rel), &isnull);
 
 		if (!isnull)
-			table = DatumGetObjectId(value);
+			found = DatumGetObjectId(datum);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	return table;
+	return found;
+}
+
+/* pg_dist_shard's logicalrelid for a shard id, or InvalidOid. */
+static Oid
+pg_dist_shard_table(int64 shardid)
+{
+	return citus_catalog_lookup("pg_dist_shard", "pg_dist_shard_shardid_index",
+								"shardid", F_INT8EQ, Int64GetDatum(shardid),
+								"logicalrelid");
+}
+
+/*
+ * Is the relation a Citus table (distributed, single-shard, reference or
+ * Citus-local), one with a row in pg_dist_partition?  Reads catalogs.
+ */
+bool
+citus_is_citus_table(Oid relid)
+{
+	return citus_loaded &&
+		OidIsValid(citus_catalog_lookup("pg_dist_partition",
+										"pg_dist_partition_logical_relid_index",
+										"logicalrelid", F_OIDEQ,
+										ObjectIdGetDatum(relid), "logicalrelid"));
 }
 
 /*

@@ -22,6 +22,7 @@ extern bool citus_internal_connection(void);
 extern bool citus_internal_planning(const char *query_string);
 extern Oid	citus_shard_table(Oid relid);
 extern Oid	citus_table_of(Oid relid);
+extern bool citus_is_citus_table(Oid relid);
 
 extern bool citus_cluster_check_secret(char **newval, void **extra,
 									   GucSource source);

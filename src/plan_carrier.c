@@ -13,8 +13,9 @@
  * range table, named "tenant_guard": the findings in its securityQuals
  * field, the relative assignments in its values_lists field, and what the
  * tenant context needs (the tenant values of scopes, the findings that
- * row verification covers, the row checks of the output) in its functions
- * field, as a three-element List.  The executor
+ * row verification covers, the row checks of the output, the settings a
+ * Citus row condition was planned with) in its functions field, as a
+ * four-element List.  The executor
  * ignores range-table entries that are not relations, and both fields of
  * an RTE_RESULT entry in a final range table are otherwise always empty
  * (setrefs.c clears securityQuals; only RTE_VALUES uses values_lists).
@@ -40,20 +41,24 @@
 void
 plan_carrier_attach(PlannedStmt *stmt, List *scope_findings,
 					List *relative_amounts, List *value_checks,
-					List *verified_findings, List *row_checks)
+					List *verified_findings, List *row_checks,
+					List *verified_under)
 {
 	RangeTblEntry *carrier;
 
 	if (scope_findings == NIL && relative_amounts == NIL &&
-		value_checks == NIL && verified_findings == NIL && row_checks == NIL)
+		value_checks == NIL && verified_findings == NIL && row_checks == NIL &&
+		verified_under == NIL)
 		return;
 	carrier = makeNode(RangeTblEntry);
 	carrier->rtekind = RTE_RESULT;
 	carrier->eref = makeAlias(CARRIER_NAME, NIL);
 	carrier->securityQuals = scope_findings;
 	carrier->values_lists = relative_amounts;
-	if (value_checks != NIL || verified_findings != NIL || row_checks != NIL)
-		carrier->functions = list_make3(value_checks, verified_findings, row_checks);
+	if (value_checks != NIL || verified_findings != NIL || row_checks != NIL ||
+		verified_under != NIL)
+		carrier->functions = list_make4(value_checks, verified_findings, row_checks,
+										verified_under);
 	stmt->rtable = lappend(stmt->rtable, carrier);
 }
 
@@ -110,4 +115,12 @@ plan_carrier_row_checks(PlannedStmt *stmt)
 	RangeTblEntry *carrier = plan_carrier(stmt);
 
 	return carrier && carrier->functions ? lthird(carrier->functions) : NIL;
+}
+
+List *
+plan_carrier_verified_under(PlannedStmt *stmt)
+{
+	RangeTblEntry *carrier = plan_carrier(stmt);
+
+	return carrier && carrier->functions ? lfourth(carrier->functions) : NIL;
 }

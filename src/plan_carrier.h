@@ -16,12 +16,14 @@
 
 extern void plan_carrier_attach(PlannedStmt *stmt, List *scope_findings,
 								List *relative_amounts, List *value_checks,
-								List *verified_findings, List *row_checks);
+								List *verified_findings, List *row_checks,
+								List *verified_under);
 extern List *plan_carrier_scope_findings(PlannedStmt *stmt);
 extern List *plan_carrier_relative_amounts(PlannedStmt *stmt);
 extern List *plan_carrier_value_checks(PlannedStmt *stmt);
 extern List *plan_carrier_verified_findings(PlannedStmt *stmt);
 extern List *plan_carrier_row_checks(PlannedStmt *stmt);
+extern List *plan_carrier_verified_under(PlannedStmt *stmt);
 
 /*
  * False when the plan surely carries nothing: its range table does not end

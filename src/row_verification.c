@@ -49,8 +49,11 @@
 #include "row_verification.h"
 
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "citus_cluster.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "scope_analysis.h"
@@ -58,10 +61,13 @@
 #include "settings.h"
 #include "tenant_catalog.h"
 #include "tenant_context.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 PG_FUNCTION_INFO_V1(tenant_guard_verify_row);
+PG_FUNCTION_INFO_V1(tenant_guard_verify_shard_row);
 
 static Oid	verify_row_oid = InvalidOid;
 
@@ -473,41 +479,33 @@ typedef struct RowCheckState
 } RowCheckState;
 
 /*
- * tenant_guard.verify_row(relation regclass, tenant anyelement,
- *						   writes boolean, nullable boolean) RETURNS boolean
- *
- * True, or a cross-tenant violation (an error in enforce mode).  Without a
- * context, or with verify_rows off, it checks nothing: the unscoped rule
- * judges the statement then.
+ * Check the tenant value in argument 1 against the context in force; a
+ * statement is reported once per call site and execution.
  */
-Datum
-tenant_guard_verify_row(PG_FUNCTION_ARGS)
+static void
+check_row_value(FunctionCallInfo fcinfo, Oid relid, bool writes, bool nullable)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	bool		writes = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
-	bool		nullable = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
 	RowCheckState *state = (RowCheckState *) fcinfo->flinfo->fn_extra;
 	TenantTableInfo info;
 	Oid			typid;
 	char	   *bad;
 
-	require_planned_check(fcinfo, "tenant_guard.verify_row");
 	if (tenant_guard_mode == GUARD_MODE_OFF || !row_verification_in_force() ||
 		(state != NULL && state->reported))
-		PG_RETURN_BOOL(true);
+		return;
 	tenant_table_describe(relid, &info);
 	if (info.tenant_attnum == InvalidAttrNumber)
-		PG_RETURN_BOOL(true);	/* no longer a tenant table */
+		return;					/* no longer a tenant table */
 	typid = get_fn_expr_argtype(fcinfo->flinfo, 1);
 	if (PG_ARGISNULL(1))
 	{
 		if (nullable)
-			PG_RETURN_BOOL(true);
+			return;
 		bad = pstrdup("null");
 	}
 	else if (tenant_context_contains(typid, PG_GETARG_DATUM(1), relid,
 									 NameStr(info.tenant_column)))
-		PG_RETURN_BOOL(true);
+		return;
 	else
 		bad = tenant_value_text(typid, PG_GETARG_DATUM(1), false);
 
@@ -518,5 +516,227 @@ tenant_guard_verify_row(PG_FUNCTION_ARGS)
 	report_cross_tenant(writes ? VIOLATION_CROSS_TENANT_WRITE : VIOLATION_CROSS_TENANT_READ,
 						writes ? TENANT_VALUE_CHANGED : TENANT_VALUE_READ,
 						relid, NameStr(info.tenant_column), bad);
+}
+
+/*
+ * tenant_guard.verify_row(relation regclass, tenant anyelement,
+ *						   writes boolean, nullable boolean) RETURNS boolean
+ *
+ * True, or a cross-tenant violation (an error in enforce mode).  Without a
+ * context, or with verify_rows off, it checks nothing: the unscoped rule
+ * judges the statement then.
+ */
+Datum
+tenant_guard_verify_row(PG_FUNCTION_ARGS)
+{
+	require_planned_check(fcinfo, "tenant_guard.verify_row");
+	check_row_value(fcinfo, PG_GETARG_OID(0),
+					PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2),
+					PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3));
+	PG_RETURN_BOOL(true);
+}
+
+/*-----------------------------------------------------------------------
+ * With Citus.  A statement on one table runs where its shards are, on the
+ * workers, which do not know the coordinator's tenant context; an UPDATE
+ * or DELETE returns no rows to the coordinator, and Citus leaves hidden
+ * output columns out of the shard queries.  So, when the first planning
+ * finds a single-table SELECT, UPDATE or DELETE unscoped, its copy gets one
+ * more condition, last in its WHERE clause:
+ *
+ *	  tenant_guard.verify_shard_row('t'::regclass, t.firm_id, <writes>,
+ *									current_setting('tenant_guard.tenant', true),
+ *									current_setting('tenant_guard.mode', true))
+ *
+ * Citus evaluates current_setting() on the coordinator for each execution
+ * of a modification, so the shard query carries the context and mode then
+ * in force as constants; for a SELECT it does not, and the condition
+ * carries those in force at planning instead, with which the plan verifies
+ * only (a cached plan run under another context is judged by the unscoped
+ * rule).  The function, on the worker (or on the coordinator for a shard
+ * there), checks each row that reaches it against that context and
+ * returns true.  Its cost puts it after the statement's own conditions.
+ * A violation a worker finds goes to the coordinator (citus_relay.c).
+ * The finding is a covered one (scoping_guard.c), as with the row checks.
+ *-----------------------------------------------------------------------
+ */
+
+static Oid	verify_shard_row_oid = InvalidOid;
+
+static Oid
+verify_shard_row_function(void)
+{
+	static const Oid argtypes[5] = {REGCLASSOID, ANYELEMENTOID, BOOLOID, TEXTOID, TEXTOID};
+
+	return tenant_guard_function("verify_shard_row", 5, argtypes, &verify_shard_row_oid);
+}
+
+/*
+ * A copy of a single-table SELECT, UPDATE or DELETE of a tenant table, or
+ * NULL; a SELECT only while a context is in force.
+ */
+Query *
+row_verification_citus_candidate(Query *parse)
+{
+	if ((parse->commandType != CMD_SELECT && parse->commandType != CMD_UPDATE &&
+		 parse->commandType != CMD_DELETE) ||
+		(parse->commandType == CMD_SELECT &&
+		 (!row_verification_in_force() || parse->hasModifyingCTE)) ||
+		list_length(parse->rtable) != 1 || parse->cteList != NIL ||
+		parse->hasSubLinks || parse->setOperations != NULL || parse->jointree == NULL ||
+		!is_tenant_relation(linitial_node(RangeTblEntry, parse->rtable)))
+		return NULL;
+	return copyObject(parse);
+}
+
+/* current_setting('<name>', true) */
+static Expr *
+current_setting_expr(const char *name)
+{
+	return (Expr *) makeFuncExpr(F_CURRENT_SETTING_TEXT_BOOL, TEXTOID,
+								 list_make2(makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+													  CStringGetTextDatum(name), false, false),
+											makeBoolConst(true, false)),
+								 InvalidOid, DEFAULT_COLLATION_OID, COERCE_EXPLICIT_CALL);
+}
+
+static Expr *
+text_const(const char *value)
+{
+	return (Expr *) makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+							  CStringGetTextDatum(value), false, false);
+}
+
+/* The context and mode in force, for the plan of a SELECT. */
+static List *
+settings_in_force(void)
+{
+	const char *context = tenant_context_text();
+
+	return list_make2(makeString(pstrdup(context ? context : "")),
+					  makeString(pstrdup(GetConfigOption("tenant_guard.mode", false, false))));
+}
+
+/*
+ * Does a plan whose row condition was made with these settings (NIL: with
+ * current_setting(), which Citus evaluates for each execution) verify
+ * under the settings in force now?
+ */
+bool
+row_verification_planned_settings_hold(List *planned)
+{
+	List	   *now;
+
+	if (planned == NIL)
+		return true;
+	now = settings_in_force();
+	return strcmp(strVal(linitial(planned)), strVal(linitial(now))) == 0 &&
+		strcmp(strVal(lsecond(planned)), strVal(lsecond(now))) == 0;
+}
+
+/*
+ * Add the condition when a finding names the table; whether it was added.
+ * Citus evaluates current_setting() on the coordinator for modifications
+ * only: a SELECT's condition carries the context and mode in force at
+ * planning, listed in *planned, and its plan verifies only under them.
+ */
+bool
+row_verification_citus_instrument(Query *query, List *findings, List **planned)
+{
+	Expr	   *context = current_setting_expr("tenant_guard.tenant");
+	Expr	   *mode = current_setting_expr("tenant_guard.mode");
+	Oid			fn = verify_shard_row_function();
+	RangeTblEntry *rte = linitial_node(RangeTblEntry, query->rtable);
+	AttrNumber	attnum = tenant_table_attnum(rte->relid);
+	Oid			typid;
+	int32		typmod;
+	Oid			collid;
+	Expr	   *check;
+
+	if (!OidIsValid(fn) || attnum == InvalidAttrNumber ||
+		!scoping_guard_findings_name(findings, rte->relid))
+		return false;
+	get_atttypetypmodcoll(rte->relid, attnum, &typid, &typmod, &collid);
+	if (query->commandType == CMD_SELECT)
+	{
+		*planned = settings_in_force();
+		context = text_const(strVal(linitial(*planned)));
+		mode = text_const(strVal(lsecond(*planned)));
+	}
+	check = (Expr *) makeFuncExpr(fn, BOOLOID,
+								  list_make5(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+													   ObjectIdGetDatum(rte->relid), false, true),
+											 makeVar(1, attnum, typid, typmod, collid, 0),
+											 makeBoolConst(query->commandType != CMD_SELECT, false),
+											 context, mode),
+								  InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);
+	query->jointree->quals = query->jointree->quals == NULL ? (Node *) check :
+		make_and_qual(query->jointree->quals, (Node *) check);
+	rte->ctename = pstrdup(ROW_CHECK_MARK);
+	return true;
+}
+
+/*
+ * The coordinator's setting, made this transaction's own here (SET LOCAL):
+ * the context, so that the checks compare in the tenant column's type as
+ * everywhere else, and the mode, which decides whether to refuse.
+ */
+static void
+adopt_setting(const char *name, text *value)
+{
+	char	   *wanted = text_to_cstring(value);
+	const char *current = GetConfigOption(name, true, false);
+
+	if (current == NULL || strcmp(current, wanted) != 0)
+		(void) set_config_option(name, wanted, PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+}
+
+/* Calls in SQL Citus plans on this node: give them back their mark. */
+static bool
+remark_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == verify_shard_row_oid)
+		((FuncExpr *) node)->funcformat = COERCE_SQL_SYNTAX;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, remark_walker, context, 0);
+	return expression_tree_walker(node, remark_walker, context);
+}
+
+/*
+ * A shard query Citus runs on this node (a reference table's shard, say)
+ * reaches the planner as SQL text Citus deparsed from the statement, which
+ * has lost the mark tenant_guard's expressions carry.
+ */
+void
+row_verification_citus_remark(Query *parse)
+{
+	if (OidIsValid(verify_shard_row_oid))
+		(void) query_tree_walker(parse, remark_walker, NULL, 0);
+}
+
+/*
+ * tenant_guard.verify_shard_row(relation regclass, tenant anyelement,
+ *								 writes boolean, context text, mode text)
+ * RETURNS boolean
+ *
+ * True, or a cross-tenant violation of the given context, reported in the
+ * given mode (an error in enforce mode).  On a Citus connection the call
+ * comes as SQL text, without the mark of tenant_guard's expressions.
+ */
+Datum
+tenant_guard_verify_shard_row(PG_FUNCTION_ARGS)
+{
+	if (!citus_internal_connection())
+		require_planned_check(fcinfo, "tenant_guard.verify_shard_row");
+	if (PG_ARGISNULL(3) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(3)) == 0 ||
+		PG_ARGISNULL(4))
+		PG_RETURN_BOOL(true);	/* no context on the coordinator */
+	adopt_setting("tenant_guard.tenant", PG_GETARG_TEXT_PP(3));
+	adopt_setting("tenant_guard.mode", PG_GETARG_TEXT_PP(4));
+	check_row_value(fcinfo, PG_GETARG_OID(0),
+					PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2), false);
 	PG_RETURN_BOOL(true);
 }

@@ -24,5 +24,10 @@ extern bool row_verification_instrument(Query *query, List *findings,
 #define ROW_CHECK_WRITES	0x01
 #define ROW_CHECK_NULLABLE	0x02
 extern bool row_verification_covers(RangeTblEntry *rte);
+extern Query *row_verification_citus_candidate(Query *parse);
+extern bool row_verification_citus_instrument(Query *query, List *findings,
+											  List **planned);
+extern bool row_verification_planned_settings_hold(List *planned);
+extern void row_verification_citus_remark(Query *parse);
 
 #endif							/* TENANT_GUARD_ROW_VERIFICATION_H */

@@ -53,6 +53,7 @@
 #define CHECK_ARRAY				0x02	/* the value is the array of = ANY */
 #define CHECK_READS_INITPLAN	0x04	/* reads a PARAM_EXEC (an initplan's output) */
 #define CHECK_OTHER_TYPE		0x08	/* of another type than the column's */
+#define CHECK_WRITTEN			0x10	/* a value written into the column */
 
 typedef struct ValueCheck
 {
@@ -130,6 +131,22 @@ add_check(List *checks, Oid relid, bool writes, Node *value, bool is_array)
 							  makeString(pstrdup(NameStr(info.tenant_column))),
 							  copy,
 							  makeInteger((int) column_type)));
+}
+
+/*
+ * A value the statement writes into the tenant column, known before the
+ * first row (written_rows_known_values): a cross_tenant_write when outside
+ * the context, NULL included.
+ */
+List *
+scope_values_add_written(List *checks, Oid relid, Expr *value)
+{
+	List	   *check;
+
+	checks = add_check(checks, relid, true, (Node *) value, false);
+	check = llast(checks);
+	intVal(lsecond(check)) |= CHECK_WRITTEN;
+	return checks;
 }
 
 /*
@@ -216,6 +233,18 @@ term_values(List *checks, PlannerInfo *root, Node *clause, Index rti,
 							 rti, attnum, relid, writes);
 	/* WHERE CURRENT OF names no value: the cursor's rows were checked. */
 	return checks;
+}
+
+/*
+ * The values of one scoping clause of a statement Citus planned without
+ * PostgreSQL's planner (unplanned_query.c), its table at range-table
+ * index 1.
+ */
+List *
+scope_values_collect_clause(List *checks, PlannerInfo *root, Node *clause,
+							Oid relid, AttrNumber tenant_attnum, bool writes)
+{
+	return term_values(checks, root, clause, 1, tenant_attnum, relid, writes);
 }
 
 List *
@@ -354,6 +383,16 @@ check_scope(const ValueCheck *check, EState *estate, ExprContext **econtext)
 	if (check->flags & CHECK_OTHER_TYPE)
 		tenant_context_validate(check->column_type, check->relid, check->column);
 	value = evaluate(check->value, estate, econtext, &isnull);
+	if (check->flags & CHECK_WRITTEN)
+	{
+		/* NULL is outside every context */
+		if (isnull)
+			bad = pstrdup("null");
+		else if (value_in_context(check, exprType((Node *) check->value), value, &bad))
+			return true;
+		report_cross_tenant(kind, TENANT_VALUE_WRITTEN, check->relid, check->column, bad);
+		return false;
+	}
 	if (isnull || value_in_context(check, exprType((Node *) check->value), value, &bad))
 		return true;
 	report_cross_tenant(kind, TENANT_VALUE_SCOPE, check->relid, check->column, bad);

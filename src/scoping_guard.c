@@ -199,7 +199,8 @@ scoping_guard_findings_name(List *findings, Oid relid)
 
 /*
  * The findings a plan carries.  Those that row verification covers
- * (row_verification.c) count only while it is not in force.
+ * (row_verification.c) count only while it is not in force, or, for a
+ * Citus row condition made for one context, under another.
  */
 static List *
 plan_findings(PlannedStmt *stmt)
@@ -207,7 +208,9 @@ plan_findings(PlannedStmt *stmt)
 	List	   *findings = plan_carrier_scope_findings(stmt);
 	List	   *verified = plan_carrier_verified_findings(stmt);
 
-	if (verified == NIL || row_verification_in_force())
+	if (verified == NIL ||
+		(row_verification_in_force() &&
+		 row_verification_planned_settings_hold(plan_carrier_verified_under(stmt))))
 		return findings;
 	return list_concat_copy(findings, verified);
 }
@@ -446,12 +449,20 @@ scoping_guard_examine_unplanned(ScopeCollector *collector,
 		collector->findings = remove_findings_of(collector->findings, rte->relid);
 		collector->examined_relation = false;
 	}
-	if (collector->examined_relation || unplanned_query_is_scoped(query))
+	if (collector->examined_relation ||
+		unplanned_query_is_scoped(query, &collector->value_checks))
 		return;
-	collector->findings =
-		add_finding(collector->findings, query->relid,
-					query->writes ? VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ,
-					ACCESS_SCAN);
+	/* a statement whose rows are verified is a finding apart */
+	if (query->covered)
+		collector->verified =
+			add_finding(collector->verified, query->relid,
+						query->writes ? VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ,
+						ACCESS_SCAN);
+	else
+		collector->findings =
+			add_finding(collector->findings, query->relid,
+						query->writes ? VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ,
+						ACCESS_SCAN);
 }
 
 /*-----------

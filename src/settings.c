@@ -114,6 +114,17 @@ assign_tenant_columns(const char *newval, void *extra)
 	ResetPlanCache();
 }
 
+/*
+ * With Citus, the plans of single-table SELECTs carry the mode they were
+ * made in (row_verification.c): cached plans are made again.
+ */
+static void
+assign_mode(int newval, void *extra)
+{
+	if (citus_is_loaded())
+		ResetPlanCache();
+}
+
 void
 settings_define(void)
 {
@@ -126,7 +137,7 @@ settings_define(void)
 							 guard_mode_options,
 							 PGC_SUSET,
 							 0,
-							 NULL, NULL, NULL);
+							 NULL, assign_mode, NULL);
 
 	DefineCustomEnumVariable("tenant_guard.amount_mode",
 							 "What to do with an update of a protected amount column that could lose a concurrent update.",

@@ -27,6 +27,7 @@
 
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "citus_cluster.h"
 #include "extension_state.h"
 #include "nodes/value.h"
 #include "parser/parse_func.h"
@@ -36,6 +37,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 #include "utils/varlena.h"
@@ -137,12 +139,19 @@ check_tenant(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-/* May run outside a transaction: only mark the conversions stale. */
+/*
+ * May run outside a transaction: only mark the conversions stale.  With
+ * Citus, the plans of single-table SELECTs carry the context they were
+ * made for (row_verification.c): cached plans are made again, which needs
+ * no catalog access here, only flags set.
+ */
 static void
 assign_tenant(const char *newval, void *extra)
 {
 	context_values = (const ContextValues *) extra;
 	conversions_stale = true;
+	if (citus_is_loaded())
+		ResetPlanCache();
 }
 
 void

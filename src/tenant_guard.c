@@ -22,6 +22,7 @@
 #include "audit_writer.h"
 #include "citus_cluster.h"
 #include "citus_operations.h"
+#include "citus_relay.h"
 #include "conflict_guard.h"
 #include "executor/executor.h"
 #include "extension_state.h"
@@ -129,6 +130,26 @@ plan_judged(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
+ * With Citus: plan again the statement given a row condition
+ * (row_verification.c), judging it as its first planning was.
+ */
+static PlannedStmt *
+plan_citus_verified(Query *again, const char *query_string, int cursorOptions,
+					ParamListInfo boundParams, ScopeCollector *collector)
+{
+	UnplannedQuery unplanned;
+	bool		may_go_unplanned = unplanned_query_remember(again, &unplanned);
+	bool		collected;
+	PlannedStmt *result;
+
+	result = plan_judged(again, query_string, cursorOptions, boundParams,
+						 collector, &collected);
+	if (may_go_unplanned && collected)
+		scoping_guard_examine_unplanned(collector, &unplanned, again);
+	return result;
+}
+
+/*
  * The planner hook's work for a statement the guards judge.  A function of
  * its own, so that the statements that skip it do not pay for its locals.
  */
@@ -143,6 +164,8 @@ planner_judging(Query *parse, const char *query_string,
 	List	   *relative_amounts;
 	Query	   *again = NULL;
 	List	   *row_checks = NIL;
+	List	   *written = NIL;
+	List	   *verified_under = NIL;
 	PlannedStmt *result;
 
 	/*
@@ -154,6 +177,8 @@ planner_judging(Query *parse, const char *query_string,
 	 * after the amount guard has read its assignments as the user wrote
 	 * them.
 	 */
+	if (citus_internal_planning(query_string))
+		row_verification_citus_remark(parse);
 	relative_amounts = NIL;
 	if (query_may_update(parse))
 	{
@@ -164,14 +189,18 @@ planner_judging(Query *parse, const char *query_string,
 	if (scoping_guard_applies())
 	{
 		/*
-		 * The tenant context's checks (doc/tenant-context.md).  Not with
-		 * Citus, which needs the distribution column's values as written
-		 * and plans statements of its own (doc/citus.md).
+		 * The tenant context's checks (doc/tenant-context.md).  Citus
+		 * needs the distribution column's values as written and plans
+		 * statements of its own: with it, the written values known before
+		 * the first row become value checks instead, and statements of one
+		 * table are verified where their shards are (doc/citus.md).
 		 */
 		if (query_may_update(parse) && !citus_is_loaded())
 			written_rows_instrument(parse);
-		if (!citus_is_loaded())
-			again = row_verification_candidate(parse);
+		else if (query_may_update(parse))
+			written = written_rows_known_values(parse);
+		again = citus_is_loaded() ? row_verification_citus_candidate(parse) :
+			row_verification_candidate(parse);
 
 		/*
 		 * Citus plans some single-table statements without PostgreSQL's
@@ -187,13 +216,19 @@ planner_judging(Query *parse, const char *query_string,
 		scoping_guard_examine_unplanned(&collector, &unplanned, parse);
 
 	/* Unscoped scans that a row check can cover: plan again with checks. */
-	if (again != NULL && collector.findings != NIL &&
+	if (again != NULL && collector.findings != NIL && !citus_is_loaded() &&
 		row_verification_instrument(again, collector.findings, &row_checks))
 		result = plan_judged(again, query_string, cursorOptions, boundParams,
 							 &collector, &collected);
+	else if (again != NULL && collector.findings != NIL &&
+			 row_verification_citus_instrument(again, collector.findings,
+											   &verified_under))
+		result = plan_citus_verified(again, query_string, cursorOptions,
+									 boundParams, &collector);
 
 	plan_carrier_attach(result, collector.findings, relative_amounts,
-						collector.value_checks, collector.verified, row_checks);
+						list_concat(collector.value_checks, written),
+						collector.verified, row_checks, verified_under);
 	return result;
 }
 
@@ -263,7 +298,9 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
  * queries (the statements its AFTER triggers run push contexts of their
  * own).  Both also tell the scoping guard whether the running executor
  * runs under SECURITY_NOFORCE_RLS (scoping_guard_executor_enter), which
- * tells referential-integrity queries from what they fire.
+ * tells referential-integrity queries from what they fire.  With Citus,
+ * ExecutorRun and ProcessUtility also open the window in which violations
+ * the workers hand back for the statement are recorded (citus_relay.c).
  */
 /* The previous ExecutorRun hook, or the standard function. */
 static inline void
@@ -276,17 +313,31 @@ chain_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 		standard_ExecutorRun(queryDesc, direction, count, execute_once);
 }
 
+/* What executor_run_tracked entered, left again; failed: on an error. */
+static inline void
+leave_run(AmountStatement *statement, bool noforce_changed, bool relaying,
+		  bool failed, MemoryContext cxt)
+{
+	if (statement != NULL)
+		amount_statement_leave(statement);
+	if (noforce_changed)
+		scoping_guard_executor_leave();
+	if (relaying)
+		citus_relay_end(failed, cxt);
+}
+
 /*
- * A run that pushes an amount context or changed the RI tracking, under
- * PG_TRY to undo both.  Apart from the hook, which then costs the plain
- * SELECT a test and a tail call.
+ * A run that pushes an amount context, changed the RI tracking or opened
+ * a Citus relay window, under PG_TRY to undo them.  Apart from the hook,
+ * which then costs the plain SELECT a test and a tail call.
  */
 static pg_noinline void
 executor_run_tracked(QueryDesc *queryDesc, ScanDirection direction,
 					 uint64 count, bool execute_once, bool may_update,
-					 bool noforce_changed)
+					 bool noforce_changed, bool relaying)
 {
 	AmountStatement statement;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	if (may_update)
 		amount_statement_enter(&statement, queryDesc);
@@ -294,14 +345,15 @@ executor_run_tracked(QueryDesc *queryDesc, ScanDirection direction,
 	{
 		chain_ExecutorRun(queryDesc, direction, count, execute_once);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		if (may_update)
-			amount_statement_leave(&statement);
-		if (noforce_changed)
-			scoping_guard_executor_leave();
+		leave_run(may_update ? &statement : NULL, noforce_changed, relaying,
+				  true, cxt);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	leave_run(may_update ? &statement : NULL, noforce_changed, relaying,
+			  false, cxt);
 }
 
 static void
@@ -310,12 +362,13 @@ tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 {
 	bool		may_update = plan_may_update(queryDesc->plannedstmt);
 	bool		noforce_changed = scoping_guard_executor_enter();
+	bool		relaying = citus_relay_begin();
 
-	if (!may_update && !noforce_changed)
+	if (!may_update && !noforce_changed && !relaying)
 		chain_ExecutorRun(queryDesc, direction, count, execute_once);
 	else
 		executor_run_tracked(queryDesc, direction, count, execute_once,
-							 may_update, noforce_changed);
+							 may_update, noforce_changed, relaying);
 }
 
 /* The previous ExecutorFinish hook, or the standard function. */
@@ -394,11 +447,14 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	UtilityGuardState saved_state;
+	MemoryContext cxt = CurrentMemoryContext;
+	bool		relaying;
 
 	scoping_guard_check_utility(parsetree, context != PROCESS_UTILITY_TOPLEVEL);
 	pstmt = copy_from_checked(pstmt);
 	parsetree = pstmt->utilityStmt;
 	scoping_guard_begin_utility(parsetree, &saved_state);
+	relaying = citus_relay_begin();
 	PG_TRY();
 	{
 		if (prev_ProcessUtility_hook)
@@ -408,11 +464,17 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		scoping_guard_end_utility(&saved_state);
+		if (relaying)
+			citus_relay_end(true, cxt);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	scoping_guard_end_utility(&saved_state);
+	if (relaying)
+		citus_relay_end(false, cxt);
 }
 
 void
@@ -432,6 +494,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved(TENANT_GUARD_NAME);
 	citus_cluster_init();
 	citus_operations_init();
+	citus_relay_init();
 
 	extension_state_init();
 	tenant_catalog_init();

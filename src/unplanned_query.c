@@ -29,11 +29,14 @@
 
 #include "unplanned_query.h"
 
+#include "row_verification.h"
+
 #include "nodes/makefuncs.h"
 #include "nodes/pathnodes.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/prep.h"
 #include "scope_analysis.h"
+#include "scope_values.h"
 #include "tenant_catalog.h"
 
 /*
@@ -62,6 +65,7 @@ unplanned_query_remember(Query *parse, UnplannedQuery *query)
 	query->relid = rte->relid;
 	query->writes = parse->commandType != CMD_SELECT;
 	query->quals = copyObject(parse->jointree->quals);
+	query->covered = row_verification_covers(rte);
 	return true;
 }
 
@@ -81,13 +85,16 @@ is_constant_false(Node *clause)
  * Is the remembered WHERE clause a tenant scope of the table (range table
  * index 1)?  The statement has no sublinks, so no PARAM_EXEC can appear
  * and the scope rules need no more of a PlannerInfo than an empty one.
+ * The tenant values its scoping clauses name are added to *value_checks,
+ * for the tenant context (scope_values.c).
  */
 bool
-unplanned_query_is_scoped(UnplannedQuery *query)
+unplanned_query_is_scoped(UnplannedQuery *query, List **value_checks)
 {
 	PlannerInfo *root = makeNode(PlannerInfo);
 	Node	   *quals;
 	ListCell   *lc;
+	bool		scoped = false;
 
 	if (query->quals == NULL)
 		return false;
@@ -98,9 +105,16 @@ unplanned_query_is_scoped(UnplannedQuery *query)
 	{
 		Node	   *clause = lfirst(lc);
 
-		if (is_constant_false(clause) ||
-			clause_is_tenant_scope(root, clause, 1, query->tenant_attnum))
+		if (is_constant_false(clause))
 			return true;
+		if (clause_is_tenant_scope(root, clause, 1, query->tenant_attnum))
+		{
+			*value_checks = scope_values_collect_clause(*value_checks, root, clause,
+														query->relid,
+														query->tenant_attnum,
+														query->writes);
+			scoped = true;
+		}
 	}
-	return false;
+	return scoped;
 }

@@ -21,9 +21,10 @@ typedef struct UnplannedQuery
 	AttrNumber	tenant_attnum;
 	bool		writes;			/* UPDATE or DELETE */
 	Node	   *quals;			/* a copy of its WHERE clause */
+	bool		covered;		/* its rows are verified (row_verification.c) */
 } UnplannedQuery;
 
 extern bool unplanned_query_remember(Query *parse, UnplannedQuery *query);
-extern bool unplanned_query_is_scoped(UnplannedQuery *query);
+extern bool unplanned_query_is_scoped(UnplannedQuery *query, List **value_checks);
 
 #endif							/* TENANT_GUARD_UNPLANNED_QUERY_H */

@@ -31,6 +31,7 @@
 
 #include "audit_queue.h"
 #include "call_site.h"
+#include "citus_relay.h"
 #include "commands/dbcommands.h"
 #include "common/pg_prng.h"
 #include "lib/stringinfo.h"
@@ -158,7 +159,8 @@ relation_message_name(Oid relid)
 	return pstrdup(named_relation.message);
 }
 
-static void
+/* "key": value into a JSON object being built, escaped; NULL as null. */
+void
 append_json_field(StringInfo buf, const char *key, const char *value)
 {
 	if (buf->len > 1)
@@ -340,25 +342,12 @@ violation_report(const Violation *violation, GuardMode mode)
 	violation_report_tenant(violation, mode, tenant_context_text(), NULL);
 }
 
-/*
- * Report a violation found in the given mode.  In enforce mode this does
- * not return.
- */
-void
-violation_report_tenant(const Violation *violation, GuardMode mode,
-						const char *tenant, const char *row_tenant)
+/* The error in enforce mode; in log mode the optional client message. */
+static void
+violation_tell_client(const Violation *violation, bool rejected)
 {
-	bool		rejected = (mode == GUARD_MODE_ENFORCE);
-	char	   *relation;
 	int			level = 0;
 
-	if (mode == GUARD_MODE_OFF)
-		return;
-
-	relation = relation_qualified_name(violation->relid);
-	record_violation(violation, relation, rejected, tenant, row_tenant);
-
-	/* The error in enforce mode; in log mode the optional client message. */
 	if (rejected)
 		level = ERROR;
 	else if (tenant_guard_client_messages == CLIENT_MESSAGE_WARNING)
@@ -372,6 +361,52 @@ violation_report_tenant(const Violation *violation, GuardMode mode,
 				 violation->detail ? errdetail_internal("%s", violation->detail) : 0,
 				 violation->hint ? errhint("%s", violation->hint) : 0,
 				 errhidestmt(level != ERROR)));
+}
 
+/*
+ * Report a violation found in the given mode.  In enforce mode this does
+ * not return.  On a worker, a violation found in a connection Citus opened
+ * for the coordinator is the coordinator's to record: it is handed to it
+ * (citus_relay.c) and only the error, in enforce mode, is raised here.
+ */
+void
+violation_report_tenant(const Violation *violation, GuardMode mode,
+						const char *tenant, const char *row_tenant)
+{
+	bool		rejected = (mode == GUARD_MODE_ENFORCE);
+	char	   *relation;
+
+	if (mode == GUARD_MODE_OFF)
+		return;
+
+	relation = relation_qualified_name(violation->relid);
+	if (citus_relay_send(violation, relation, rejected, tenant, row_tenant))
+	{
+		if (rejected)
+			violation_tell_client(violation, true);
+		pfree(relation);
+		return;
+	}
+	record_violation(violation, relation, rejected, tenant, row_tenant);
+	citus_relay_note_recorded(violation);
+	violation_tell_client(violation, rejected);
 	pfree(relation);
+}
+
+/*
+ * Record a violation a worker found for this node's client statement and
+ * handed over (citus_relay.c): the relation is the distributed table's
+ * name as the worker gave it.  Never throws for the violation: a rejected
+ * one is already on its way as the worker's error.  tell_client: send the
+ * log-mode client message, which must not be raised while an error is
+ * being handled.
+ */
+void
+violation_report_relayed(const Violation *violation, const char *relation,
+						 bool rejected, const char *tenant, const char *row_tenant,
+						 bool tell_client)
+{
+	record_violation(violation, relation, rejected, tenant, row_tenant);
+	if (!rejected && tell_client)
+		violation_tell_client(violation, false);
 }

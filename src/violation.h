@@ -9,6 +9,7 @@
 #ifndef TENANT_GUARD_VIOLATION_H
 #define TENANT_GUARD_VIOLATION_H
 
+#include "lib/stringinfo.h"
 #include "settings.h"
 
 typedef enum ViolationKind
@@ -33,11 +34,17 @@ typedef struct Violation
 } Violation;
 
 extern const char *violation_kind_name(ViolationKind kind);
+extern void append_json_field(StringInfo buf, const char *key, const char *value);
 extern char *relation_qualified_name(Oid relid);
 extern char *relation_message_name(Oid relid);
 extern void violation_report(const Violation *violation, GuardMode mode);
 /* The same, with the tenant context and the offending tenant value. */
 extern void violation_report_tenant(const Violation *violation, GuardMode mode,
 									const char *tenant, const char *row_tenant);
+/* What a worker found for this node's statement, named as it named it. */
+extern void violation_report_relayed(const Violation *violation,
+									 const char *relation, bool rejected,
+									 const char *tenant, const char *row_tenant,
+									 bool tell_client);
 
 #endif							/* TENANT_GUARD_VIOLATION_H */

@@ -30,11 +30,15 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "citus_cluster.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
 #include "parser/parser.h"
 #include "violation.h"
 #include "parser/parsetree.h"
+#include "scope_values.h"
 #include "settings.h"
 #include "tenant_catalog.h"
 #include "tenant_context.h"
@@ -145,6 +149,103 @@ written_rows_instrument(Query *parse)
 	}
 }
 
+/*-------------------------------------------------------------------------
+ * With Citus.  Citus routes an INSERT by the distribution column's value as
+ * written and plans most statements itself, so nothing is wrapped.  What
+ * the statement writes into the tenant column and is known before the
+ * first row -- the values of INSERT ... VALUES (each row of a multi-row
+ * VALUES), a missing column's NULL, the assignment of UPDATE ... SET or ON
+ * CONFLICT DO UPDATE SET -- becomes a value check instead (scope_values.c),
+ * evaluated at ExecutorStart, with the statement's parameters, against the
+ * context in force then.  Values computed from rows (INSERT ... SELECT,
+ * SET firm_id = firm_id + 1) or by volatile functions are not checked
+ * (doc/citus.md).
+ *-------------------------------------------------------------------------
+ */
+
+static List *
+add_known(List *checks, Oid relid, Expr *value)
+{
+	if (contain_var_clause((Node *) value) || contain_subplans((Node *) value) ||
+		contain_volatile_functions((Node *) value))
+		return checks;
+	return scope_values_add_written(checks, relid, value);
+}
+
+static TargetEntry *
+tenant_entry(List *tlist, AttrNumber attnum)
+{
+	ListCell   *lc;
+
+	foreach(lc, tlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk && tle->resno == attnum)
+			return tle;
+	}
+	return NULL;
+}
+
+/* The tenant values an INSERT writes: its VALUES rows', or the missing column's NULL. */
+static List *
+inserted_values(Query *parse, Oid relid, AttrNumber attnum, List *checks)
+{
+	TargetEntry *tle = tenant_entry(parse->targetList, attnum);
+	Expr	   *value;
+	RangeTblEntry *rte;
+	ListCell   *lc;
+
+	if (tle == NULL)
+	{
+		Oid			typid;
+		int32		typmod;
+		Oid			collid;
+
+		get_atttypetypmodcoll(relid, attnum, &typid, &typmod, &collid);
+		return add_known(checks, relid, (Expr *) makeNullConst(typid, typmod, collid));
+	}
+	value = tle->expr;
+	while (IsA(value, RelabelType))
+		value = ((RelabelType *) value)->arg;
+	if (!IsA(value, Var) || ((Var *) value)->varlevelsup != 0)
+		return add_known(checks, relid, tle->expr);
+	rte = rt_fetch(((Var *) value)->varno, parse->rtable);
+	if (rte->rtekind != RTE_VALUES)
+		return checks;			/* INSERT ... SELECT */
+	foreach(lc, rte->values_lists)
+		checks = add_known(checks, relid,
+						   list_nth(lfirst(lc), ((Var *) value)->varattno - 1));
+	return checks;
+}
+
+List *
+written_rows_known_values(Query *parse)
+{
+	RangeTblEntry *target;
+	AttrNumber	attnum;
+	TargetEntry *tle;
+	List	   *checks = NIL;
+
+	if (parse->resultRelation == 0 ||
+		(parse->commandType != CMD_INSERT && parse->commandType != CMD_UPDATE))
+		return NIL;
+	target = rt_fetch(parse->resultRelation, parse->rtable);
+	/* a shard: Citus runs the statement here, which was checked already */
+	if (target->rtekind != RTE_RELATION ||
+		(attnum = tenant_table_attnum(target->relid)) == InvalidAttrNumber ||
+		tenant_table_is_citus_shard(target->relid))
+		return NIL;
+	if (parse->commandType == CMD_INSERT)
+		checks = inserted_values(parse, target->relid, attnum, checks);
+	else if ((tle = tenant_entry(parse->targetList, attnum)) != NULL)
+		checks = add_known(checks, target->relid, tle->expr);
+	if (parse->onConflict != NULL && parse->onConflict->action == ONCONFLICT_UPDATE &&
+		(tle = tenant_entry(parse->onConflict->onConflictSet, attnum)) != NULL)
+		checks = add_known(checks, target->relid, tle->expr);
+	return checks;
+}
+
 /* Per call site and execution: a statement is reported once. */
 typedef struct WrittenCheckState
 {
@@ -231,8 +332,10 @@ written_rows_copy_from(Node *parsetree)
 		((CopyStmt *) parsetree)->relation == NULL)
 		return parsetree;
 	relid = RangeVarGetRelid(((CopyStmt *) parsetree)->relation, NoLock, true);
+	/* Citus refuses COPY FROM ... WHERE into its tables (doc/citus.md) */
 	if (!OidIsValid(relid) ||
 		(attnum = tenant_table_attnum(relid)) == InvalidAttrNumber ||
+		citus_is_citus_table(relid) ||
 		!OidIsValid(verify_copied_function()) ||
 		(schema = get_namespace_name(get_func_namespace(verify_copied_oid))) == NULL)
 		return parsetree;

@@ -15,5 +15,6 @@
 
 extern void written_rows_instrument(Query *parse);
 extern Node *written_rows_copy_from(Node *parsetree);
+extern List *written_rows_known_values(Query *parse);
 
 #endif							/* TENANT_GUARD_WRITTEN_ROWS_H */

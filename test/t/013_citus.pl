@@ -122,6 +122,30 @@ sub reset_audit
 	  for @nodes;
 }
 
+# A setting for every node, through postgresql.auto.conf; returns once new
+# connections (Citus's among them) see it.
+sub set_everywhere
+{
+	my ($name, $value) = @_;
+	for my $node (@nodes)
+	{
+		$node->safe_psql('postgres', "ALTER SYSTEM SET $name = '$value'; SELECT pg_reload_conf()");
+		$node->poll_query_until('postgres', "SELECT current_setting('$name') = '$value'")
+		  or die "$name did not become $value";
+	}
+}
+
+# The node and the name of the shard that holds firm 1's rows of a table.
+sub shard_of_firm1
+{
+	my ($table) = @_;
+	my ($shard, $port) = split /\|/,
+	  $coordinator->safe_psql('postgres',
+		"SELECT shard_name('$table'::regclass, shardid), nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('$table', 1)");
+	my ($node) = grep { $_->port == $port } @nodes;
+	return ($node, $shard);
+}
+
 sub worker_rows
 {
 	return join(',', map { audit_count($_, 'count(*)') } @workers);
@@ -317,6 +341,7 @@ is( join(' / ', map { $_->safe_psql('postgres',
 	"SELECT string_agg(relid::text, ', ') FROM tenant_guard.registry") } @workers),
 	'ledger / ledger', 'forget_table on the coordinator reaches every worker');
 
+reset_audit();
 ($out, $err) = client($coordinator, q{
 SELECT tenant_guard.protect_amount('invoices', 'amount');
 SHOW citus.enable_unsafe_triggers;
@@ -328,12 +353,171 @@ like($err,
 	qr/: ERROR:  23TG1: non-atomic update of amount column "amount" of table "public\.invoices"$/m,
 	'the protection reaches the shards, and its error names the distributed table');
 unlike($err, qr/UPDATE 1|42501/, 'the relative update was not refused');
+my $amount_row = "relation || ' ' || kind || ' ' || action || ' ' || command || ' ' || tenant_column || ' ' || application_name || ' ' || query";
+is( audit($coordinator, $amount_row),
+	'public.invoices non_atomic_amount rejected UPDATE amount tap_client UPDATE invoices SET amount = 5 WHERE firm_id = 1;',
+	'enforce: the coordinator records the refused amount update once, naming the distributed table and the client\'s statement');
+is(worker_rows(), '0,0', 'enforce: the worker that refused it records nothing');
+
+# Log mode: the worker lets the update through and the coordinator records
+# it, also when the client turns off the relay of workers' messages and
+# its own client messages.
+set_everywhere('tenant_guard.amount_mode', 'log');
+reset_audit();
+($out, $err) = client($coordinator,
+	"SET citus.worker_min_messages = error;\nSET client_min_messages = error;\nUPDATE invoices SET amount = 6 WHERE firm_id = 1;\nSELECT amount FROM invoices WHERE firm_id = 1;");
+is("$out|$err", '6|', 'log: the update runs, and the client sees nothing of the relay');
+is( audit($coordinator, $amount_row),
+	'public.invoices non_atomic_amount logged UPDATE amount tap_client UPDATE invoices SET amount = 6 WHERE firm_id = 1;',
+	'log: the coordinator records the violation once, naming the distributed table and the client\'s statement');
+is(worker_rows(), '0,0', 'log: the worker records nothing');
+($out, $err) = client($coordinator,
+	"SET tenant_guard.client_messages = notice;\nUPDATE invoices SET amount = 7 WHERE firm_id = 1;");
+like($err, qr/NOTICE:  23TG1: non-atomic update of amount column "amount" of table "public\.invoices"\n/,
+	'log: the coordinator\'s client message names the distributed table');
+my ($firm1_node, $firm1_shard) = shard_of_firm1('invoices');
+($out, $err) = client($firm1_node, "UPDATE $firm1_shard SET amount = 8 WHERE firm_id = 1;", $as_citus);
+is( audit($firm1_node, "relation || ' ' || action || ' ' || query"),
+	"public.invoices logged UPDATE $firm1_shard SET amount = 8 WHERE firm_id = 1;",
+	'log: a client with Citus\'s application_name but no secret is recorded by the worker');
+set_everywhere('tenant_guard.amount_mode', 'enforce');
 ($out, $err) = client($coordinator, q{
 SELECT tenant_guard.unprotect_amount('invoices', 'amount');
 UPDATE invoices SET amount = 5 WHERE firm_id = 1;
 SELECT amount FROM invoices WHERE firm_id = 1;
 });
 is("$out|$err", "\n5|", 'unprotect_amount reaches the shards too');
+
+#---------------------------------------------------------------------------
+# The tenant context on the coordinator: written rows.
+#---------------------------------------------------------------------------
+reset_audit();
+($out, $err) = client($coordinator, q{BEGIN;
+SET LOCAL tenant_guard.tenant = '1';
+INSERT INTO invoices VALUES (10, 2, 0);
+INSERT INTO audit_events VALUES (10, 1), (11, 3);
+PREPARE ins(int) AS INSERT INTO notes VALUES (10, $1);
+EXECUTE ins(2);
+INSERT INTO plans (id) VALUES (10);
+UPDATE audit_events SET firm_id = 4 WHERE id = 1 AND firm_id = 1;
+INSERT INTO invoices VALUES (11, 1, 0);
+INSERT INTO memos VALUES (10, 1);
+EXECUTE ins(1);
+INSERT INTO audit_events VALUES (12, 1), (13, 1);
+UPDATE audit_events SET firm_id = 1 WHERE id = 1 AND firm_id = 1;
+COPY audit_events FROM STDIN;
+14	1
+15	5
+\.
+SELECT count(*) FROM audit_events WHERE id IN (14, 15) AND firm_id = 1;
+ROLLBACK;
+});
+is($out, '1', 'COPY FROM into a distributed table works with a context set (and is not checked)');
+is( audit($coordinator, "relation || ' ' || kind || ' ' || action || ' ' || tenant || ' ' || row_tenant || ' ' || query"),
+	join("\n",
+		'public.invoices cross_tenant_write logged 1 2 INSERT INTO invoices VALUES (10, 2, 0);',
+		'public.audit_events cross_tenant_write logged 1 3 INSERT INTO audit_events VALUES (10, 1), (11, 3);',
+		'public.notes cross_tenant_write logged 1 2 EXECUTE ins(2);',
+		'public.plans cross_tenant_write logged 1 null INSERT INTO plans (id) VALUES (10);',
+		'public.audit_events cross_tenant_write logged 1 4 UPDATE audit_events SET firm_id = 4 WHERE id = 1 AND firm_id = 1;'),
+	'log: rows written into Citus tables outside the context are recorded once on the coordinator, naming the distributed table (VALUES, multi-row VALUES, parameters, a missing column, a reference table with a shard on the coordinator, UPDATE of the tenant column)')
+or diag($err);
+is(worker_rows(), '0,0', 'log: and nothing on the workers');
+($out, $err) = client($coordinator, q{SET tenant_guard.mode = enforce;
+SET tenant_guard.tenant = '1';
+INSERT INTO invoices VALUES (12, 2, 0);
+INSERT INTO audit_events VALUES (12, 1), (13, 3);
+UPDATE audit_events SET firm_id = 4 WHERE id = 1 AND firm_id = 1;
+RESET tenant_guard.tenant;
+SELECT count(*) FROM invoices WHERE id = 12 AND firm_id = 2;
+SELECT count(*) FROM audit_events WHERE id IN (12, 13) AND firm_id = 1;
+});
+is(scalar(() = $err =~ /: ERROR:  42501: cross-tenant write to tenant table "public\.(invoices|audit_events)"$/mg),
+	3, 'enforce: each write outside the context is refused, naming the distributed table');
+is($out, "0\n0", 'enforce: and nothing was written');
+
+#---------------------------------------------------------------------------
+# The tenant context: unscoped UPDATE and DELETE verified where the shards are.
+#---------------------------------------------------------------------------
+reset_audit();
+($out, $err) = client($coordinator, q{BEGIN;
+SET LOCAL tenant_guard.tenant = '1';
+UPDATE invoices SET amount = amount WHERE id IN (2, 3);
+DELETE FROM audit_events WHERE id = 3;
+UPDATE invoices SET amount = amount WHERE id = 1;
+UPDATE plans SET id = id WHERE id = 1;
+PREPARE upd(int) AS UPDATE notes SET id = id WHERE id = $1;
+EXECUTE upd(1);
+SET LOCAL tenant_guard.tenant = '2';
+UPDATE plans SET id = id WHERE id = 1;
+SELECT count(*) FROM audit_events WHERE id = 3 AND firm_id = 2;
+ROLLBACK;
+});
+is($out, '0', 'log: an unscoped DELETE of another tenant\'s row with a context set runs');
+is( audit($coordinator, "relation || ' ' || kind || ' ' || action || ' ' || tenant || ' ' || CASE WHEN query LIKE 'UPDATE%' AND row_tenant IN ('2', '3') THEN '2|3' ELSE row_tenant END || ' ' || query"),
+	join("\n",
+		'public.invoices cross_tenant_write logged 1 2|3 UPDATE invoices SET amount = amount WHERE id IN (2, 3);',
+		'public.audit_events cross_tenant_write logged 1 2 DELETE FROM audit_events WHERE id = 3;',
+		'public.plans cross_tenant_write logged 2 1 UPDATE plans SET id = id WHERE id = 1;'),
+	'log: unscoped UPDATE and DELETE of Citus tables are verified row by row where the shards are, and recorded once on the coordinator with the distributed table and the client\'s statement (a reference table\'s too, with a shard on every node)')
+  or diag($err);
+is(worker_rows(), '0,0', 'log: and nothing on the workers');
+($out, $err) = client($coordinator, q{SET tenant_guard.mode = enforce;
+SET tenant_guard.tenant = '1';
+UPDATE invoices SET amount = 0 WHERE id = 3;
+DELETE FROM audit_events WHERE id = 3;
+UPDATE invoices SET amount = amount WHERE id = 1;
+RESET tenant_guard.tenant;
+SELECT amount FROM invoices WHERE id = 3 AND firm_id = 3;
+UPDATE invoices SET amount = amount WHERE id = 1;
+});
+like($err, qr/: ERROR:  42501: cross-tenant write to tenant table "public\.invoices"\nDETAIL:  Tenant column "firm_id" of a row the statement updates or deletes is 3; tenant_guard\.tenant is "1"\./,
+	'enforce: an unscoped UPDATE of another tenant\'s row is refused, naming the distributed table');
+like($err, qr/: ERROR:  42501: cross-tenant write to tenant table "public\.audit_events"/,
+	'enforce: and so is an unscoped DELETE');
+like($err, qr/: ERROR:  42501: unscoped write to tenant table "public\.invoices"/,
+	'enforce: without a context the unscoped rule applies');
+is($out, '30', 'enforce: the refused UPDATE changed nothing');
+is(scalar(() = $err =~ /ERROR/g), 3, 'enforce: the UPDATE of the tenant\'s own row runs');
+
+# Single-table SELECTs: the condition carries the context in force at
+# planning, and a new context makes cached plans again.
+reset_audit();
+($out, $err) = client($coordinator, q{BEGIN;
+SET LOCAL tenant_guard.tenant = '1';
+SELECT id FROM invoices WHERE id = 3;
+SELECT count(*) FROM audit_events WHERE id IN (1, 3);
+SELECT id FROM invoices WHERE id = 1;
+SELECT firm_id FROM plans WHERE id = 1;
+SELECT count(*) FROM invoices WHERE firm_id = 2;
+SELECT count(*) FROM audit_events WHERE id = 3 AND firm_id = 2;
+SET LOCAL plan_cache_mode = force_generic_plan;
+PREPARE sel(int) AS SELECT firm_id FROM audit_events WHERE id = $1;
+EXECUTE sel(1);
+SET LOCAL tenant_guard.tenant = '2';
+EXECUTE sel(3);
+EXECUTE sel(1);
+COMMIT;
+});
+is($out, join("\n", 3, 2, 1, 1, 1, 1, 1, 2, 1), 'log: single-table SELECTs with a context set run');
+is( audit($coordinator, "relation || ' ' || kind || ' ' || action || ' ' || tenant || ' ' || row_tenant || ' ' || query"),
+	join("\n",
+		'public.invoices cross_tenant_read logged 1 3 SELECT id FROM invoices WHERE id = 3;',
+		'public.audit_events cross_tenant_read logged 1 2 SELECT count(*) FROM audit_events WHERE id IN (1, 3);',
+		'public.invoices cross_tenant_read logged 1 2 SELECT count(*) FROM invoices WHERE firm_id = 2;',
+		'public.audit_events cross_tenant_read logged 1 2 SELECT count(*) FROM audit_events WHERE id = 3 AND firm_id = 2;',
+		'public.audit_events cross_tenant_read logged 2 1 EXECUTE sel(1);'),
+	'log: unscoped ones are verified where the shards are against the context in force, once per statement, on the coordinator (a cached plan is made again for a new context); fast-path scoped ones are checked by value')
+  or diag($err);
+is(worker_rows(), '0,0', 'log: and nothing on the workers');
+($out, $err) = client($coordinator, q{SET tenant_guard.mode = enforce;
+SET tenant_guard.tenant = '1';
+SELECT id FROM invoices WHERE id = 3;
+SELECT id FROM invoices WHERE id = 1;
+});
+like($err, qr/: ERROR:  42501: cross-tenant read of tenant table "public\.invoices"\nDETAIL:  Tenant column "firm_id" of a row the statement reads is 3; tenant_guard\.tenant is "1"\./,
+	'enforce: an unscoped SELECT of another tenant\'s row is refused');
+is($out, '1', 'enforce: the SELECT of the tenant\'s own row runs');
 
 #---------------------------------------------------------------------------
 # Citus's own operations in enforce mode.
