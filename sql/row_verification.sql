@@ -97,6 +97,14 @@ SELECT count(*) FROM rv.invoices i JOIN rv.clients c ON c.firm_id = i.client_id
  WHERE i.firm_id = 1 AND i.client_id < 2;
 SELECT count(*) FROM rv.invoices i JOIN rv.clients c ON c.firm_id = i.client_id
  WHERE i.firm_id = 1 AND i.client_id < 3;
+-- an IN list or an OR is not passed on through the join (only one value
+-- is): the joined table's rows are verified
+SET tenant_guard.tenant = '1,2';
+SELECT count(*) FROM rv.invoices i JOIN rv.clients c ON c.firm_id = i.firm_id
+ WHERE i.firm_id IN (1, 2) AND i.id IN (20, 40);
+SELECT count(*) FROM rv.invoices i JOIN rv.clients c ON c.firm_id = i.firm_id
+ WHERE (i.firm_id = 1 OR i.firm_id = 2) AND i.id IN (20, 40);
+SET tenant_guard.tenant = '1';
 -- outer join: a missing match reads NULL and is not a row
 SELECT c.id, i.id FROM rv.clients c LEFT JOIN rv.invoices i ON i.client_id = c.id AND i.id < 0
  WHERE c.id = 1;

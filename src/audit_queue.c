@@ -693,10 +693,12 @@ audit_queue_count_repeat(const AuditEntry *key)
 		if (!wants_detail_row(key, shape))
 		{
 			count_in_shape(shape, key->occurred_at);
-			pg_atomic_fetch_add_u64(&queue->repeats_raised, 1);
 			counted = true;
 		}
 		SpinLockRelease(&shape->mutex);
+		/* still under the shared lock, so no exclusive reader sees it half */
+		if (counted)
+			pg_atomic_fetch_add_u64(&queue->repeats_raised, 1);
 	}
 	LWLockRelease(queue->lock);
 	return counted;

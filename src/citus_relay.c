@@ -37,7 +37,9 @@
  *	  log_min_messages to warning for the window, and hides what those
  *	  lowered settings let through and the originals would not have.
  * A client can at worst make a record appear (a distributed function that
- * raises such a warning): that is recorded as a violation, never hides one.
+ * raises such a warning), which can stand in for a real tenant-context
+ * violation of the same kind on the same table (recorded once per
+ * statement), never hide another.
  *
  *-------------------------------------------------------------------------
  */
@@ -50,6 +52,7 @@
 #include "common/jsonapi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "nodes/value.h"
 #include "tcop/dest.h"
 #include "tcop/tcopprot.h"
 #include "tenant_context.h"
@@ -331,13 +334,17 @@ kind_from_name(const char *name, ViolationKind *kind)
 /*
  * What was recorded of the payloads of one window: as on one server, an
  * error stops a statement at its first violation, and a tenant-context
- * violation is recorded once per statement (the shards report one each);
- * a logged amount violation is recorded per row.
+ * violation is recorded once per statement and table (the shards report
+ * one each); a logged amount violation is recorded per row.  Keyed by
+ * kind and table, so that a made-up payload (a client's distributed
+ * function can raise one) can at most stand in for a real one of the same
+ * kind on the same table, never hide another.
  */
 typedef struct RecordedSoFar
 {
 	bool		rejected;
-	bool		cross_tenant;
+	bool		cross_tenant_here;	/* this node recorded one itself */
+	List	   *cross_tenant;	/* "kind relation" of those recorded */
 } RecordedSoFar;
 
 /* Record one payload; false if it cannot be read. */
@@ -352,11 +359,18 @@ record_payload(char *payload, RecordedSoFar *seen, bool failed)
 	if (!parse_payload(payload, &r) || !kind_from_name(r.kind, &violation.kind))
 		return false;
 	rejected = strcmp(r.action, "rejected") == 0;
-	if ((rejected && seen->rejected) ||
-		(violation.kind != VIOLATION_NON_ATOMIC_AMOUNT && seen->cross_tenant))
+	if (violation.kind != VIOLATION_NON_ATOMIC_AMOUNT)
+	{
+		char	   *key = psprintf("%s %s", r.kind, r.relation);
+
+		if (seen->cross_tenant_here ||
+			list_member(seen->cross_tenant, makeString(key)))
+			return true;
+		seen->cross_tenant = lappend(seen->cross_tenant, makeString(key));
+	}
+	if (rejected && seen->rejected)
 		return true;
 	seen->rejected |= rejected;
-	seen->cross_tenant |= violation.kind != VIOLATION_NON_ATOMIC_AMOUNT;
 	s = r.sqlstate;
 	violation.relid = InvalidOid;
 	violation.column = r.column;
@@ -376,7 +390,7 @@ static void
 record_pending(bool failed, MemoryContext cxt)
 {
 	List	   *payloads = pending;
-	RecordedSoFar seen = {false, cross_tenant_recorded_here};
+	RecordedSoFar seen = {false, cross_tenant_recorded_here, NIL};
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	ListCell   *lc;
 

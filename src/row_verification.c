@@ -79,109 +79,169 @@ is_tenant_relation(RangeTblEntry *rte)
 }
 
 /*
- * The AND terms of the statement's conditions as written that hold for
- * every row it reads: its WHERE clause and the ON clauses of inner joins
- * reached from the FROM list through inner joins only.
+ * What the statement's conditions as written say of its tenant tables, by
+ * range-table index: not scoped, scoped by a term of its own, or pinned to
+ * a single value (directly, or through equal tenant columns).
  */
-static List *
-inner_terms(Node *node, List *terms)
+typedef enum ScopeAsWritten
+{
+	NOT_SCOPED = 0,
+	SCOPED,
+	PINNED
+} ScopeAsWritten;
+
+typedef struct WrittenScopes
+{
+	int			nrels;
+	AttrNumber *tenant_attnum;	/* [rti], InvalidAttrNumber: no tenant table */
+	char	   *scope;			/* [rti], a ScopeAsWritten */
+	List	   *equal_pairs;	/* rti, rti, ... of equal tenant columns */
+} WrittenScopes;
+
+/* The relation of the first column a term reads at this level, or 0. */
+static bool
+first_column(Node *node, Index *varno)
 {
 	if (node == NULL)
-		return terms;
+		return false;
+	if (IsA(node, Var) && ((Var *) node)->varlevelsup == 0)
+	{
+		*varno = ((Var *) node)->varno;
+		return true;
+	}
+	return expression_tree_walker(node, first_column, varno);
+}
+
+static bool
+is_tenant_column_of(WrittenScopes *ws, Var *var)
+{
+	return var->varno >= 1 && var->varno <= ws->nrels &&
+		var->varattno != InvalidAttrNumber &&
+		ws->tenant_attnum[var->varno] == var->varattno;
+}
+
+/*
+ * One AND term: an equality of two tenant columns, or a scope of the
+ * relation of its first column (a scope reads no other), so that each term
+ * is looked at once.
+ */
+static void
+note_term(Node *term, WrittenScopes *ws)
+{
+	Var		   *left;
+	Var		   *right;
+	Index		rti;
+
+	if (clause_equates_columns(term, &left, &right))
+	{
+		if (is_tenant_column_of(ws, left) && is_tenant_column_of(ws, right))
+			ws->equal_pairs = lappend_int(lappend_int(ws->equal_pairs, left->varno),
+										  right->varno);
+		return;
+	}
+	if (!first_column(term, &rti) || rti < 1 || rti > (Index) ws->nrels ||
+		ws->tenant_attnum[rti] == InvalidAttrNumber || ws->scope[rti] == PINNED)
+		return;
+	if (clause_pins_column(term, rti, ws->tenant_attnum[rti]))
+		ws->scope[rti] = PINNED;
+	else if (clause_is_tenant_scope(NULL, term, rti, ws->tenant_attnum[rti]))
+		ws->scope[rti] = SCOPED;
+}
+
+static void
+note_terms(Node *quals, WrittenScopes *ws)
+{
+	ListCell   *lc;
+
+	if (quals == NULL)
+		return;
+	if (!is_andclause(quals))
+	{
+		note_term(quals, ws);
+		return;
+	}
+	foreach(lc, ((BoolExpr *) quals)->args)
+		note_term(lfirst(lc), ws);
+}
+
+/*
+ * The statement's conditions that hold for every row it reads: its WHERE
+ * clause and the ON clauses of inner joins reached from the FROM list
+ * through inner joins only.
+ */
+static void
+note_inner_conditions(Node *node, WrittenScopes *ws)
+{
+	if (node == NULL)
+		return;
 	if (IsA(node, FromExpr))
 	{
 		ListCell   *lc;
 
 		foreach(lc, ((FromExpr *) node)->fromlist)
-			terms = inner_terms(lfirst(lc), terms);
-		return list_concat(terms,
-						   make_ands_implicit((Expr *) ((FromExpr *) node)->quals));
+			note_inner_conditions(lfirst(lc), ws);
+		note_terms(((FromExpr *) node)->quals, ws);
 	}
-	if (IsA(node, JoinExpr) && ((JoinExpr *) node)->jointype == JOIN_INNER)
+	else if (IsA(node, JoinExpr) && ((JoinExpr *) node)->jointype == JOIN_INNER)
 	{
-		JoinExpr   *join = (JoinExpr *) node;
-
-		terms = inner_terms(join->larg, terms);
-		terms = inner_terms(join->rarg, terms);
-		return list_concat(terms, make_ands_implicit((Expr *) join->quals));
+		note_inner_conditions(((JoinExpr *) node)->larg, ws);
+		note_inner_conditions(((JoinExpr *) node)->rarg, ws);
+		note_terms(((JoinExpr *) node)->quals, ws);
 	}
-	return terms;
-}
-
-/* Is the column the tenant column of its (tenant) relation? */
-static bool
-is_tenant_var(Query *parse, Var *var)
-{
-	RangeTblEntry *rte = rt_fetch(var->varno, parse->rtable);
-
-	return rte->rtekind == RTE_RELATION &&
-		tenant_table_attnum(rte->relid) == var->varattno;
 }
 
 /*
  * Are all the statement's tenant tables scoped by its conditions as
- * written: each by a term of its own (firm_id = $1, firm_id IN (...), ...)
- * or by equality of tenant columns (j.firm_id = i.firm_id) with one that
- * is?  Then every scan is scoped after planning too and needs no row
- * check.  Conservative: anything else (outer joins, ORs across tables,
- * subqueries) answers no.
+ * written: each by a term of its own (firm_id = $1, firm_id IN (...), ...),
+ * or through equal tenant columns (j.firm_id = i.firm_id) from one pinned
+ * to a single value (i.firm_id = $1), which the planner passes on?  Then
+ * every scan is scoped after planning too and needs no row check.
+ * Conservative: anything else (an IN list or OR passed through a join,
+ * outer joins, subqueries) answers no.  Linear in the statement's size.
  */
 static bool
 plainly_scoped(Query *parse)
 {
-	List	   *terms = inner_terms((Node *) parse->jointree, NIL);
-	Bitmapset  *tenant_rtis = NULL;
-	Bitmapset  *scoped = NULL;
+	WrittenScopes ws;
 	ListCell   *lc;
 	Index		rti = 0;
 	bool		grew;
 
+	ws.nrels = list_length(parse->rtable);
+	ws.tenant_attnum = palloc0((ws.nrels + 1) * sizeof(AttrNumber));
+	ws.scope = palloc0(ws.nrels + 1);
+	ws.equal_pairs = NIL;
 	foreach(lc, parse->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-		AttrNumber	tenant_attnum;
-		ListCell   *t;
 
 		rti++;
-		if (rte->rtekind != RTE_RELATION)
-			continue;
-		tenant_attnum = tenant_table_attnum(rte->relid);
-		if (tenant_attnum == InvalidAttrNumber)
-			continue;
-		tenant_rtis = bms_add_member(tenant_rtis, rti);
-		foreach(t, terms)
-		{
-			if (clause_is_tenant_scope(NULL, lfirst(t), rti, tenant_attnum))
-			{
-				scoped = bms_add_member(scoped, rti);
-				break;
-			}
-		}
+		if (rte->rtekind == RTE_RELATION)
+			ws.tenant_attnum[rti] = tenant_table_attnum(rte->relid);
 	}
-	/* follow equalities of tenant columns until nothing changes */
+	note_inner_conditions((Node *) parse->jointree, &ws);
+	/* pass pinned values on through equal tenant columns */
 	do
 	{
 		grew = false;
-		foreach(lc, terms)
+		for (int i = 0; i + 1 < list_length(ws.equal_pairs); i += 2)
 		{
-			Var		   *left;
-			Var		   *right;
-			bool		left_scoped;
+			int			a = list_nth_int(ws.equal_pairs, i);
+			int			b = list_nth_int(ws.equal_pairs, i + 1);
 
-			if (bms_equal(scoped, tenant_rtis))
-				return true;
-			if (!clause_equates_columns(lfirst(lc), &left, &right) ||
-				!is_tenant_var(parse, left) || !is_tenant_var(parse, right))
-				continue;
-			left_scoped = bms_is_member(left->varno, scoped);
-			if (left_scoped != bms_is_member(right->varno, scoped))
+			if ((ws.scope[a] == PINNED) != (ws.scope[b] == PINNED))
 			{
-				scoped = bms_add_member(scoped, left_scoped ? right->varno : left->varno);
+				ws.scope[ws.scope[a] == PINNED ? b : a] = PINNED;
 				grew = true;
 			}
 		}
 	} while (grew);
-	return bms_equal(scoped, tenant_rtis);
+	for (rti = 1; rti <= (Index) ws.nrels; rti++)
+	{
+		if (ws.tenant_attnum[rti] != InvalidAttrNumber && ws.scope[rti] == NOT_SCOPED)
+			return false;
+	}
+	return true;
 }
 
 /*

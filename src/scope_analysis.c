@@ -397,6 +397,52 @@ clause_equates_columns(Node *clause, Var **left, Var **right)
 		operator_is_equality(op->opno);
 }
 
+/* A constant or a parameter of the statement, under binary-compatible casts. */
+static bool
+is_single_value(Node *node)
+{
+	while (node != NULL && IsA(node, RelabelType))
+		node = (Node *) ((RelabelType *) node)->arg;
+	if (node == NULL)
+		return false;
+	if (IsA(node, Const))
+		return !((Const *) node)->constisnull;
+	return IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN;
+}
+
+/*
+ * Is the clause "col = value", the plain column (no cast) against one
+ * constant or parameter, with the equality of a btree operator family?
+ * The planner puts such a column in an equivalence class with the value,
+ * and passes the value on to every column the statement equates with it
+ * (row_verification.c relies on that; IN lists and ORs are not passed on).
+ */
+bool
+clause_pins_column(Node *clause, Index relid, AttrNumber attnum)
+{
+	OpExpr	   *op;
+	Node	   *left;
+	Node	   *right;
+
+	if (clause == NULL || !IsA(clause, OpExpr))
+		return false;
+	op = (OpExpr *) clause;
+	if (list_length(op->args) != 2)
+		return false;
+	left = linitial(op->args);
+	right = lsecond(op->args);
+	if (!IsA(left, Var))
+	{
+		Node	   *swap = left;
+
+		left = right;
+		right = swap;
+	}
+	return IsA(left, Var) && ((Var *) left)->varno == (int) relid &&
+		((Var *) left)->varattno == attnum && ((Var *) left)->varlevelsup == 0 &&
+		is_single_value(right) && operator_is_equality(op->opno);
+}
+
 /* A constant FALSE or NULL gating qual means the scan returns nothing. */
 static bool
 is_constant_false(Node *clause)

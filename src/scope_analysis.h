@@ -18,5 +18,6 @@ extern bool clause_is_tenant_scope(PlannerInfo *root, Node *clause,
 extern bool restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 										 AttrNumber tenant_attnum);
 extern bool clause_equates_columns(Node *clause, Var **left, Var **right);
+extern bool clause_pins_column(Node *clause, Index relid, AttrNumber attnum);
 
 #endif							/* TENANT_GUARD_SCOPE_ANALYSIS_H */
