@@ -113,13 +113,12 @@ name_relation(Oid relid)
 		CacheRegisterSyscacheCallback(NAMESPACEOID, forget_named_relation_schema, (Datum) 0);
 		callbacks_registered = true;
 	}
-	if (named_relation.qualified != NULL)
-	{
-		pfree(named_relation.qualified);
-		pfree(named_relation.message);
-		named_relation.qualified = named_relation.message = NULL;
-	}
 	named_relation.relid = InvalidOid;
+	if (named_relation.qualified != NULL)
+		pfree(named_relation.qualified);
+	if (named_relation.message != NULL)
+		pfree(named_relation.message);
+	named_relation.qualified = named_relation.message = NULL;
 	relname = get_rel_name(relid);
 	nspname = get_namespace_name(get_rel_namespace(relid));
 	if (relname == NULL || nspname == NULL)
