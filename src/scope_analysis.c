@@ -397,8 +397,11 @@ clause_equates_columns(Node *clause, Var **left, Var **right)
 		operator_is_equality(op->opno);
 }
 
-/* A constant or a parameter of the statement, under binary-compatible casts. */
-static bool
+/*
+ * A constant that is not NULL or a parameter of the statement ($1), under
+ * binary-compatible casts.  Also for scope_params.c.
+ */
+bool
 is_single_value(Node *node)
 {
 	while (node != NULL && IsA(node, RelabelType))

@@ -19,5 +19,6 @@ extern bool restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 										 AttrNumber tenant_attnum);
 extern bool clause_equates_columns(Node *clause, Var **left, Var **right);
 extern bool clause_pins_column(Node *clause, Index relid, AttrNumber attnum);
+extern bool is_single_value(Node *node);
 
 #endif							/* TENANT_GUARD_SCOPE_ANALYSIS_H */

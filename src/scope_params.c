@@ -136,23 +136,20 @@ correlated_column(PlannerInfo *root, int paramid, PlannerInfo **owner)
 static bool
 is_fixed_value(Node *node)
 {
-	while (node != NULL && IsA(node, RelabelType))
-		node = (Node *) ((RelabelType *) node)->arg;
-	if (node == NULL)
-		return false;
-	if (IsA(node, Const))
-		return !((Const *) node)->constisnull;
-	if (IsA(node, ArrayExpr))
-	{
-		ListCell   *lc;
+	Node	   *bare = node;
+	ListCell   *lc;
 
-		/* IN (1, 2) before the planner has folded it into one Const */
-		foreach(lc, ((ArrayExpr *) node)->elements)
-			if (!is_fixed_value(lfirst(lc)))
-				return false;
-		return true;
+	while (bare != NULL && IsA(bare, RelabelType))
+		bare = (Node *) ((RelabelType *) bare)->arg;
+	if (bare == NULL || !IsA(bare, ArrayExpr))
+		return is_single_value(node);
+	/* IN (1, 2) before the planner has folded it into one Const */
+	foreach(lc, ((ArrayExpr *) bare)->elements)
+	{
+		if (!is_fixed_value(lfirst(lc)))
+			return false;
 	}
-	return IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN;
+	return true;
 }
 
 /*
