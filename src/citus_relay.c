@@ -122,12 +122,7 @@ citus_relay_send(const Violation *violation, const char *relation,
 	if (!citus_internal_connection() || whereToSendOutput != DestRemote ||
 		WARNING < client_min_messages)
 		return false;
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	append_json_field(&buf, "kind", violation_kind_name(violation->kind));
-	append_json_field(&buf, "action", rejected ? "rejected" : "logged");
-	append_json_field(&buf, "relation", relation);
-	append_json_field(&buf, "column", violation->column);
+	violation_json_begin(&buf, violation, relation, rejected);
 	append_json_field(&buf, "command", violation->command);
 	append_json_field(&buf, "sqlstate", unpack_sql_state(violation->sqlstate));
 	append_json_field(&buf, "message", violation->message);

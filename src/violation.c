@@ -208,6 +208,23 @@ current_role_name(void)
 	return NameStr(cached_name);
 }
 
+/*
+ * A new JSON object describing the violation, its first fields written:
+ * what the server-log line and the Citus hand-over (citus_relay.c) both
+ * begin with.  The caller adds its own fields and the closing brace.
+ */
+void
+violation_json_begin(StringInfo buf, const Violation *violation,
+					 const char *relation, bool rejected)
+{
+	initStringInfo(buf);
+	appendStringInfoChar(buf, '{');
+	append_json_field(buf, "kind", violation_kind_name(violation->kind));
+	append_json_field(buf, "action", rejected ? "rejected" : "logged");
+	append_json_field(buf, "relation", relation);
+	append_json_field(buf, "column", violation->column);
+}
+
 static void
 write_log_line(const Violation *violation, const char *relation, bool rejected,
 			   uint64 query_id, const char *call_site, const char *tenant,
@@ -215,12 +232,7 @@ write_log_line(const Violation *violation, const char *relation, bool rejected,
 {
 	StringInfoData buf;
 
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	append_json_field(&buf, "kind", violation_kind_name(violation->kind));
-	append_json_field(&buf, "action", rejected ? "rejected" : "logged");
-	append_json_field(&buf, "relation", relation);
-	append_json_field(&buf, "column", violation->column);
+	violation_json_begin(&buf, violation, relation, rejected);
 	append_json_field(&buf, "role", current_role_name());
 	append_json_field(&buf, "application", application_name);
 	append_json_field(&buf, "database", current_database_name());

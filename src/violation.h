@@ -35,6 +35,8 @@ typedef struct Violation
 
 extern const char *violation_kind_name(ViolationKind kind);
 extern void append_json_field(StringInfo buf, const char *key, const char *value);
+extern void violation_json_begin(StringInfo buf, const Violation *violation,
+								 const char *relation, bool rejected);
 extern char *relation_qualified_name(Oid relid);
 extern char *relation_message_name(Oid relid);
 extern void violation_report(const Violation *violation, GuardMode mode);
