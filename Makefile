@@ -58,7 +58,7 @@ REGRESS = settings catalog registry superuser_only scope_rules_enforce scope_rul
 REGRESS += cross_tenant_upsert
 REGRESS += scope_casts_and_operators
 REGRESS += exemptions
-REGRESS += tenant_context row_verification
+REGRESS += tenant_context row_verification context_boundary
 REGRESS += call_site
 
 # Isolation specs live in test/isolation/specs, their output in

@@ -34,6 +34,7 @@
 #include "settings.h"
 #include "tcop/pquery.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -62,6 +63,7 @@ typedef struct Conversion
 {
 	Oid			typid;			/* the type asked for (maybe a domain) */
 	Oid			basetype;		/* compared in this one */
+	int			count;			/* values converted: the context's count */
 	Datum	   *datums;
 	FmgrInfo	eq;
 	Oid			collation;
@@ -72,6 +74,14 @@ static int	conversion_count = 0;
 static int	conversion_next = 0;
 static bool conversions_stale = true;
 static MemoryContext conversion_context = NULL;
+
+/*
+ * Counts the changes of the setting.  User code (a domain's check, a type's
+ * input function) runs while values are converted and may change the
+ * setting, which frees the values being converted; the count tells that it
+ * happened.
+ */
+static uint64 context_generation = 0;
 
 /*
  * Split "5, 6" into trimmed values.  Each value is taken as written, so
@@ -149,6 +159,7 @@ static void
 assign_tenant(const char *newval, void *extra)
 {
 	context_values = (const ContextValues *) extra;
+	context_generation++;
 	conversions_stale = true;
 	if (citus_is_loaded())
 		ResetPlanCache();
@@ -255,12 +266,27 @@ convert_value(const char *value, Oid typid, Oid relid, const char *column)
 	return result;
 }
 
+/*
+ * The context's values converted to typid.  User code can run inside
+ * convert_value and change the setting, free the values read here or
+ * convert (and so reset) the cache itself, so nothing shared is held
+ * across it: the values are copied first, converted into the caller's
+ * memory, and installed in a slot only once every conversion has returned.
+ * A context that changed meanwhile is an error, not a half-filled slot.
+ */
 static Conversion *
 conversion_for(Oid typid, Oid relid, const char *column)
 {
+	uint64		generation = context_generation;
+	int			count = context_values->count;
+	char	  **values = palloc(sizeof(char *) * count);
+	Datum	   *datums = palloc(sizeof(Datum) * count);
 	Conversion *slot;
-	MemoryContext old;
 	TypeCacheEntry *entry;
+	MemoryContext old;
+	Oid			basetype;
+	int16		typlen;
+	bool		typbyval;
 
 	if (conversions_stale)
 		forget_conversions();
@@ -269,30 +295,44 @@ conversion_for(Oid typid, Oid relid, const char *column)
 		if (conversions[i].typid == typid)
 			return &conversions[i];
 	}
-	if (conversion_count == CONVERSION_SLOTS)
-		forget_conversions();
-	slot = &conversions[conversion_next++];
-	conversion_count = Max(conversion_count, conversion_next);
-	conversion_next %= CONVERSION_SLOTS;
 
-	slot->typid = InvalidOid;	/* until complete */
-	slot->basetype = getBaseType(typid);
-	entry = lookup_type_cache(slot->basetype, TYPECACHE_EQ_OPR_FINFO);
+	basetype = getBaseType(typid);
+	entry = lookup_type_cache(basetype, TYPECACHE_EQ_OPR_FINFO);
 	if (!OidIsValid(entry->eq_opr_finfo.fn_oid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("tenant column \"%s\" of type %s has no equality operator",
 						column, format_type_be(typid))));
-	old = MemoryContextSwitchTo(conversion_context);
+	for (int i = 0; i < count; i++)
+		values[i] = pstrdup(context_values->values[i]);
+	for (int i = 0; i < count; i++)
+		datums[i] = convert_value(values[i], typid, relid, column);
+	if (generation != context_generation)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("tenant_guard.tenant cannot be changed while its values are converted to type %s",
+						format_type_be(typid)),
+				 errdetail("A function run by the type's input or by a domain's check changed the setting.")));
+
+	if (conversions_stale || conversion_count == CONVERSION_SLOTS)
+		forget_conversions();
+	slot = &conversions[conversion_next++];
+	conversion_count = Max(conversion_count, conversion_next);
+	conversion_next %= CONVERSION_SLOTS;
+	slot->typid = typid;
+	slot->basetype = basetype;
+	slot->count = count;
+	entry = lookup_type_cache(basetype, TYPECACHE_EQ_OPR_FINFO);
 	fmgr_info_copy(&slot->eq, &entry->eq_opr_finfo, conversion_context);
-	slot->collation = get_typcollation(slot->basetype);
+	slot->collation = get_typcollation(basetype);
 	if (slot->collation == InvalidOid && type_is_collatable(typid))
 		slot->collation = DEFAULT_COLLATION_OID;
-	slot->datums = palloc(sizeof(Datum) * context_values->count);
-	for (int i = 0; i < context_values->count; i++)
-		slot->datums[i] = convert_value(context_values->values[i], typid, relid, column);
+	get_typlenbyval(basetype, &typlen, &typbyval);
+	old = MemoryContextSwitchTo(conversion_context);
+	slot->datums = palloc(sizeof(Datum) * count);
+	for (int i = 0; i < count; i++)
+		slot->datums[i] = datumCopy(datums[i], typbyval, typlen);
 	MemoryContextSwitchTo(old);
-	slot->typid = typid;
 	return slot;
 }
 
@@ -310,7 +350,7 @@ tenant_context_contains(Oid typid, Datum value, Oid relid, const char *column)
 {
 	Conversion *conversion = conversion_for(typid, relid, column);
 
-	for (int i = 0; i < context_values->count; i++)
+	for (int i = 0; i < conversion->count; i++)
 	{
 		if (DatumGetBool(FunctionCall2Coll(&conversion->eq, conversion->collation,
 										   conversion->datums[i], value)))
