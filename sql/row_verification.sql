@@ -216,11 +216,14 @@ EXPLAIN (COSTS OFF) SELECT count(*) FROM rv.invoices WHERE amount > 100 AND clie
 SELECT count(*) FROM rv.invoices WHERE amount > 100 AND client_id = 2;
 SELECT count(*) FROM rv.invoices WHERE amount > 100 AND client_id = 12;
 \set SHOW_CONTEXT never
-SET force_parallel_mode = on;
+-- force_parallel_mode, named debug_parallel_query from PostgreSQL 16 on
+SELECT set_config(name, 'on', false) FROM pg_settings
+ WHERE name IN ('force_parallel_mode', 'debug_parallel_query');
 SELECT id, firm_id FROM rv.invoices WHERE id = 60;
 SELECT id, firm_id FROM rv.invoices WHERE id = 70;
 EXPLAIN (COSTS OFF) SELECT id, firm_id FROM rv.invoices WHERE id = 70;
-RESET force_parallel_mode;
+SELECT set_config(name, reset_val, false) FROM pg_settings
+ WHERE name IN ('force_parallel_mode', 'debug_parallel_query');
 \set SHOW_CONTEXT errors
 RESET parallel_setup_cost; RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size; RESET max_parallel_workers_per_gather;

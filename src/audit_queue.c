@@ -1090,7 +1090,7 @@ void
 audit_queue_set_launcher(bool running)
 {
 	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
-	queue->launcher_procno = running ? MyProc->pgprocno : -1;
+	queue->launcher_procno = running ? TG_MY_PROC_NUMBER : -1;
 	LWLockRelease(queue->lock);
 }
 
@@ -1102,7 +1102,7 @@ audit_queue_set_writer(Oid dboid, bool running)
 	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
 	db = find_database(dboid, running);
 	if (db != NULL)
-		db->writer_procno = running ? MyProc->pgprocno : -1;
+		db->writer_procno = running ? TG_MY_PROC_NUMBER : -1;
 	LWLockRelease(queue->lock);
 }
 

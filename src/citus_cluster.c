@@ -104,8 +104,8 @@ assign_application_name(const char *newval, void *extra)
 static void
 watch_application_name(void)
 {
-	struct config_generic **variables = get_guc_variables();
-	int			count = GetNumConfigOptions();
+	int			count;
+	struct config_generic **variables = tg_guc_variables(&count);
 
 	for (int i = 0; i < count; i++)
 	{

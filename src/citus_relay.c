@@ -253,25 +253,28 @@ typedef struct PayloadParse
 	char	   *field;
 } PayloadParse;
 
-static void
+static tg_json_action
 payload_object_start(void *state)
 {
 	((PayloadParse *) state)->depth++;
+	TG_JSON_ACTION_DONE;
 }
 
-static void
+static tg_json_action
 payload_object_end(void *state)
 {
 	((PayloadParse *) state)->depth--;
+	TG_JSON_ACTION_DONE;
 }
 
-static void
+static tg_json_action
 payload_field_start(void *state, char *fname, bool isnull)
 {
 	((PayloadParse *) state)->field = fname;
+	TG_JSON_ACTION_DONE;
 }
 
-static void
+static tg_json_action
 payload_scalar(void *state, char *token, JsonTokenType tokentype)
 {
 	PayloadParse *parse = (PayloadParse *) state;
@@ -279,13 +282,15 @@ payload_scalar(void *state, char *token, JsonTokenType tokentype)
 		"command", "sqlstate", "message", "detail", "hint", "tenant", "row_tenant"};
 	char	  **fields = (char **) parse->relayed;
 
-	if (parse->depth != 1 || parse->field == NULL)
-		return;
-	for (int i = 0; i < lengthof(names); i++)
+	if (parse->depth == 1 && parse->field != NULL)
 	{
-		if (strcmp(parse->field, names[i]) == 0)
-			fields[i] = tokentype == JSON_TOKEN_NULL ? NULL : token;
+		for (int i = 0; i < lengthof(names); i++)
+		{
+			if (strcmp(parse->field, names[i]) == 0)
+				fields[i] = tokentype == JSON_TOKEN_NULL ? NULL : token;
+		}
 	}
+	TG_JSON_ACTION_DONE;
 }
 
 /* Read a payload without throwing; false if it is not a whole one. */
@@ -304,8 +309,7 @@ parse_payload(char *payload, RelayedViolation *relayed)
 	sem.object_end = payload_object_end;
 	sem.object_field_start = payload_field_start;
 	sem.scalar = payload_scalar;
-	lex = makeJsonLexContextCstringLen(payload, strlen(payload),
-									   GetDatabaseEncoding(), true);
+	lex = tg_json_lexer(payload, strlen(payload), GetDatabaseEncoding());
 	if (pg_parse_json(lex, &sem) != JSON_SUCCESS)
 		return false;
 	return relayed->kind && relayed->action && relayed->relation &&
@@ -452,8 +456,8 @@ relay_xact_callback(XactEvent event, void *arg)
 static int *
 find_enum_setting(const char *name)
 {
-	struct config_generic **variables = get_guc_variables();
-	int			count = GetNumConfigOptions();
+	int			count;
+	struct config_generic **variables = tg_guc_variables(&count);
 
 	for (int i = 0; i < count; i++)
 	{

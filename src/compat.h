@@ -5,17 +5,25 @@
  *	  builds against lives here, so the logic files never test
  *	  PG_VERSION_NUM themselves.
  *
- * Supported today: PostgreSQL 15.  Adding 13, 14, 16 or 17 means adding
- * branches to this file only.  The PostgreSQL 15 APIs the logic relies on
- * that are spelled differently elsewhere, for whoever adds a version:
- *	- MarkGUCPrefixReserved (15+; EmitWarningsOnPlaceholders before);
- *	- InitMaterializedSRF (named SetSingleFuncCall in some 15 releases;
- *	  hand-built tuplestores before 15);
- *	- pg_analyze_and_rewrite_varparams (15+; pg_analyze_and_rewrite with
- *	  varparams before);
- *	- range-table permissions move to RTEPermissionInfo in 16, which
- *	  changes what an RTE_RESULT entry in a plan's range table needs;
- *	- ExecutorStart_hook's return type changes in 18.
+ * Supported: PostgreSQL 15, 16, 17 and 18.  The API changes this tree
+ * meets, with the release that made them:
+ *	- 16: parser/gram.h is no longer installed (query_fingerprint.c
+ *	  names the few token numbers it needs, the same in 15 to 18);
+ *	  RelFileNode became RelFileLocator;
+ *	  get_guc_variables() returns its count and GetNumConfigOptions() is
+ *	  gone; JSON parser callbacks return JsonParseErrorType; a GUC check
+ *	  hook's "extra" is freed with guc_free, so it must come from
+ *	  guc_malloc (malloc'd memory makes guc_free fail, in every backend
+ *	  that changes the setting).
+ *	- 17: backend ids became ProcNumbers (smgropen, MyProcNumber instead
+ *	  of PGPROC.pgprocno); makeJsonLexContextCstringLen takes the context
+ *	  to fill; RangeTblEntry no longer arrives through nodes/plannodes.h.
+ *	- 18: ExecutorRun and its hook lose execute_once; a grouped query's
+ *	  Vars of grouping columns point at an RTE_GROUP entry (tg_ungrouped).  (A change of
+ *	  ExecutorStart_hook's return type was reverted before 18.0.)
+ * Other differences that change what the planner hands the guard rather
+ * than an API are handled where they matter and named there: correlated
+ * IN (SELECT ...) pulled up into semi joins (17, scope_params.c).
  *
  * PostgreSQL internals the design relies on.  None is an API promise, so
  * each has a test that fails when a new version changes it:
@@ -85,8 +93,137 @@
 #ifndef TENANT_GUARD_COMPAT_H
 #define TENANT_GUARD_COMPAT_H
 
-#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 160000
-#error "tenant_guard supports PostgreSQL 15; add the differences to compat.h"
+#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 190000
+#error "tenant_guard supports PostgreSQL 15 to 18; add the differences to compat.h"
 #endif
+
+#include "common/jsonapi.h"
+#include "executor/executor.h"
+#include "nodes/parsenodes.h"
+#include "storage/proc.h"
+#include "storage/smgr.h"
+#include "utils/guc_tables.h"
+
+/* ExecutorRun's hook: its parameters and the arguments to pass on. */
+#if PG_VERSION_NUM >= 180000
+#define TG_EXECUTOR_RUN_PARAMS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count
+#define TG_EXECUTOR_RUN_ARGS queryDesc, direction, count
+#else
+#define TG_EXECUTOR_RUN_PARAMS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once
+#define TG_EXECUTOR_RUN_ARGS queryDesc, direction, count, execute_once
+#endif
+
+/* This backend's number among the PGPROCs (whose latch wakes it). */
+#if PG_VERSION_NUM >= 170000
+#define TG_MY_PROC_NUMBER MyProcNumber
+#else
+#define TG_MY_PROC_NUMBER (MyProc->pgprocno)
+#endif
+
+/* Every setting's definition, and how many there are. */
+static inline struct config_generic **
+tg_guc_variables(int *count)
+{
+#if PG_VERSION_NUM >= 160000
+	return get_guc_variables(count);
+#else
+	*count = GetNumConfigOptions();
+	return get_guc_variables();
+#endif
+}
+
+/*
+ * Memory for a GUC check hook's "extra": malloc'd up to 15; from 16 on
+ * PostgreSQL frees it with guc_free, so it must come from guc_malloc.
+ * NULL when out of memory.
+ */
+static inline void *
+tg_guc_extra_alloc(Size size)
+{
+#if PG_VERSION_NUM >= 160000
+	return guc_malloc(LOG, size);
+#else
+	return malloc(size);
+#endif
+}
+
+static inline void
+tg_guc_extra_free(void *extra)
+{
+#if PG_VERSION_NUM >= 160000
+	guc_free(extra);
+#else
+	free(extra);
+#endif
+}
+
+/* JSON parser callbacks: void up to 15, an error code from 16 on. */
+#if PG_VERSION_NUM >= 160000
+typedef JsonParseErrorType tg_json_action;
+#define TG_JSON_ACTION_DONE return JSON_SUCCESS
+#else
+typedef void tg_json_action;
+#define TG_JSON_ACTION_DONE return
+#endif
+
+/* A lexer over a string (17 can fill a caller's context: NULL allocates). */
+static inline JsonLexContext *
+tg_json_lexer(char *json, int len, int encoding)
+{
+#if PG_VERSION_NUM >= 170000
+	return makeJsonLexContextCstringLen(NULL, json, len, encoding, true);
+#else
+	return makeJsonLexContextCstringLen(json, len, encoding, true);
+#endif
+}
+
+/*
+ * Whether the main fork of the relation file with this tablespace,
+ * database and file number has no blocks (RelFileNode before 16, a
+ * backend id before 17).
+ */
+static inline bool
+tg_relation_file_is_empty(Oid tablespace, Oid database, Oid filenumber)
+{
+#if PG_VERSION_NUM >= 170000
+	RelFileLocator locator = {tablespace, database, filenumber};
+
+	return smgrnblocks(smgropen(locator, INVALID_PROC_NUMBER), MAIN_FORKNUM) == 0;
+#elif PG_VERSION_NUM >= 160000
+	RelFileLocator locator = {tablespace, database, filenumber};
+
+	return smgrnblocks(smgropen(locator, InvalidBackendId), MAIN_FORKNUM) == 0;
+#else
+	RelFileNode node = {tablespace, database, filenumber};
+
+	return smgrnblocks(smgropen(node, InvalidBackendId), MAIN_FORKNUM) == 0;
+#endif
+}
+
+/*
+ * What a Var of a query's target list or HAVING stands for.  From 18 on, a
+ * grouped query's Vars of grouping columns point at its RTE_GROUP entry,
+ * whose groupexprs hold the expressions grouped on; before, they point at
+ * the table itself.
+ */
+static inline Node *
+tg_ungrouped(Query *query, Node *expr)
+{
+#if PG_VERSION_NUM >= 180000
+	if (query->hasGroupRTE && expr != NULL && IsA(expr, Var) &&
+		((Var *) expr)->varlevelsup == 0)
+	{
+		Var		   *var = (Var *) expr;
+		RangeTblEntry *rte = list_nth_node(RangeTblEntry, query->rtable,
+										   var->varno - 1);
+
+		if (rte->rtekind == RTE_GROUP)
+			return list_nth(rte->groupexprs, var->varattno - 1);
+	}
+#endif
+	return expr;
+}
 
 #endif							/* TENANT_GUARD_COMPAT_H */

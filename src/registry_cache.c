@@ -100,7 +100,8 @@ registry_has_no_pages(void)
 	Oid			relid = extension_registry_relid();
 	HeapTuple	classtup;
 	Form_pg_class classform;
-	RelFileNode node;
+	Oid			tablespace;
+	Oid			filenumber;
 	bool		empty;
 
 	LockRelationOid(relid, AccessShareLock);
@@ -111,13 +112,12 @@ registry_has_no_pages(void)
 		return false;
 	}
 	classform = (Form_pg_class) GETSTRUCT(classtup);
-	node.spcNode = OidIsValid(classform->reltablespace) ?
+	tablespace = OidIsValid(classform->reltablespace) ?
 		classform->reltablespace : MyDatabaseTableSpace;
-	node.dbNode = MyDatabaseId;
-	node.relNode = classform->relfilenode;
+	filenumber = classform->relfilenode;
 	ReleaseSysCache(classtup);
-	empty = OidIsValid(node.relNode) &&
-		smgrnblocks(smgropen(node, InvalidBackendId), MAIN_FORKNUM) == 0;
+	empty = OidIsValid(filenumber) &&
+		tg_relation_file_is_empty(tablespace, MyDatabaseId, filenumber);
 	UnlockRelationOid(relid, AccessShareLock);
 	return empty;
 }

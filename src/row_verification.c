@@ -400,7 +400,7 @@ subquery_tenant_output(RangeTblEntry *subrte, Index subrti, Index inner_rti,
 		Var		   *var;
 
 		tle = lfirst_node(TargetEntry, lc);
-		var = (Var *) tle->expr;
+		var = (Var *) tg_ungrouped(sub, (Node *) tle->expr);
 		if (!tle->resjunk && IsA(var, Var) && var->varno == (int) inner_rti &&
 			var->varattno == attnum && var->varlevelsup == 0)
 			return makeVarFromTargetEntry(subrti, tle);

@@ -482,5 +482,5 @@ restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 								   tenant_attnum))
 			return true;
 	}
-	return false;
+	return semi_join_correlation_is_scope(root, rel->relid, tenant_attnum);
 }

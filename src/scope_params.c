@@ -29,6 +29,14 @@
  * top-level terms count, judged by the same rules as a scan's restriction;
  * equivalence classes do not exist yet.
  *
+ * The planner also pulls sublinks up into semi joins: EXISTS always, and
+ * from PostgreSQL 17 on also a correlated IN (SELECT ...).  The outer
+ * reference is then a plain column of the same level, in the semi join's
+ * conditions, and the scan has nothing in its restriction.  The same
+ * statement must get the same verdict on every version, so such a
+ * condition counts as the correlated reference it was written as
+ * (semi_join_correlation_is_scope).
+ *
  * None of this runs on the path of "tenant_col = Const/$1".
  *
  *-------------------------------------------------------------------------
@@ -40,7 +48,9 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/subselect.h"
+#include "parser/parsetree.h"
 #include "scope_analysis.h"
+#include "tenant_catalog.h"
 
 /*
  * An initplan's extParam is computed by SS_finalize_plan, which
@@ -226,15 +236,13 @@ on_nullable_side(Node *jtnode, Index varno, bool nullable)
 	return true;				/* unknown: do not rely on it */
 }
 
-/* Does a top-level term of the level's WHERE restrict the column to X? */
+/* Does a term of these conditions (a list, or one) restrict the column to X? */
 static bool
-where_restricts_column(PlannerInfo *level, Var *column)
+quals_restrict_column(PlannerInfo *level, Node *quals, Var *column)
 {
-	Node	   *quals = level->parse->jointree->quals;
 	ListCell   *lc;
 
-	if (quals == NULL ||
-		on_nullable_side((Node *) level->parse->jointree, column->varno, false))
+	if (quals == NULL)
 		return false;
 	if (!IsA(quals, List))
 		return term_fixes_column(level, quals, column);
@@ -244,6 +252,18 @@ where_restricts_column(PlannerInfo *level, Var *column)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Does a top-level term of the level's WHERE restrict the column to X?
+ * Not for a relation on the nullable side of an outer join: a sublink in
+ * its ON clause runs for rows the WHERE has not filtered yet.
+ */
+static bool
+where_restricts_column(PlannerInfo *level, Var *column)
+{
+	return !on_nullable_side((Node *) level->parse->jointree, column->varno, false) &&
+		quals_restrict_column(level, level->parse->jointree->quals, column);
 }
 
 bool
@@ -257,4 +277,216 @@ exec_param_is_tenant_value(PlannerInfo *root, int paramid)
 		return true;
 	column = correlated_column(root, paramid, &owner);
 	return column != NULL && where_restricts_column(owner, column);
+}
+
+/* Is the relation in this part of the join tree? */
+static bool
+jointree_contains(Node *jtnode, Index relid)
+{
+	if (jtnode == NULL)
+		return false;
+	if (IsA(jtnode, RangeTblRef))
+		return ((RangeTblRef *) jtnode)->rtindex == (int) relid;
+	if (IsA(jtnode, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) jtnode)->fromlist)
+			if (jointree_contains(lfirst(lc), relid))
+				return true;
+		return false;
+	}
+	if (IsA(jtnode, JoinExpr))
+		return jointree_contains(((JoinExpr *) jtnode)->larg, relid) ||
+			jointree_contains(((JoinExpr *) jtnode)->rarg, relid);
+	return false;
+}
+
+/*
+ * Does a condition of the join tree that every output row satisfies
+ * restrict the column to X?  The conditions of the FROM lists and inner
+ * joins that hold the column's relation, not those of the nullable side of
+ * an outer join or the inner side of a semi or anti join.  Pulling a
+ * sublink up moves the WHERE terms beside it into such a FROM list.
+ */
+static bool
+jointree_restricts_column(PlannerInfo *level, Node *jtnode, Var *column)
+{
+	ListCell   *lc;
+
+	if (jtnode == NULL || !jointree_contains(jtnode, column->varno))
+		return false;
+	if (IsA(jtnode, FromExpr))
+	{
+		FromExpr   *from = (FromExpr *) jtnode;
+
+		if (quals_restrict_column(level, from->quals, column))
+			return true;
+		foreach(lc, from->fromlist)
+			if (jointree_restricts_column(level, lfirst(lc), column))
+				return true;
+		return false;
+	}
+	if (IsA(jtnode, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) jtnode;
+
+		switch (join->jointype)
+		{
+			case JOIN_INNER:
+				return quals_restrict_column(level, join->quals, column) ||
+					jointree_restricts_column(level, join->larg, column) ||
+					jointree_restricts_column(level, join->rarg, column);
+			case JOIN_LEFT:
+			case JOIN_SEMI:
+			case JOIN_ANTI:
+				return jointree_restricts_column(level, join->larg, column);
+			case JOIN_RIGHT:
+				return jointree_restricts_column(level, join->rarg, column);
+			default:
+				return false;
+		}
+	}
+	return false;
+}
+
+/*
+ * Is the term "tenant_col = outer.tenant_col", the outer column a tenant
+ * column (so that its own scan's values are checked) of a relation outside
+ * the semi join's inner side, which the level's WHERE restricts to X?
+ */
+static bool
+term_correlates_tenant(PlannerInfo *root, Node *term, Node *inner_side,
+					   Index relid, AttrNumber tenant_attnum)
+{
+	Var		   *left;
+	Var		   *right;
+	Var		   *outer;
+	RangeTblEntry *rte;
+
+	if (!clause_equates_columns(term, &left, &right))
+		return false;
+	if (left->varno == relid && left->varattno == tenant_attnum)
+		outer = right;
+	else if (right->varno == relid && right->varattno == tenant_attnum)
+		outer = left;
+	else
+		return false;
+	if (outer->varno < 1 || outer->varno > list_length(root->parse->rtable) ||
+		jointree_contains(inner_side, outer->varno))
+		return false;
+	rte = rt_fetch(outer->varno, root->parse->rtable);
+	return rte->rtekind == RTE_RELATION &&
+		tenant_table_attnum(rte->relid) == outer->varattno &&
+		jointree_restricts_column(root, (Node *) root->parse->jointree, outer);
+}
+
+static bool
+quals_correlate_tenant(PlannerInfo *root, Node *quals, Node *inner_side,
+					   Index relid, AttrNumber tenant_attnum)
+{
+	ListCell   *lc;
+
+	if (quals == NULL)
+		return false;
+	if (!IsA(quals, List) && !is_andclause(quals))
+		return term_correlates_tenant(root, quals, inner_side, relid,
+									  tenant_attnum);
+	foreach(lc, IsA(quals, List) ? (List *) quals : ((BoolExpr *) quals)->args)
+	{
+		if (term_correlates_tenant(root, lfirst(lc), inner_side, relid,
+								   tenant_attnum))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The conditions of the inner side of a semi join that holds the relation:
+ * the join's own (where EXISTS puts its WHERE) and those of every FROM list
+ * and inner join on that side (where a pulled-up IN keeps its WHERE).
+ */
+static bool
+inner_side_correlates_tenant(PlannerInfo *root, Node *jtnode, Node *inner_side,
+							 Index relid, AttrNumber tenant_attnum)
+{
+	ListCell   *lc;
+
+	if (jtnode == NULL || IsA(jtnode, RangeTblRef))
+		return false;
+	if (IsA(jtnode, FromExpr))
+	{
+		FromExpr   *from = (FromExpr *) jtnode;
+
+		if (quals_correlate_tenant(root, from->quals, inner_side, relid,
+								   tenant_attnum))
+			return true;
+		foreach(lc, from->fromlist)
+			if (inner_side_correlates_tenant(root, lfirst(lc), inner_side,
+											 relid, tenant_attnum))
+				return true;
+		return false;
+	}
+	if (IsA(jtnode, JoinExpr) && ((JoinExpr *) jtnode)->jointype == JOIN_INNER)
+	{
+		JoinExpr   *join = (JoinExpr *) jtnode;
+
+		return quals_correlate_tenant(root, join->quals, inner_side, relid,
+									  tenant_attnum) ||
+			inner_side_correlates_tenant(root, join->larg, inner_side, relid,
+										 tenant_attnum) ||
+			inner_side_correlates_tenant(root, join->rarg, inner_side, relid,
+										 tenant_attnum);
+	}
+	return false;
+}
+
+/* Find the semi joins whose inner side holds the relation. */
+static bool
+semi_join_correlates_tenant(PlannerInfo *root, Node *jtnode, Index relid,
+							AttrNumber tenant_attnum)
+{
+	ListCell   *lc;
+
+	if (jtnode == NULL || IsA(jtnode, RangeTblRef))
+		return false;
+	if (IsA(jtnode, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) jtnode)->fromlist)
+			if (semi_join_correlates_tenant(root, lfirst(lc), relid, tenant_attnum))
+				return true;
+		return false;
+	}
+	if (IsA(jtnode, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) jtnode;
+
+		if (join->jointype == JOIN_SEMI && jointree_contains(join->rarg, relid) &&
+			(quals_correlate_tenant(root, join->quals, join->rarg, relid,
+									tenant_attnum) ||
+			 inner_side_correlates_tenant(root, join->rarg, join->rarg, relid,
+										  tenant_attnum)))
+			return true;
+		return semi_join_correlates_tenant(root, join->larg, relid, tenant_attnum) ||
+			semi_join_correlates_tenant(root, join->rarg, relid, tenant_attnum);
+	}
+	return false;
+}
+
+/*
+ * A scan on the inner side of a semi join (a pulled-up EXISTS or IN
+ * sublink) whose conditions equate its tenant column with an outer tenant
+ * column that the level's WHERE restricts to X: scoped, as the correlated
+ * sublink it was written as.  Only semi joins: SQL has no syntax for them,
+ * so each is a sublink, while an anti join may be a LEFT JOIN the planner
+ * reduced, whose join conditions are no scope.
+ */
+bool
+semi_join_correlation_is_scope(PlannerInfo *root, Index relid,
+							   AttrNumber tenant_attnum)
+{
+	check_stack_depth();
+	return root->parse->jointree != NULL &&
+		semi_join_correlates_tenant(root, (Node *) root->parse->jointree, relid,
+									tenant_attnum);
 }

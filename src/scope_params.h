@@ -15,5 +15,7 @@
 #include "nodes/pathnodes.h"
 
 extern bool exec_param_is_tenant_value(PlannerInfo *root, int paramid);
+extern bool semi_join_correlation_is_scope(PlannerInfo *root, Index relid,
+										   AttrNumber tenant_attnum);
 
 #endif							/* TENANT_GUARD_SCOPE_PARAMS_H */

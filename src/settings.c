@@ -51,7 +51,8 @@ static const struct config_enum_entry client_message_options[] = {
  * Parse a comma-separated identifier list.  Quoted names keep their case,
  * unquoted ones are folded to lower case and over-long ones truncated, as
  * PostgreSQL does with any identifier.  On success the result
- * is malloc'd, because GUC "extra" must outlive any memory context.
+ * is GUC "extra" memory (tg_guc_extra_alloc), which outlives any memory
+ * context.
  */
 static bool
 check_tenant_columns(char **newval, void **extra, GucSource source)
@@ -73,7 +74,7 @@ check_tenant_columns(char **newval, void **extra, GucSource source)
 		return false;
 	}
 
-	parsed = malloc(offsetof(TenantColumnList, names) +
+	parsed = tg_guc_extra_alloc(offsetof(TenantColumnList, names) +
 					sizeof(NameData) * list_length(names));
 	if (parsed == NULL)
 	{
@@ -91,7 +92,7 @@ check_tenant_columns(char **newval, void **extra, GucSource source)
 			if (strcmp(NameStr(parsed->names[j]), name) == 0)
 			{
 				GUC_check_errdetail("Column name \"%s\" is listed twice.", name);
-				free(parsed);
+				tg_guc_extra_free(parsed);
 				return false;
 			}
 		}

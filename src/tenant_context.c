@@ -86,8 +86,8 @@ static uint64 context_generation = 0;
 /*
  * Split "5, 6" into trimmed values.  Each value is taken as written, so
  * that a uuid or text tenant can contain anything but a comma.  The result
- * is malloc'd in one block, because GUC "extra" outlives every memory
- * context.
+ * is one block of GUC "extra" memory (tg_guc_extra_alloc), which outlives
+ * every memory context.
  */
 static bool
 check_tenant(char **newval, void **extra, GucSource source)
@@ -130,7 +130,7 @@ check_tenant(char **newval, void **extra, GucSource source)
 	size = offsetof(ContextValues, values) + sizeof(char *) * list_length(parts);
 	foreach(lc, parts)
 		size += strlen(lfirst(lc)) + 1;
-	parsed = malloc(size);
+	parsed = tg_guc_extra_alloc(size);
 	if (parsed == NULL)
 	{
 		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);

@@ -304,13 +304,12 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
  */
 /* The previous ExecutorRun hook, or the standard function. */
 static inline void
-chain_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
-				  uint64 count, bool execute_once)
+chain_ExecutorRun(TG_EXECUTOR_RUN_PARAMS)
 {
 	if (prev_ExecutorRun_hook)
-		prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
+		prev_ExecutorRun_hook(TG_EXECUTOR_RUN_ARGS);
 	else
-		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+		standard_ExecutorRun(TG_EXECUTOR_RUN_ARGS);
 }
 
 /* What executor_run_tracked entered, left again; failed: on an error. */
@@ -332,8 +331,7 @@ leave_run(AmountStatement *statement, bool noforce_changed, bool relaying,
  * which then costs the plain SELECT a test and a tail call.
  */
 static pg_noinline void
-executor_run_tracked(QueryDesc *queryDesc, ScanDirection direction,
-					 uint64 count, bool execute_once, bool may_update,
+executor_run_tracked(TG_EXECUTOR_RUN_PARAMS, bool may_update,
 					 bool noforce_changed, bool relaying)
 {
 	AmountStatement statement;
@@ -343,7 +341,7 @@ executor_run_tracked(QueryDesc *queryDesc, ScanDirection direction,
 		amount_statement_enter(&statement, queryDesc);
 	PG_TRY();
 	{
-		chain_ExecutorRun(queryDesc, direction, count, execute_once);
+		chain_ExecutorRun(TG_EXECUTOR_RUN_ARGS);
 	}
 	PG_CATCH();
 	{
@@ -357,17 +355,16 @@ executor_run_tracked(QueryDesc *queryDesc, ScanDirection direction,
 }
 
 static void
-tenant_guard_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
-						 uint64 count, bool execute_once)
+tenant_guard_ExecutorRun(TG_EXECUTOR_RUN_PARAMS)
 {
 	bool		may_update = plan_may_update(queryDesc->plannedstmt);
 	bool		noforce_changed = scoping_guard_executor_enter();
 	bool		relaying = citus_relay_begin();
 
 	if (!may_update && !noforce_changed && !relaying)
-		chain_ExecutorRun(queryDesc, direction, count, execute_once);
+		chain_ExecutorRun(TG_EXECUTOR_RUN_ARGS);
 	else
-		executor_run_tracked(queryDesc, direction, count, execute_once,
+		executor_run_tracked(TG_EXECUTOR_RUN_ARGS,
 							 may_update, noforce_changed, relaying);
 }
 
