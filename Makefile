@@ -41,6 +41,7 @@ OBJS = \
 	src/row_checks.o \
 	src/written_rows.o \
 	src/unplanned_query.o \
+	src/values_lists.o \
 	src/citus_cluster.o \
 	src/citus_operations.o \
 	src/citus_relay.o

@@ -249,6 +249,18 @@ SELECT count(*) FROM sco.invoices WHERE firm_id OPERATOR(pg_catalog.=) 1;
 RESET search_path;
 SELECT count(*) FROM sco.invoices WHERE firm_id = 1;
 \c - :superuser_name
+SET tenant_guard.mode = enforce;
+-- a join of a table with itself on its key: each side is judged as written,
+-- also where the planner merges the two scans into one (18 and later)
+SELECT count(*) FROM sco.invoices a JOIN sco.invoices b ON a.id = b.id WHERE a.firm_id = 1;
+SELECT count(*) FROM sco.invoices a JOIN sco.invoices b ON a.id = b.id
+ WHERE a.firm_id = 1 AND b.firm_id = 1;
+SELECT count(*) FROM sco.invoices i
+ WHERE i.firm_id = 1 AND i.id IN (SELECT id FROM sco.invoices);
+-- IN (VALUES ...) of constants is a scope like IN (...) on every version
+-- (18's planner turns it into = ANY itself)
+SELECT count(*) FROM sco.invoices i WHERE i.firm_id IN (VALUES (1), (2));
+SELECT count(*) FROM sco.invoices i WHERE i.firm_id = 1 AND i.id IN (VALUES (1), (2));
 DROP SCHEMA sco_ops CASCADE;
 DROP SCHEMA sco CASCADE;
 DROP OWNED BY regress_operator_maker;

@@ -19,7 +19,9 @@
  *	  of PGPROC.pgprocno); makeJsonLexContextCstringLen takes the context
  *	  to fill; RangeTblEntry no longer arrives through nodes/plannodes.h.
  *	- 18: ExecutorRun and its hook lose execute_once; a grouped query's
- *	  Vars of grouping columns point at an RTE_GROUP entry (tg_ungrouped).  (A change of
+ *	  Vars of grouping columns point at an RTE_GROUP entry (tg_ungrouped);
+ *	  self-joins are removed before scans are judged; IN (VALUES ...)
+ *	  becomes = ANY (values_lists.c does it before 18).  (A change of
  *	  ExecutorStart_hook's return type was reverted before 18.0.)
  * Other differences that change what the planner hands the guard rather
  * than an API are handled where they matter and named there: correlated
@@ -225,5 +227,22 @@ tg_ungrouped(Query *query, Node *expr)
 #endif
 	return expr;
 }
+
+/*
+ * 18 removes a join of a table with itself on a unique key before the
+ * scans are judged, and hands the guard one scan with both sides'
+ * conditions, where earlier versions judge each side on its own.  While a
+ * statement is judged, self-join elimination is off (set and restored by
+ * the caller), so that every version judges what the statement says.
+ */
+#if PG_VERSION_NUM >= 180000
+#include "optimizer/planmain.h"
+#define TG_SELF_JOIN_ELIMINATION (&enable_self_join_elimination)
+#else
+#define TG_SELF_JOIN_ELIMINATION ((bool *) NULL)
+#endif
+
+/* 18's planner turns IN (VALUES ...) into = ANY (values_lists.c). */
+#define TG_PLANNER_TURNS_VALUES_INTO_ARRAYS (PG_VERSION_NUM >= 180000)
 
 #endif							/* TENANT_GUARD_COMPAT_H */

@@ -41,6 +41,7 @@
 #include "tenant_catalog.h"
 #include "tenant_context.h"
 #include "utils/guc.h"
+#include "values_lists.h"
 #include "written_rows.h"
 
 PG_MODULE_MAGIC;
@@ -106,19 +107,26 @@ plan_judged(Query *parse, const char *query_string, int cursorOptions,
 	bool		collecting = collector != NULL &&
 		scoping_guard_begin_planning(collector, parse, query_string);
 	bool		entered;
+	bool	   *self_joins = collecting ? TG_SELF_JOIN_ELIMINATION : NULL;
+	bool		self_joins_were = self_joins != NULL && *self_joins;
 	PlannedStmt *result;
 
 	/*
 	 * Statements planned while this one is (functions the planner folds,
-	 * say) count as run by it, like those its executor runs.
+	 * say) count as run by it, like those its executor runs.  A self-join
+	 * is judged as two scans, as written (compat.h).
 	 */
 	entered = scoping_guard_executor_enter();
+	if (self_joins != NULL)
+		*self_joins = false;
 	PG_TRY();
 	{
 		result = chain_planner(parse, query_string, cursorOptions, boundParams);
 	}
 	PG_FINALLY();
 	{
+		if (self_joins != NULL)
+			*self_joins = self_joins_were;
 		if (entered)
 			scoping_guard_executor_leave();
 		if (collecting)
@@ -179,6 +187,7 @@ planner_judging(Query *parse, const char *query_string,
 	 */
 	if (citus_internal_planning(query_string))
 		row_verification_citus_remark(parse);
+	values_lists_as_arrays(parse);
 	relative_amounts = NIL;
 	if (query_may_update(parse))
 	{
