@@ -459,5 +459,26 @@ SELECT tenant_guard.unprotect_amount('am.invoices', 'amount_paid');
 UPDATE am.invoices SET amount_paid = 0 WHERE firm_id = 1 AND id = 1;
 SELECT * FROM tenant_guard.protected_amounts WHERE relid::text LIKE 'am.%';
 
+-- Only what is judged is carried in the plan.  A relative update of a
+-- column that is not protected, or of any column with amount_mode = off,
+-- plans as without tenant_guard: EXPLAIN VERBOSE names its output columns
+-- unqualified, as for a plan of one table (am.wallets is no tenant table).
+CREATE TABLE am.wallets (id int, funds numeric);
+INSERT INTO am.wallets VALUES (1, 10);
+EXPLAIN (VERBOSE, COSTS OFF) UPDATE am.wallets SET funds = funds + 1 WHERE id = 1;
+SELECT tenant_guard.protect_amount('am.wallets', 'funds');
+EXPLAIN (VERBOSE, COSTS OFF) UPDATE am.wallets SET funds = funds + 1 WHERE id = 1;
+PREPARE pay_wallet(int) AS UPDATE am.wallets SET funds = funds + 1 WHERE id = $1;
+SET plan_cache_mode = force_generic_plan;
+SET tenant_guard.amount_mode = off;
+EXPLAIN (VERBOSE, COSTS OFF) EXECUTE pay_wallet(1);
+-- leaving off plans again, so the relative payment passes the trigger
+SET tenant_guard.amount_mode = enforce;
+EXPLAIN (VERBOSE, COSTS OFF) EXECUTE pay_wallet(1);
+EXECUTE pay_wallet(1);
+SELECT funds FROM am.wallets;
+RESET plan_cache_mode;
+DEALLOCATE pay_wallet;
+
 DROP SCHEMA am CASCADE;
 DROP ROLE regress_amount_app;

@@ -58,19 +58,39 @@
 
 PG_FUNCTION_INFO_V1(amount_guard);
 
-/* Does the relation have a trigger of ours, so that its amounts are guarded? */
-bool
-relation_has_amount_guard(Relation rel)
+/* The relation's trigger of ours, which guards its amounts, or NULL. */
+static Trigger *
+amount_trigger(Relation rel)
 {
 	TriggerDesc *trigdesc = rel->trigdesc;
 	Oid			guard;
 
 	if (trigdesc == NULL || !trigdesc->trig_update_before_row)
-		return false;
+		return NULL;
 	guard = extension_amount_guard_oid();
 	for (int i = 0; i < trigdesc->numtriggers; i++)
 	{
 		if (trigdesc->triggers[i].tgfoid == guard && OidIsValid(guard))
+			return &trigdesc->triggers[i];
+	}
+	return NULL;
+}
+
+bool
+relation_has_amount_guard(Relation rel)
+{
+	return amount_trigger(rel) != NULL;
+}
+
+/* Is the column one of the relation's protected amounts? */
+bool
+amount_column_is_protected(Relation rel, AttrNumber attnum)
+{
+	Trigger    *trigger = amount_trigger(rel);
+
+	for (int i = 0; trigger != NULL && i < trigger->tgnattr; i++)
+	{
+		if (trigger->tgattr[i] == attnum)
 			return true;
 	}
 	return false;

@@ -30,6 +30,7 @@
 
 /* amount_guard.c */
 extern bool relation_has_amount_guard(Relation rel);
+extern bool amount_column_is_protected(Relation rel, AttrNumber attnum);
 extern void amount_guard_skip_for_relative_statement(QueryDesc *queryDesc);
 
 /* amount_statement.c */

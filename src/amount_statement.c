@@ -43,6 +43,7 @@
 
 #include "amount_guard.h"
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/partition.h"
 #include "extension_state.h"
@@ -96,14 +97,24 @@ reads_own_column(Node *node, OwnColumn *own)
 	return expression_tree_walker(node, reads_own_column, (void *) own);
 }
 
+/*
+ * The assignments of protected amount columns: only they are judged, so
+ * only they are carried (a plan carrier is an extra range-table entry,
+ * which EXPLAIN VERBOSE shows as qualified column names).  A table with
+ * partitions or inheritance children has every assignment carried, since
+ * a child may protect a column its parent does not.  The parser has locked
+ * the result relation.
+ */
 static List *
 add_assignments(Query *query, List *targetList, List *assignments)
 {
 	RangeTblEntry *target = rt_fetch(query->resultRelation, query->rtable);
+	Relation	rel;
 	ListCell   *lc;
 
 	if (target->rtekind != RTE_RELATION)
 		return assignments;
+	rel = table_open(target->relid, NoLock);
 	foreach(lc, targetList)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -112,6 +123,8 @@ add_assignments(Query *query, List *targetList, List *assignments)
 		char	   *column;
 
 		if (tle->resjunk ||
+			(!rel->rd_rel->relhassubclass &&
+			 !amount_column_is_protected(rel, tle->resno)) ||
 			(column = get_attname(target->relid, tle->resno, true)) == NULL)
 			continue;
 		assignment = palloc(sizeof(Assignment));
@@ -120,6 +133,7 @@ add_assignments(Query *query, List *targetList, List *assignments)
 		assignment->relative = reads_own_column((Node *) tle->expr, &own);
 		assignments = lappend(assignments, assignment);
 	}
+	table_close(rel, NoLock);
 	return assignments;
 }
 
@@ -191,7 +205,8 @@ amount_relative_assignments(Query *parse)
 	List	   *relative = NIL;
 	ListCell   *lc;
 
-	if (!extension_is_active())
+	/* amount_mode = off judges nothing (a change of it makes plans again) */
+	if (tenant_guard_amount_mode == GUARD_MODE_OFF || !extension_is_active())
 		return NIL;
 
 	assignments = collect_assignments(parse, NIL);

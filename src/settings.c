@@ -126,6 +126,17 @@ assign_mode(int newval, void *extra)
 		ResetPlanCache();
 }
 
+/*
+ * Plans made under amount_mode = off carry no amount assignments
+ * (amount_statement.c): leaving off makes cached plans again.
+ */
+static void
+assign_amount_mode(int newval, void *extra)
+{
+	if ((newval == GUARD_MODE_OFF) != (tenant_guard_amount_mode == GUARD_MODE_OFF))
+		ResetPlanCache();
+}
+
 void
 settings_define(void)
 {
@@ -149,7 +160,7 @@ settings_define(void)
 							 guard_mode_options,
 							 PGC_SUSET,
 							 0,
-							 NULL, NULL, NULL);
+							 NULL, assign_amount_mode, NULL);
 
 	DefineCustomEnumVariable("tenant_guard.client_messages",
 							 "Whether clients also see violations that log mode lets through.",
