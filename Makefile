@@ -73,6 +73,9 @@ ISOLATION_OPTS = --inputdir=test/isolation
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
+# .built-for: see "Objects for one PostgreSQL" below.
+EXTRA_CLEAN = .built-for
+
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
@@ -84,8 +87,9 @@ PROVE_FLAGS = -I test/t
 docmoduledir := extension/tenant_guard
 else
 all install installcheck:
-	@echo "PostgreSQL server headers (PGXS) not found: install postgresql-server-dev-15," >&2
-	@echo "or run 'make test' as root, which installs them." >&2
+	@echo "PostgreSQL server headers (PGXS) not found through PG_CONFIG=$(PG_CONFIG):" >&2
+	@echo "install them (Debian's PostgreSQL 15: postgresql-server-dev-15), set PG_CONFIG" >&2
+	@echo "to another PostgreSQL's pg_config, or run 'make test' as root, which installs them." >&2
 	@exit 1
 endif
 
@@ -97,7 +101,7 @@ REPORT_DIR = tools/report
 all: report
 install: install-report
 clean: clean-report
-report:
+report: .built-for
 	$(MAKE) -C $(REPORT_DIR) PG_CONFIG=$(PG_CONFIG)
 install-report: report
 	$(MAKE) -C $(REPORT_DIR) PG_CONFIG=$(PG_CONFIG) install
@@ -108,9 +112,23 @@ clean-report:
 # every object when a header changes.
 $(OBJS): $(wildcard $(srcdir)/src/*.h)
 
+# Objects for one PostgreSQL: a module built for one major version does not
+# load into another, and PGXS, like make, knows nothing of PG_CONFIG.  So
+# .built-for holds the pg_config and version of the last build, rewritten
+# only when they change, and everything built depends on it: `make
+# PG_CONFIG=...` (make test, make install) after a build for another
+# PostgreSQL rebuilds everything instead of installing the old objects
+# (tools/report's objects depend on this file too).
+PG_BUILT_FOR := $(PG_CONFIG) $(shell $(PG_CONFIG) --version 2>/dev/null)
+.built-for: FORCE
+	@echo '$(PG_BUILT_FOR)' | cmp -s - $@ || echo '$(PG_BUILT_FOR)' >$@
+.PHONY: FORCE
+FORCE:
+$(OBJS): .built-for
+
 # The concurrent-payment tool (test/tools/payment_race.c), a libpq client.
 PAYMENT_RACE = test/tools/payment_race
-$(PAYMENT_RACE): test/tools/payment_race.c
+$(PAYMENT_RACE): test/tools/payment_race.c .built-for
 	$(CC) -Wall -Wextra -Werror -O2 -I$(shell $(PG_CONFIG) --includedir) \
 		-o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq -lpthread
 
