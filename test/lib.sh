@@ -7,13 +7,42 @@
 # them as himself, after installing the packages and the extension once.
 
 TG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
-PG_CONFIG=${PG_CONFIG:-$PG_BINDIR/pg_config}
-# Debian packages the build and the test suites need.
-TG_PACKAGES=(postgresql-15 postgresql-server-dev-15 libpq-dev libipc-run-perl make gcc)
 
 tg_log() { printf '==> %s\n' "$*"; }
 tg_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The PostgreSQL to build against and to run is the one PG_CONFIG names, as
+# for any PGXS extension (make test PG_CONFIG=/opt/postgresql/18/bin/pg_config);
+# by default Debian's PostgreSQL 15.  Initdb, pg_ctl, psql and the others
+# come from its bindir.  A PostgreSQL packaged by Debian (or by
+# apt.postgresql.org, the same layout) is installed when missing, so its
+# pg_config need not exist yet; any other must.
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+[[ $PG_CONFIG == */* ]] || PG_CONFIG=$(command -v "$PG_CONFIG") ||
+	tg_die "PG_CONFIG: no $PG_CONFIG in PATH"
+TG_DEBIAN_MAJOR=
+if [[ $PG_CONFIG =~ ^/usr/lib/postgresql/([0-9]+)/bin/pg_config$ ]]; then
+	TG_DEBIAN_MAJOR=${BASH_REMATCH[1]}
+	PG_BINDIR=${PG_CONFIG%/pg_config}
+elif [ -x "$PG_CONFIG" ]; then
+	PG_BINDIR=$("$PG_CONFIG" --bindir)
+	if [[ $PG_BINDIR =~ ^/usr/lib/postgresql/([0-9]+)/bin$ ]]; then
+		TG_DEBIAN_MAJOR=${BASH_REMATCH[1]} # /usr/bin/pg_config, Debian's wrapper
+	fi
+else
+	tg_die "PG_CONFIG=$PG_CONFIG: no such program"
+fi
+export PG_CONFIG PG_BINDIR
+
+# Debian packages the build and the test suites need, whatever the
+# PostgreSQL: make and gcc; libpq's headers (payment_race, the report);
+# Kerberos's, because the server headers of a PostgreSQL built with GSSAPI
+# (Debian's is) include gssapi/gssapi.h; perl with IPC::Run for the TAP
+# tests.  A Debian-packaged PostgreSQL adds its server and its headers.
+TG_PACKAGES=(make gcc libpq-dev libkrb5-dev perl libipc-run-perl)
+if [ -n "$TG_DEBIAN_MAJOR" ]; then
+	TG_PACKAGES+=("postgresql-$TG_DEBIAN_MAJOR" "postgresql-server-dev-$TG_DEBIAN_MAJOR")
+fi
 
 # Run a command as the user that owns the clusters.
 tg_as_owner() {
@@ -33,21 +62,30 @@ tg_missing_packages() {
 	echo "${missing[@]}"
 }
 
-# Install the Debian packages the project needs (plus any named), once.
+# Install the Debian packages the project needs (plus any named), once;
+# as root, also the postgres user the clusters run as, which Debian's
+# PostgreSQL packages create but a PostgreSQL built from source does not.
 tg_ensure_packages() {
 	local missing
 	missing=$(tg_missing_packages "$@")
-	[ -z "$missing" ] && return 0
-	if [ "$(id -u)" -ne 0 ]; then
+	if [ -n "$missing" ] && [ "$(id -u)" -ne 0 ]; then
 		tg_die "missing packages: $missing
 Install them with:  sudo apt-get update && sudo apt-get install -y $missing
 or run this command as root, which installs them itself."
 	fi
-	tg_log "installing $missing"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q >/dev/null
-	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $missing >/dev/null
+	if [ -n "$missing" ]; then
+		tg_log "installing $missing"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q >/dev/null
+		# shellcheck disable=SC2086
+		apt-get install -y -q --no-install-recommends $missing >/dev/null ||
+			tg_die "could not install $missing"
+	fi
+	if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+		tg_log "creating the postgres user"
+		useradd --system --user-group --create-home --home-dir /var/lib/postgresql \
+			--shell /bin/bash postgres || tg_die "could not create the postgres user"
+	fi
 }
 
 # Without root the installation cannot be refreshed; it will do if it is
@@ -80,10 +118,11 @@ tg_free_port() {
 		print $s->sockport, "\n";'
 }
 
-# tg_start_cluster DIR PORT: initdb in DIR (which must not exist) and start a
-# server on PORT with tenant_guard preloaded; its socket is in DIR too.
+# tg_start_cluster DIR PORT [PRELOAD]: initdb in DIR (which must not exist)
+# and start a server on PORT with tenant_guard preloaded (or the
+# shared_preload_libraries PRELOAD, '' for none); its socket is in DIR too.
 tg_start_cluster() {
-	local dir=$1 port=$2
+	local dir=$1 port=$2 preload=${3-tenant_guard}
 	tg_as_owner mkdir -p "$dir"
 	tg_as_owner "$PG_BINDIR/initdb" -D "$dir/data" -U postgres -A trust \
 		-E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
@@ -92,7 +131,7 @@ tg_start_cluster() {
 		port = $port
 		listen_addresses = '127.0.0.1'
 		unix_socket_directories = '$dir'
-		shared_preload_libraries = 'tenant_guard'
+		shared_preload_libraries = '$preload'
 		fsync = off
 		log_line_prefix = '%m [%p] %q%a '
 	CONF
@@ -114,4 +153,16 @@ tg_make_workdir() {
 	[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
 	chmod 755 "$dir"
 	echo "$dir"
+}
+
+# tg_regress_results LOG: "NAME ok" or "NAME failed", one line per test that
+# pg_regress or pg_isolation_regress reported in LOG, in either of their
+# output formats: up to PostgreSQL 15 "test NAME ... ok" and "     NAME ...
+# FAILED", from 16 on TAP ("ok 3         + NAME  12 ms", "not ok 4     - NAME").
+tg_regress_results() {
+	sed -nE \
+		-e 's/^(test| {5}) ([^ ]+) +\.\.\. ok .*/\2 ok/p' \
+		-e 's/^(test| {5}) ([^ ]+) +\.\.\. FAILED.*/\2 failed/p' \
+		-e 's/^ok [0-9]+ +[-+] ([^ ]+) .*/\1 ok/p' \
+		-e 's/^not ok [0-9]+ +[-+] ([^ ]+) .*/\1 failed/p' "$1"
 }

@@ -69,9 +69,8 @@ run_suite() {
 			skipped_suites+=("$line")
 		done < <(grep -E '^test/t/[^ ]+\.pl \.+ skipped: ' "$log" | sed -E 's/ \.+ skipped: /: /')
 	else
-		# pg_regress: "test NAME ... ok" or "     NAME ... FAILED"
-		p=$(grep -cE '^(test| {5}) [^ ]+ +\.\.\. ok ' "$log")
-		f=$(grep -cE '^(test| {5}) [^ ]+ +\.\.\. FAILED' "$log")
+		p=$(tg_regress_results "$log" | grep -c ' ok$')
+		f=$(tg_regress_results "$log" | grep -c ' failed$')
 	fi
 	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1 # the runner itself failed

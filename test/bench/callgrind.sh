@@ -37,7 +37,7 @@
 #   BENCH_CG_REPORT_FROM  measure nothing: report again from the work
 #                     directory of an earlier run kept with KEEP=1, with the
 #                     same settings
-#   PG_BINDIR, KEEP=1 as for make bench
+#   PG_CONFIG, KEEP=1 as for make bench
 # Unlike make bench, it writes into no documentation file: the figures in
 # doc/performance.md are copied there by hand.
 set -euo pipefail
@@ -91,7 +91,7 @@ if [ -n "$BENCH_CG_REPORT_FROM" ]; then
 	WORK=$BENCH_CG_REPORT_FROM
 	[ -s "$WORK/callgrind.tsv" ] || tg_die "no callgrind.tsv in $WORK"
 else
-	tg_ensure_packages postgresql-client-15 valgrind
+	tg_ensure_packages valgrind
 	[ -x "$PG_BINDIR/pgbench" ] || tg_die "no pgbench in $PG_BINDIR"
 	tg_build_and_install
 	bench_make_workdir callgrind

@@ -69,8 +69,8 @@
 #                  the report replaces (default doc/performance.md); set
 #                  it empty (BENCH_DOC=) to leave every file alone
 #   BENCH_TABLES, BENCH_SCALE, BENCH_FIRMS, ...: data sizes, see lib.sh
-#   PG_BINDIR      the PostgreSQL to build against and run (default
-#                  /usr/lib/postgresql/15/bin)
+#   PG_CONFIG      the PostgreSQL to build against and run, by its
+#                  pg_config (default Debian's 15, as for make test)
 #   KEEP=1         keep the work directory (clusters stopped) for inspection
 set -euo pipefail
 # shellcheck source=test/bench/lib.sh
@@ -119,7 +119,7 @@ if [ -n "$BENCH_DOC" ]; then
 	bench_check_doc "$BENCH_DOC"
 fi
 
-tg_ensure_packages postgresql-client-15
+tg_ensure_packages
 [ -x "$PG_BINDIR/pgbench" ] || tg_die "no pgbench in $PG_BINDIR"
 tg_build_and_install
 

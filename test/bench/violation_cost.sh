@@ -13,12 +13,12 @@
 # violation adds: with sampling (tenant_guard.audit_sample_interval, 1 s by
 # default) nearly every violation is a repeat that is only counted.
 #
-# Environment: PG_BINDIR as for make test; KEEP=1 keeps the work directory.
+# Environment: PG_CONFIG as for make test; KEEP=1 keeps the work directory.
 set -euo pipefail
 # shellcheck source=test/lib.sh
 source "$(dirname "$0")/../lib.sh"
 
-tg_ensure_packages postgresql-client-15 valgrind
+tg_ensure_packages valgrind
 tg_build_and_install
 WORK=$(tg_make_workdir violation-cost)
 PORT=$(tg_free_port)

@@ -5,7 +5,8 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 host=$1 port=$2
-PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+# The PostgreSQL of the cluster: PG_BINDIR, or the bindir of PG_CONFIG.
+PG_BINDIR=${PG_BINDIR:-$("${PG_CONFIG:-pg_config}" --bindir)}
 psql() { "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres "$@"; }
 
 psql -d postgres -c "DROP DATABASE IF EXISTS django_tg" -c "DROP ROLE IF EXISTS django_app" \
