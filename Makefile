@@ -36,6 +36,7 @@ OBJS = \
 	src/amount_guard.o \
 	src/conflict_guard.o \
 	src/tenant_context.o \
+	src/statement_context.o \
 	src/scope_values.o \
 	src/row_verification.o \
 	src/row_checks.o \

@@ -44,5 +44,92 @@ RESET ROLE;
 SET ROLE regress_cb_app;
 DROP FUNCTION pg_temp.grow(int), pg_temp.peek(int);
 RESET ROLE;
+
+-- The tour's tables: firm 1 and firm 2.
+CREATE SCHEMA cb;
+CREATE TABLE cb.invoices (id int PRIMARY KEY, firm_id int, notes text,
+	amount_paid numeric NOT NULL DEFAULT 0);
+INSERT INTO cb.invoices VALUES (1, 1, 'F1NOTE1', 10), (2, 1, 'F1NOTE2', 20),
+	(10, 2, 'F2SECRET10', 30), (11, 2, 'F2SECRET11', 40);
+CREATE TABLE cb.firms (id int PRIMARY KEY, name text);
+INSERT INTO cb.firms VALUES (1, 'one'), (2, 'two');
+GRANT USAGE ON SCHEMA cb TO regress_cb_app;
+GRANT ALL ON ALL TABLES IN SCHEMA cb TO regress_cb_app;
+SET ROLE regress_cb_app;
+
+-- 1. One context per statement.  A statement on tenant tables that starts
+-- under a context keeps it: changing the setting while it runs is refused,
+-- from a condition, the ORDER BY, the target list, an initplan, a
+-- function's SET clause, RESET in a function, set_config with NULL.
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SAVEPOINT s;
+SELECT id, firm_id, notes FROM cb.invoices
+ WHERE set_config('tenant_guard.tenant', '', true) IS NOT NULL;
+ROLLBACK TO s;
+SELECT id, notes FROM cb.invoices ORDER BY set_config('tenant_guard.tenant', '2', true);
+ROLLBACK TO s;
+SELECT id, set_config('tenant_guard.tenant', '', true), notes FROM cb.invoices;
+ROLLBACK TO s;
+SELECT id, notes FROM cb.invoices
+ WHERE firm_id = (SELECT count(*) FROM (SELECT set_config('tenant_guard.tenant', '2', true)) x)::int + 1;
+ROLLBACK TO s;
+UPDATE cb.invoices SET notes = 'x' WHERE set_config('tenant_guard.tenant', '', true) IS NOT NULL;
+ROLLBACK TO s;
+DELETE FROM cb.invoices WHERE set_config('tenant_guard.tenant', '', true) = '';
+ROLLBACK TO s;
+INSERT INTO cb.invoices SELECT 99, 2, set_config('tenant_guard.tenant', '2', true), 0;
+ROLLBACK TO s;
+CREATE FUNCTION pg_temp.as_firm_2() RETURNS int LANGUAGE sql
+	SET tenant_guard.tenant = '2' AS 'SELECT 1';
+SELECT id, notes FROM cb.invoices WHERE id = pg_temp.as_firm_2();
+ROLLBACK TO s;
+CREATE FUNCTION pg_temp.reset_context() RETURNS boolean LANGUAGE plpgsql
+	AS $$ BEGIN RESET tenant_guard.tenant; RETURN true; END $$;
+SELECT id, notes FROM cb.invoices WHERE pg_temp.reset_context();
+ROLLBACK TO s;
+CREATE FUNCTION pg_temp.reset_all() RETURNS boolean LANGUAGE plpgsql
+	AS $$ BEGIN RESET ALL; RETURN true; END $$;
+SELECT id, notes FROM cb.invoices WHERE pg_temp.reset_all();
+ROLLBACK TO s;
+SELECT id, notes FROM cb.invoices
+ WHERE set_config('tenant_guard.tenant', NULL, true) IS NULL;
+ROLLBACK TO s;
+-- nothing was read, and the context is what the transaction set
+SHOW tenant_guard.tenant;
+-- between statements it may change (a maintenance loop over tenants), and
+-- a statement on no tenant table may change it
+SELECT set_config('tenant_guard.tenant', '2', true);
+SELECT id, notes FROM cb.invoices WHERE firm_id = 2 ORDER BY id;
+SELECT name, set_config('tenant_guard.tenant', '1', true) FROM cb.firms WHERE id = 1;
+SELECT id, notes FROM cb.invoices WHERE firm_id = 1 ORDER BY id;
+ROLLBACK;
+-- COPY FROM with a WHERE clause that clears the context
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+COPY cb.invoices (id, firm_id, notes) FROM stdin
+ WHERE set_config('tenant_guard.tenant', '', true) IS NOT NULL;
+98	2	X
+\.
+ROLLBACK;
+-- a cursor keeps the context of its DECLARE: reset or changed between
+-- FETCHes, it still returns only that tenant's rows
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+DECLARE c CURSOR FOR SELECT id, firm_id, notes FROM cb.invoices ORDER BY id;
+FETCH 2 FROM c;
+RESET tenant_guard.tenant;
+FETCH 1 FROM c;
+ROLLBACK;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+DECLARE c CURSOR FOR SELECT id, firm_id, notes FROM cb.invoices ORDER BY id;
+FETCH 2 FROM c;
+SELECT set_config('tenant_guard.tenant', '2', true);
+FETCH 1 FROM c;
+ROLLBACK;
+RESET ROLE;
+
+DROP SCHEMA cb CASCADE;
 REVOKE CREATE ON SCHEMA public FROM regress_cb_app;
 DROP ROLE regress_cb_app;

@@ -137,8 +137,9 @@ INSERT INTO rv.notes VALUES (1, 2, 1);
 UPDATE rv.notes SET client_id = 2 WHERE id = 1;
 DELETE FROM rv.notes WHERE id = 1;
 
--- a prepared statement and a cursor see the context of each execution
--- and each FETCH
+-- a prepared statement sees the context of each execution; a cursor keeps
+-- the context it was declared under, for every FETCH: widening the
+-- context between FETCHes does not let it return another tenant's rows
 SET tenant_guard.tenant = '1';
 PREPARE get(int) AS SELECT id, firm_id FROM rv.invoices WHERE id = $1;
 EXECUTE get(60);
@@ -152,6 +153,12 @@ DECLARE cur CURSOR FOR SELECT id, firm_id FROM rv.invoices
 FETCH 3 FROM cur;
 SET LOCAL tenant_guard.tenant = '1, 2';
 FETCH 2 FROM cur;
+ROLLBACK;
+BEGIN;
+SET LOCAL tenant_guard.tenant = '1, 2';
+DECLARE cur CURSOR FOR SELECT id, firm_id FROM rv.invoices
+ WHERE client_id IN (1, 11) AND id <= 120 ORDER BY firm_id, id;
+FETCH 4 FROM cur;
 SET LOCAL tenant_guard.tenant = '1';
 FETCH 1 FROM cur;
 ROLLBACK;

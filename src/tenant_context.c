@@ -19,6 +19,19 @@
  * tenant is the application's job.  verify_rows is PGC_SUSET since turning
  * it off widens what passes.
  *
+ * One context per statement.  A statement that reads or writes tenant
+ * tables and starts under a context runs under a snapshot of it
+ * (statement_context.c takes it, activates it around each executor call of
+ * the statement, cursors' FETCHes included): every comparison here reads
+ * the active snapshot, never the live setting, so nothing the statement
+ * runs can switch its checks to another context.  While such a statement
+ * runs the context is pinned: a change of the setting is refused by the
+ * check hook (SET, set_config, a function's SET clause), by
+ * tenant_context_refuse_reset (RESET, SET ... TO DEFAULT, RESET ALL), and,
+ * for what reaches neither (set_config with a NULL value), noticed by the
+ * assign hook and turned into an error when the executor call returns, so
+ * that the change is rolled back with the statement.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -56,6 +69,18 @@ typedef struct ContextValues
 
 static const ContextValues *context_values = NULL;
 
+/* A copy of the context, in force for one statement (statement_context.c). */
+struct TenantContextSnapshot
+{
+	uint64		generation;		/* context_generation when it was taken */
+	char	   *text;			/* the setting as given */
+	ContextValues *values;
+};
+
+static const TenantContextSnapshot *active_snapshot = NULL;
+static int	pin_depth = 0;
+static bool changed_while_pinned = false;
+
 /* The values converted to one type, valid for one generation. */
 #define CONVERSION_SLOTS 8
 
@@ -72,7 +97,7 @@ typedef struct Conversion
 static Conversion conversions[CONVERSION_SLOTS];
 static int	conversion_count = 0;
 static int	conversion_next = 0;
-static bool conversions_stale = true;
+static uint64 conversions_generation = 0;	/* of the values converted */
 static MemoryContext conversion_context = NULL;
 
 /*
@@ -81,7 +106,20 @@ static MemoryContext conversion_context = NULL;
  * setting, which frees the values being converted; the count tells that it
  * happened.
  */
-static uint64 context_generation = 0;
+static uint64 context_generation = 1;
+
+/* The context in force: the running statement's snapshot, or the setting. */
+static inline const ContextValues *
+values_in_force(void)
+{
+	return active_snapshot != NULL ? active_snapshot->values : context_values;
+}
+
+static inline uint64
+generation_in_force(void)
+{
+	return active_snapshot != NULL ? active_snapshot->generation : context_generation;
+}
 
 /*
  * Split "5, 6" into trimmed values.  Each value is taken as written, so
@@ -100,6 +138,17 @@ check_tenant(char **newval, void **extra, GucSource source)
 	Size		size;
 	char	   *strings;
 	int			i = 0;
+
+	if (pin_depth > 0 && source != PGC_S_TEST &&
+		strcmp(*newval, tenant_setting ? tenant_setting : "") != 0)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("tenant_guard.tenant cannot change while a statement on tenant tables runs");
+		GUC_check_errdetail("The statement started under tenant_guard.tenant \"%s\" and keeps it to its end.",
+							tenant_setting ? tenant_setting : "");
+		GUC_check_errhint("Change the tenant context between statements.");
+		return false;
+	}
 
 	if (raw[strspn(raw, " \t\r\n")] != '\0')
 	{
@@ -158,9 +207,11 @@ check_tenant(char **newval, void **extra, GucSource source)
 static void
 assign_tenant(const char *newval, void *extra)
 {
+	if (pin_depth > 0 && tenant_setting != NULL && newval != NULL &&
+		strcmp(newval, tenant_setting) != 0)
+		changed_while_pinned = true;
 	context_values = (const ContextValues *) extra;
 	context_generation++;
-	conversions_stale = true;
 	if (citus_is_loaded())
 		ResetPlanCache();
 }
@@ -194,7 +245,9 @@ tenant_context_define(void)
 bool
 tenant_context_is_set(void)
 {
-	return context_values != NULL && context_values->count > 0;
+	const ContextValues *values = values_in_force();
+
+	return values != NULL && values->count > 0;
 }
 
 bool
@@ -207,7 +260,89 @@ row_verification_in_force(void)
 const char *
 tenant_context_text(void)
 {
-	return tenant_context_is_set() ? tenant_setting : NULL;
+	if (!tenant_context_is_set())
+		return NULL;
+	return active_snapshot != NULL ? active_snapshot->text : tenant_setting;
+}
+
+/*
+ * A copy of the context as set, in cxt, for a statement to run under; NULL
+ * when no context is set.
+ */
+TenantContextSnapshot *
+tenant_context_snapshot(MemoryContext cxt)
+{
+	TenantContextSnapshot *snapshot;
+	Size		size;
+
+	if (context_values == NULL || context_values->count == 0)
+		return NULL;
+	size = offsetof(ContextValues, values) + sizeof(char *) * context_values->count;
+	snapshot = MemoryContextAlloc(cxt, sizeof(TenantContextSnapshot));
+	snapshot->generation = context_generation;
+	snapshot->text = MemoryContextStrdup(cxt, tenant_setting);
+	snapshot->values = MemoryContextAlloc(cxt, size);
+	snapshot->values->count = context_values->count;
+	for (int i = 0; i < context_values->count; i++)
+		snapshot->values->values[i] = MemoryContextStrdup(cxt, context_values->values[i]);
+	return snapshot;
+}
+
+/*
+ * Pin the context for a statement's executor call and, with a snapshot,
+ * put it in force; returns the snapshot in force before, for
+ * tenant_context_unpin, which the caller must call also on error
+ * (PG_FINALLY).
+ */
+const TenantContextSnapshot *
+tenant_context_pin(const TenantContextSnapshot *snapshot)
+{
+	const TenantContextSnapshot *before = active_snapshot;
+
+	if (snapshot != NULL)
+		active_snapshot = snapshot;
+	pin_depth++;
+	return before;
+}
+
+void
+tenant_context_unpin(const TenantContextSnapshot *before)
+{
+	active_snapshot = before;
+	pin_depth--;
+}
+
+/*
+ * After a pinned call returned: a change of the setting that got past the
+ * check hook is an error, which rolls it back with the statement.
+ */
+void
+tenant_context_check_unchanged(void)
+{
+	if (!changed_while_pinned)
+		return;
+	changed_while_pinned = false;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("tenant_guard.tenant cannot change while a statement on tenant tables runs"),
+			 errdetail("The statement reset or changed the tenant context while it ran."),
+			 errhint("Change the tenant context between statements.")));
+}
+
+/* RESET, SET ... TO DEFAULT and RESET ALL, refused while the context is pinned. */
+void
+tenant_context_refuse_reset(void)
+{
+	const char *reset = GetConfigOptionResetString("tenant_guard.tenant");
+
+	if (pin_depth == 0 || strcmp(reset ? reset : "", tenant_setting ? tenant_setting : "") == 0)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("tenant_guard.tenant cannot change while a statement on tenant tables runs"),
+			 errdetail("The statement started under tenant_guard.tenant \"%s\" and keeps it to its end.",
+					   tenant_setting),
+			 errhint("Change the tenant context between statements.")));
 }
 
 static void
@@ -221,7 +356,6 @@ forget_conversions(void)
 		MemoryContextReset(conversion_context);
 	conversion_count = 0;
 	conversion_next = 0;
-	conversions_stale = false;
 }
 
 /*
@@ -277,10 +411,11 @@ convert_value(const char *value, Oid typid, Oid relid, const char *column)
 static Conversion *
 conversion_for(Oid typid, Oid relid, const char *column)
 {
-	uint64		generation = context_generation;
-	int			count = context_values->count;
-	char	  **values = palloc(sizeof(char *) * count);
-	Datum	   *datums = palloc(sizeof(Datum) * count);
+	const ContextValues *in_force = values_in_force();
+	uint64		generation = generation_in_force();
+	int			count = in_force->count;
+	char	  **values;
+	Datum	   *datums;
 	Conversion *slot;
 	TypeCacheEntry *entry;
 	MemoryContext old;
@@ -288,13 +423,16 @@ conversion_for(Oid typid, Oid relid, const char *column)
 	int16		typlen;
 	bool		typbyval;
 
-	if (conversions_stale)
-		forget_conversions();
-	for (int i = 0; i < conversion_count; i++)
+	if (generation == conversions_generation)
 	{
-		if (conversions[i].typid == typid)
-			return &conversions[i];
+		for (int i = 0; i < conversion_count; i++)
+		{
+			if (conversions[i].typid == typid)
+				return &conversions[i];
+		}
 	}
+	values = palloc(sizeof(char *) * count);
+	datums = palloc(sizeof(Datum) * count);
 
 	basetype = getBaseType(typid);
 	entry = lookup_type_cache(basetype, TYPECACHE_EQ_OPR_FINFO);
@@ -304,18 +442,21 @@ conversion_for(Oid typid, Oid relid, const char *column)
 				 errmsg("tenant column \"%s\" of type %s has no equality operator",
 						column, format_type_be(typid))));
 	for (int i = 0; i < count; i++)
-		values[i] = pstrdup(context_values->values[i]);
+		values[i] = pstrdup(in_force->values[i]);
 	for (int i = 0; i < count; i++)
 		datums[i] = convert_value(values[i], typid, relid, column);
-	if (generation != context_generation)
+	if (generation != generation_in_force())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("tenant_guard.tenant cannot be changed while its values are converted to type %s",
 						format_type_be(typid)),
 				 errdetail("A function run by the type's input or by a domain's check changed the setting.")));
 
-	if (conversions_stale || conversion_count == CONVERSION_SLOTS)
+	if (generation != conversions_generation || conversion_count == CONVERSION_SLOTS)
+	{
 		forget_conversions();
+		conversions_generation = generation;
+	}
 	slot = &conversions[conversion_next++];
 	conversion_count = Max(conversion_count, conversion_next);
 	conversion_next %= CONVERSION_SLOTS;

@@ -18,6 +18,15 @@
 extern bool tenant_guard_verify_rows;
 
 extern void tenant_context_define(void);
+
+/* The context one statement runs under (statement_context.c). */
+typedef struct TenantContextSnapshot TenantContextSnapshot;
+
+extern TenantContextSnapshot *tenant_context_snapshot(MemoryContext cxt);
+extern const TenantContextSnapshot *tenant_context_pin(const TenantContextSnapshot *snapshot);
+extern void tenant_context_unpin(const TenantContextSnapshot *before);
+extern void tenant_context_check_unchanged(void);
+extern void tenant_context_refuse_reset(void);
 extern bool tenant_context_is_set(void);
 extern const char *tenant_context_text(void);
 

@@ -36,6 +36,7 @@
 #include "scope_values.h"
 #include "scoping_guard.h"
 #include "settings.h"
+#include "statement_context.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
 #include "tenant_catalog.h"
@@ -271,19 +272,24 @@ tenant_guard_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel,
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 }
 
-static void
-tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
+/* The previous ExecutorStart hook, or the standard function. */
+static inline void
+chain_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (prev_ExecutorStart_hook)
 		prev_ExecutorStart_hook(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+}
 
-	/*
-	 * After the standard start, so that permission errors come first.  A
-	 * plain SELECT without a carrier or row marks, most statements, has
-	 * nothing to check.
-	 */
+/*
+ * What ExecutorStart checks, after the standard start, so that permission
+ * errors come first.  A plain SELECT without a carrier or row marks, most
+ * statements, has nothing to check.
+ */
+static void
+executor_start_checks(QueryDesc *queryDesc, int eflags)
+{
 	if (plan_carrier_may_be_present(queryDesc->plannedstmt))
 	{
 		scoping_guard_check_execution(queryDesc, eflags);
@@ -296,6 +302,60 @@ tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 			row_locks_watch(queryDesc);
 		if (plan_may_update(queryDesc->plannedstmt))
 			amount_guard_skip_for_relative_statement(queryDesc);
+	}
+}
+
+/*
+ * One context per statement (statement_context.c): a statement on tenant
+ * tables that starts under a context runs every executor call pinned to
+ * it, under the snapshot taken once its executor state exists.  A change
+ * of the setting that got past the refusals is an error after the call.
+ */
+static void
+executor_start_checks_pinned(QueryDesc *queryDesc, int eflags)
+{
+	const TenantContextSnapshot *before =
+		tenant_context_pin(statement_context_of(queryDesc));
+
+	PG_TRY();
+	{
+		executor_start_checks(queryDesc, eflags);
+	}
+	PG_FINALLY();
+	{
+		tenant_context_unpin(before);
+	}
+	PG_END_TRY();
+}
+
+static pg_noinline void
+executor_start_pinned(QueryDesc *queryDesc, int eflags)
+{
+	const TenantContextSnapshot *before = tenant_context_pin(NULL);
+
+	PG_TRY();
+	{
+		chain_ExecutorStart(queryDesc, eflags);
+		statement_context_keep(queryDesc);
+		executor_start_checks_pinned(queryDesc, eflags);
+	}
+	PG_FINALLY();
+	{
+		tenant_context_unpin(before);
+	}
+	PG_END_TRY();
+	tenant_context_check_unchanged();
+}
+
+static void
+tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (statement_context_needed(queryDesc))
+		executor_start_pinned(queryDesc, eflags);
+	else
+	{
+		chain_ExecutorStart(queryDesc, eflags);
+		executor_start_checks(queryDesc, eflags);
 	}
 }
 
@@ -364,7 +424,7 @@ executor_run_tracked(TG_EXECUTOR_RUN_PARAMS, bool may_update,
 }
 
 static void
-tenant_guard_ExecutorRun(TG_EXECUTOR_RUN_PARAMS)
+executor_run_guarded(TG_EXECUTOR_RUN_PARAMS)
 {
 	bool		may_update = plan_may_update(queryDesc->plannedstmt);
 	bool		noforce_changed = scoping_guard_executor_enter();
@@ -375,6 +435,35 @@ tenant_guard_ExecutorRun(TG_EXECUTOR_RUN_PARAMS)
 	else
 		executor_run_tracked(TG_EXECUTOR_RUN_ARGS,
 							 may_update, noforce_changed, relaying);
+}
+
+static pg_noinline void
+executor_run_pinned(const TenantContextSnapshot *snapshot, TG_EXECUTOR_RUN_PARAMS)
+{
+	const TenantContextSnapshot *before = tenant_context_pin(snapshot);
+
+	PG_TRY();
+	{
+		executor_run_guarded(TG_EXECUTOR_RUN_ARGS);
+	}
+	PG_FINALLY();
+	{
+		tenant_context_unpin(before);
+	}
+	PG_END_TRY();
+	tenant_context_check_unchanged();
+}
+
+static void
+tenant_guard_ExecutorRun(TG_EXECUTOR_RUN_PARAMS)
+{
+	const TenantContextSnapshot *snapshot =
+		statement_contexts_exist() ? statement_context_of(queryDesc) : NULL;
+
+	if (snapshot == NULL)
+		executor_run_guarded(TG_EXECUTOR_RUN_ARGS);
+	else
+		executor_run_pinned(snapshot, TG_EXECUTOR_RUN_ARGS);
 }
 
 /* The previous ExecutorFinish hook, or the standard function. */
@@ -411,7 +500,7 @@ executor_finish_tracked(QueryDesc *queryDesc, bool modifying_cte,
 }
 
 static void
-tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
+executor_finish_guarded(QueryDesc *queryDesc)
 {
 	bool		modifying_cte = queryDesc->plannedstmt->hasModifyingCTE;
 	bool		noforce_changed = scoping_guard_executor_enter();
@@ -420,6 +509,36 @@ tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 		chain_ExecutorFinish(queryDesc);
 	else
 		executor_finish_tracked(queryDesc, modifying_cte, noforce_changed);
+}
+
+/* ExecutorFinish runs AFTER triggers: under the statement's context too. */
+static pg_noinline void
+executor_finish_pinned(const TenantContextSnapshot *snapshot, QueryDesc *queryDesc)
+{
+	const TenantContextSnapshot *before = tenant_context_pin(snapshot);
+
+	PG_TRY();
+	{
+		executor_finish_guarded(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		tenant_context_unpin(before);
+	}
+	PG_END_TRY();
+	tenant_context_check_unchanged();
+}
+
+static void
+tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
+{
+	const TenantContextSnapshot *snapshot =
+		statement_contexts_exist() ? statement_context_of(queryDesc) : NULL;
+
+	if (snapshot == NULL)
+		executor_finish_guarded(queryDesc);
+	else
+		executor_finish_pinned(snapshot, queryDesc);
 }
 
 /*
@@ -445,6 +564,32 @@ copy_from_checked(PlannedStmt *pstmt)
 	return copy;
 }
 
+/*
+ * COPY FROM under a context runs pinned to it, like a statement on tenant
+ * tables (its WHERE clause and the columns' defaults and domain checks run
+ * user code); it runs no executor of its own to pin it.
+ */
+static bool
+copy_from_under_context(Node *parsetree)
+{
+	return IsA(parsetree, CopyStmt) && ((CopyStmt *) parsetree)->is_from &&
+		tenant_context_is_set();
+}
+
+/* RESET of the context, SET ... TO DEFAULT, RESET ALL. */
+static bool
+resets_tenant_context(Node *parsetree)
+{
+	VariableSetStmt *set = (VariableSetStmt *) parsetree;
+
+	if (!IsA(parsetree, VariableSetStmt))
+		return false;
+	if (set->kind == VAR_RESET_ALL)
+		return true;
+	return (set->kind == VAR_RESET || set->kind == VAR_SET_DEFAULT) &&
+		pg_strcasecmp(set->name, "tenant_guard.tenant") == 0;
+}
+
 static void
 tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							bool readOnlyTree, ProcessUtilityContext context,
@@ -455,12 +600,18 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	UtilityGuardState saved_state;
 	MemoryContext cxt = CurrentMemoryContext;
 	bool		relaying;
+	bool		pinned = copy_from_under_context(parsetree);
+	const TenantContextSnapshot *before = NULL;
 
+	if (resets_tenant_context(parsetree))
+		tenant_context_refuse_reset();
 	scoping_guard_check_utility(parsetree, context != PROCESS_UTILITY_TOPLEVEL);
 	pstmt = copy_from_checked(pstmt);
 	parsetree = pstmt->utilityStmt;
 	scoping_guard_begin_utility(parsetree, &saved_state);
 	relaying = citus_relay_begin();
+	if (pinned)
+		before = tenant_context_pin(NULL);
 	PG_TRY();
 	{
 		if (prev_ProcessUtility_hook)
@@ -472,15 +623,21 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_CATCH();
 	{
+		if (pinned)
+			tenant_context_unpin(before);
 		scoping_guard_end_utility(&saved_state);
 		if (relaying)
 			citus_relay_end(true, cxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	if (pinned)
+		tenant_context_unpin(before);
 	scoping_guard_end_utility(&saved_state);
 	if (relaying)
 		citus_relay_end(false, cxt);
+	if (pinned)
+		tenant_context_check_unchanged();
 }
 
 void

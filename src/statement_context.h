@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * statement_context.h
+ *	  The tenant context a statement runs under, from its start to its end,
+ *	  cursors included.  See statement_context.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TENANT_GUARD_STATEMENT_CONTEXT_H
+#define TENANT_GUARD_STATEMENT_CONTEXT_H
+
+#include "tenant_guard.h"
+
+#include "executor/execdesc.h"
+#include "tenant_context.h"
+
+/* A statement that runs under a snapshot of the context. */
+typedef struct StatementContext StatementContext;
+
+extern bool statement_context_needed(QueryDesc *queryDesc);
+extern void statement_context_keep(QueryDesc *queryDesc);
+extern const TenantContextSnapshot *statement_context_of(QueryDesc *queryDesc);
+extern bool statement_contexts_exist(void);
+
+#endif							/* TENANT_GUARD_STATEMENT_CONTEXT_H */
