@@ -128,7 +128,30 @@ FETCH 2 FROM c;
 SELECT set_config('tenant_guard.tenant', '2', true);
 FETCH 1 FROM c;
 ROLLBACK;
+
+-- 2. FOR UPDATE and FOR NO KEY UPDATE of a table with a protected amount
+-- (the select_for_update().get(pk=...) pattern) verify the rows they lock,
+-- and a cursor FOR UPDATE cannot change another tenant's row
 RESET ROLE;
+SELECT tenant_guard.protect_amount('cb.invoices', 'amount_paid');
+SET ROLE regress_cb_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SAVEPOINT s;
+SELECT id, notes, amount_paid FROM cb.invoices WHERE id = 1 FOR UPDATE;
+SELECT id, notes, amount_paid FROM cb.invoices WHERE id = 10 FOR UPDATE;
+ROLLBACK TO s;
+SELECT id, notes, amount_paid FROM cb.invoices WHERE id = 11 FOR NO KEY UPDATE;
+ROLLBACK TO s;
+DECLARE c CURSOR FOR SELECT id, notes FROM cb.invoices WHERE id IN (2, 10) ORDER BY id FOR UPDATE;
+FETCH 1 FROM c;
+UPDATE cb.invoices SET amount_paid = 25 WHERE CURRENT OF c;
+FETCH 1 FROM c;
+ROLLBACK TO s;
+ROLLBACK;
+SELECT id, amount_paid FROM cb.invoices WHERE firm_id IN (1, 2) ORDER BY id;
+RESET ROLE;
+SELECT tenant_guard.unprotect_amount('cb.invoices', 'amount_paid');
 
 DROP SCHEMA cb CASCADE;
 REVOKE CREATE ON SCHEMA public FROM regress_cb_app;

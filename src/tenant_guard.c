@@ -290,18 +290,22 @@ chain_ExecutorStart(QueryDesc *queryDesc, int eflags)
 static void
 executor_start_checks(QueryDesc *queryDesc, int eflags)
 {
-	if (plan_carrier_may_be_present(queryDesc->plannedstmt))
-	{
-		scoping_guard_check_execution(queryDesc, eflags);
-		scope_values_check_execution(queryDesc, eflags);
-		row_checks_start(queryDesc, eflags);
-	}
+	/*
+	 * The row-lock watch first: it replaces the LockRows node's function,
+	 * which the row checks, when that node is the plan's top, then wrap.
+	 */
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 	{
 		if (queryDesc->plannedstmt->rowMarks != NIL)
 			row_locks_watch(queryDesc);
 		if (plan_may_update(queryDesc->plannedstmt))
 			amount_guard_skip_for_relative_statement(queryDesc);
+	}
+	if (plan_carrier_may_be_present(queryDesc->plannedstmt))
+	{
+		scoping_guard_check_execution(queryDesc, eflags);
+		scope_values_check_execution(queryDesc, eflags);
+		row_checks_start(queryDesc, eflags);
 	}
 }
 
