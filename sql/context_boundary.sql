@@ -153,6 +153,35 @@ SELECT id, amount_paid FROM cb.invoices WHERE firm_id IN (1, 2) ORDER BY id;
 RESET ROLE;
 SELECT tenant_guard.unprotect_amount('cb.invoices', 'amount_paid');
 
+-- 8. IS NOT DISTINCT FROM a NULL parameter reads the rows without a tenant,
+-- which are outside every context: refused in custom and generic plans
+INSERT INTO cb.invoices VALUES (50, NULL, 'NOTENANT', 0);
+SET ROLE regress_cb_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+PREPARE by_firm(int) AS SELECT id, notes FROM cb.invoices WHERE firm_id IS NOT DISTINCT FROM $1;
+PREPARE delete_firm(int) AS DELETE FROM cb.invoices WHERE firm_id IS NOT DISTINCT FROM $1;
+SAVEPOINT s;
+EXECUTE by_firm(1);
+SET LOCAL plan_cache_mode = force_custom_plan;
+EXECUTE by_firm(NULL);
+ROLLBACK TO s;
+SET LOCAL plan_cache_mode = force_generic_plan;
+EXECUTE by_firm(NULL);
+ROLLBACK TO s;
+SET LOCAL plan_cache_mode = force_generic_plan;
+EXECUTE delete_firm(NULL);
+ROLLBACK TO s;
+EXECUTE by_firm(1);
+ROLLBACK;
+DEALLOCATE by_firm;
+DEALLOCATE delete_firm;
+RESET ROLE;
+BEGIN;
+SET LOCAL tenant_guard.mode = off;
+SELECT id, notes FROM cb.invoices WHERE firm_id IS NULL;
+COMMIT;
+
 DROP SCHEMA cb CASCADE;
 REVOKE CREATE ON SCHEMA public FROM regress_cb_app;
 DROP ROLE regress_cb_app;

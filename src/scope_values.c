@@ -18,7 +18,9 @@
  * initplans (run then, once, as they would be at the first row).  An
  * initplan that depends on an outer query's row cannot be run up front; its
  * scope is then reported as unknown, never passed silently.  A NULL value
- * matches no row and is not checked.
+ * matches no row and is not checked, except in "IS NOT DISTINCT FROM",
+ * where it reads the rows without a tenant, which are outside every
+ * context.
  *
  *-------------------------------------------------------------------------
  */
@@ -54,6 +56,7 @@
 #define CHECK_READS_INITPLAN	0x04	/* reads a PARAM_EXEC (an initplan's output) */
 #define CHECK_OTHER_TYPE		0x08	/* of another type than the column's */
 #define CHECK_WRITTEN			0x10	/* a value written into the column */
+#define CHECK_NULL_MATCHES		0x20	/* IS NOT DISTINCT FROM: NULL reads NULLs */
 
 typedef struct ValueCheck
 {
@@ -219,9 +222,15 @@ term_values(List *checks, PlannerInfo *root, Node *clause, Index rti,
 		}
 	}
 	else if (is_notclause(clause) && IsA(linitial(((BoolExpr *) clause)->args), DistinctExpr))
+	{
+		int			before = list_length(checks);
+
 		checks = add_value(checks, root, relid, writes,
 						   value_side(((DistinctExpr *) linitial(((BoolExpr *) clause)->args))->args, rti),
 						   false);
+		if (list_length(checks) > before)
+			intVal(lsecond(llast(checks))) |= CHECK_NULL_MATCHES;
+	}
 	else if (IsA(clause, OpExpr))
 		checks = add_value(checks, root, relid, writes,
 						   value_side(((OpExpr *) clause)->args, rti), false);
@@ -393,7 +402,9 @@ check_scope(const ValueCheck *check, EState *estate, ExprContext **econtext)
 		report_cross_tenant(kind, TENANT_VALUE_WRITTEN, check->relid, check->column, bad);
 		return false;
 	}
-	if (isnull || value_in_context(check, exprType((Node *) check->value), value, &bad))
+	if (isnull && (check->flags & CHECK_NULL_MATCHES))
+		bad = pstrdup("null");
+	else if (isnull || value_in_context(check, exprType((Node *) check->value), value, &bad))
 		return true;
 	report_cross_tenant(kind, TENANT_VALUE_SCOPE, check->relid, check->column, bad);
 	return false;
