@@ -166,6 +166,17 @@ MERGE INTO am.invoices t USING (VALUES (1, 150.00)) s(id, amount) ON t.id = s.id
  WHEN MATCHED THEN UPDATE SET amount_paid = s.amount;
 INSERT INTO am.invoices VALUES (1, 1, 150) ON CONFLICT (id)
   DO UPDATE SET amount_paid = excluded.amount_paid;
+-- a value that only falls back to the column is computed outside the
+-- statement whenever it is not NULL: COALESCE, CASE, NULLIF
+PREPARE set_or_keep(numeric) AS
+  UPDATE am.invoices SET amount_paid = COALESCE($1, amount_paid) WHERE firm_id = 1 AND id = 1;
+EXECUTE set_or_keep(150);
+UPDATE am.invoices SET amount_paid = CASE WHEN id = 1 THEN 150 ELSE amount_paid END
+ WHERE firm_id = 1 AND id = 1;
+UPDATE am.invoices SET amount_paid = NULLIF(150, amount_paid) WHERE firm_id = 1 AND id = 1;
+INSERT INTO am.invoices VALUES (1, 1, 150) ON CONFLICT (id)
+  DO UPDATE SET amount_paid = COALESCE(excluded.amount_paid, am.invoices.amount_paid);
+DEALLOCATE set_or_keep;
 -- relative in one place and absolute in another is absolute
 MERGE INTO am.invoices t USING (VALUES (1, 150.00), (2, 5.00)) s(id, amount) ON t.id = s.id AND t.firm_id = 1
  WHEN MATCHED AND s.id = 1 THEN UPDATE SET amount_paid = s.amount

@@ -79,9 +79,49 @@ static AmountStatement *current_statement = NULL;
  *----------
  */
 
+static bool reads_own_column(Node *node, OwnColumn *own);
+
+/*
+ * Does every value a conditional expression can take read the column?
+ * COALESCE($1, amount_paid) is $1 whenever $1 is not NULL, a value from
+ * outside the statement: an absolute write (and so is a CASE with one
+ * branch that does not read it).  COALESCE(amount_paid, 0) + $1 reads it
+ * whenever there is a value to read.  NULLIF(a, b) is a or NULL.
+ */
+static bool
+conditional_reads_own_column(Node *node, OwnColumn *own, bool *reads)
+{
+	ListCell   *lc;
+
+	switch (nodeTag(node))
+	{
+		case T_CoalesceExpr:
+			*reads = reads_own_column(linitial(((CoalesceExpr *) node)->args), own);
+			return true;
+		case T_NullIfExpr:
+			*reads = reads_own_column(linitial(((NullIfExpr *) node)->args), own);
+			return true;
+		case T_CaseExpr:
+			*reads = reads_own_column((Node *) ((CaseExpr *) node)->defresult, own);
+			foreach(lc, ((CaseExpr *) node)->args)
+				*reads = *reads &&
+					reads_own_column((Node *) lfirst_node(CaseWhen, lc)->result, own);
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * Is the value computed from the column itself, on every path?  PostgreSQL
+ * evaluates it again on the newest row version when the row was updated
+ * concurrently, so such a value cannot lose that update.
+ */
 static bool
 reads_own_column(Node *node, OwnColumn *own)
 {
+	bool		reads;
+
 	if (node == NULL)
 		return false;
 	if (IsA(node, Var))
@@ -94,6 +134,8 @@ reads_own_column(Node *node, OwnColumn *own)
 	/* A subquery's value comes from its own scan, under the snapshot. */
 	if (IsA(node, SubLink))
 		return false;
+	if (conditional_reads_own_column(node, own, &reads))
+		return reads;
 	return expression_tree_walker(node, reads_own_column, (void *) own);
 }
 
