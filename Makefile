@@ -60,7 +60,7 @@ REGRESS = settings catalog registry superuser_only scope_rules_enforce scope_rul
 REGRESS += cross_tenant_upsert
 REGRESS += scope_casts_and_operators
 REGRESS += exemptions
-REGRESS += tenant_context row_verification context_boundary
+REGRESS += tenant_context row_verification context_boundary scope_collations
 REGRESS += call_site
 
 # Isolation specs live in test/isolation/specs, their output in

@@ -56,6 +56,7 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "catalog/pg_amop.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_type_d.h"
 #include "miscadmin.h"
@@ -65,6 +66,7 @@
 #include "scope_params.h"
 #include "utils/catcache.h"
 #include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 /*
@@ -120,6 +122,19 @@ operator_is_equality(Oid opno)
 	slot->is_equality = is_btree_equality(opno);
 	slot->opno = opno;
 	return slot->is_equality;
+}
+
+/*
+ * Does equality under this collation pick one value?  Not under a
+ * nondeterministic collation (a role can create one, case-insensitive, in
+ * pg_temp): 'acme' would also match 'ACME'.  The database's default and
+ * the C collation are deterministic; others are looked up.
+ */
+static bool
+collation_is_deterministic(Oid collid)
+{
+	return !OidIsValid(collid) || collid == DEFAULT_COLLATION_OID ||
+		collid == C_COLLATION_OID || get_collation_isdeterministic(collid);
 }
 
 /*
@@ -278,7 +293,8 @@ is_tenant_list(PlannerInfo *root, ScalarArrayOpExpr *saop, Index relid,
 	return saop->useOr &&
 		is_tenant_column(linitial(saop->args), relid, tenant_attnum) &&
 		is_tenant_value(root, lsecond(saop->args)) &&
-		operator_is_equality(saop->opno);
+		operator_is_equality(saop->opno) &&
+		collation_is_deterministic(saop->inputcollid);
 }
 
 static bool
@@ -314,6 +330,7 @@ is_bool_clause_scope(PlannerInfo *root, BoolExpr *clause, Index relid,
 		negated = linitial(clause->args);
 		return IsA(negated, DistinctExpr) &&
 			!has_null_constant(((DistinctExpr *) negated)->args) &&
+			collation_is_deterministic(((DistinctExpr *) negated)->inputcollid) &&
 			is_equality_with_tenant_value(root, ((DistinctExpr *) negated)->opno,
 										  ((DistinctExpr *) negated)->args,
 										  relid, tenant_attnum);
@@ -349,7 +366,8 @@ clause_is_tenant_scope(PlannerInfo *root, Node *clause, Index relid,
 		case T_OpExpr:
 			return is_equality_with_tenant_value(root, ((OpExpr *) clause)->opno,
 												 ((OpExpr *) clause)->args,
-												 relid, tenant_attnum);
+												 relid, tenant_attnum) &&
+				collation_is_deterministic(((OpExpr *) clause)->inputcollid);
 		case T_BoolExpr:
 			return is_bool_clause_scope(root, (BoolExpr *) clause, relid,
 										tenant_attnum);
