@@ -152,6 +152,10 @@ tg_make_workdir() {
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/tenant_guard-$1.XXXXXX")
 	[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
 	chmod 755 "$dir"
+	if ! tg_as_owner test -w "$dir" 2>/dev/null; then
+		rm -rf "$dir"
+		tg_die "the postgres user cannot write $dir: every directory above it must be searchable by others"
+	fi
 	echo "$dir"
 }
 

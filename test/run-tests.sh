@@ -19,7 +19,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 tg_build_and_install || exit 1
 
-WORK=$(tg_make_workdir test)
+WORK=$(tg_make_workdir test) || exit 1
 cleanup() {
 	tg_stop_cluster "$WORK/cluster"
 	if [ "${KEEP:-0}" = 1 ]; then

@@ -18,7 +18,7 @@ SEED=${2:-1}
 tg_ensure_packages sqlsmith || exit 1
 tg_build_and_install || exit 1
 
-WORK=$(tg_make_workdir fuzz)
+WORK=$(tg_make_workdir fuzz) || exit 1
 cleanup() {
 	tg_stop_cluster "$WORK/cluster"
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
