@@ -1,8 +1,10 @@
-# tenant_guard: build with PGXS against the PostgreSQL whose pg_config is found.
+# tenant_guard: build with PGXS against the PostgreSQL whose pg_config is found,
+# or the one PG_CONFIG names (make test PG_CONFIG=/opt/postgresql/18/bin/pg_config).
 #
 #   make && make install      build and install the extension
 #   make demo                 start a local guarded PostgreSQL with a demo schema
 #   make test                 install what is missing, build, run every suite
+#   make core-regress         PostgreSQL's own regression suite, with and without it
 #   make bench                throughput against plain PostgreSQL and RLS (test/bench)
 #   make bench-callgrind      instructions per statement, plain versus guard versus RLS
 #   make bench-violation      instructions a logged violation adds to its statement
@@ -20,6 +22,7 @@ OBJS = \
 	src/registry_cache.o \
 	src/catalog_functions.o \
 	src/violation.o \
+	src/error_details.o \
 	src/scope_analysis.o \
 	src/scope_params.o \
 	src/plan_carrier.o \
@@ -152,6 +155,11 @@ demo-stop:
 payment-race: $(PAYMENT_RACE)
 fuzz:
 	bash test/fuzz/sqlsmith.sh $(or $(QUERIES),20000) $(or $(SEED),1)
+# PostgreSQL's own regression suite with and without tenant_guard; needs
+# the built source tree of the PostgreSQL PG_CONFIG names (PG_SOURCE).
+.PHONY: core-regress
+core-regress:
+	bash test/core-regress.sh $(PG_SOURCE)
 
 # The benchmark (README, "Performance"); settings via BENCH_* variables.
 .PHONY: bench bench-callgrind bench-violation
