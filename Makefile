@@ -22,6 +22,7 @@ OBJS = \
 	src/registry_cache.o \
 	src/catalog_functions.o \
 	src/violation.o \
+	src/error_details.o \
 	src/scope_analysis.o \
 	src/scope_params.o \
 	src/plan_carrier.o \

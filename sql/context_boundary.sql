@@ -182,6 +182,28 @@ SET LOCAL tenant_guard.mode = off;
 SELECT id, notes FROM cb.invoices WHERE firm_id IS NULL;
 COMMIT;
 
+-- 10. Constraint errors do not show another tenant's values: with a
+-- context set, the client gets no DETAIL naming them (the server log
+-- keeps it); without a context, the detail is PostgreSQL's
+CREATE TABLE cb.bookings (id int PRIMARY KEY, firm_id int NOT NULL, during tsrange,
+	EXCLUDE USING gist (during WITH &&));
+INSERT INTO cb.bookings VALUES (1, 2, '[2026-12-24 10:00, 2026-12-24 11:00)');
+CREATE TABLE cb.payments (id int PRIMARY KEY, firm_id int NOT NULL,
+	invoice_id int REFERENCES cb.invoices);
+GRANT ALL ON cb.bookings, cb.payments TO regress_cb_app;
+SET ROLE regress_cb_app;
+\set VERBOSITY default
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SAVEPOINT s;
+INSERT INTO cb.bookings VALUES (2, 1, '[2026-12-24 10:30, 2026-12-24 10:45)');
+ROLLBACK TO s;
+INSERT INTO cb.payments VALUES (1, 1, 12345);
+ROLLBACK;
+INSERT INTO cb.bookings VALUES (2, 1, '[2026-12-24 10:30, 2026-12-24 10:45)');
+\set VERBOSITY terse
+RESET ROLE;
+
 DROP SCHEMA cb CASCADE;
 REVOKE CREATE ON SCHEMA public FROM regress_cb_app;
 DROP ROLE regress_cb_app;

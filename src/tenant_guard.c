@@ -24,6 +24,7 @@
 #include "citus_operations.h"
 #include "citus_relay.h"
 #include "conflict_guard.h"
+#include "error_details.h"
 #include "executor/executor.h"
 #include "extension_state.h"
 #include "fmgr.h"
@@ -686,4 +687,5 @@ _PG_init(void)
 	ExecutorFinish_hook = tenant_guard_ExecutorFinish;
 	prev_ProcessUtility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = tenant_guard_ProcessUtility;
+	error_details_init();
 }

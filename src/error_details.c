@@ -1,0 +1,58 @@
+/*-------------------------------------------------------------------------
+ *
+ * error_details.c
+ *	  With a tenant context set, the DETAIL of an integrity-constraint
+ *	  error on a table goes to the server log only; the client gets a
+ *	  detail that names no value.
+ *
+ * PostgreSQL's constraint errors put values of rows into their DETAIL:
+ * an exclusion constraint names the existing row's key ("conflicts with
+ * existing key (room_id, during)=(1, [...))"), a unique index under a
+ * case-insensitive collation the existing spelling, a check constraint
+ * the whole failing row.  The existing row may be another tenant's, so a
+ * request acting for one tenant could learn another's data from an error.
+ * (That a key exists at all, in a unique index spanning tenants, stays
+ * visible: doc/tenant-context.md.)
+ *
+ * The decision must be cheap and must not fail, since it runs in
+ * emit_log_hook while an error is being reported: no catalog access.  So
+ * every class-23 error that names a table (errtable, which PostgreSQL's
+ * constraint errors set) is treated alike while a context is set in a
+ * database that has the extension, whether the table is a tenant table or
+ * not; the server log keeps the original detail (detail_log).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "error_details.h"
+
+#include "extension_state.h"
+#include "tenant_context.h"
+#include "utils/elog.h"
+
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+static void
+withhold_constraint_detail(ErrorData *edata)
+{
+	if (edata->elevel >= ERROR && edata->detail != NULL &&
+		edata->table_name != NULL &&
+		ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION &&
+		extension_present && tenant_context_is_set())
+	{
+		if (edata->detail_log == NULL)
+			edata->detail_log = edata->detail;
+		edata->detail = pstrdup("The detail can show another tenant's values and is "
+								"withheld while tenant_guard.tenant is set; the server log has it.");
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+void
+error_details_init(void)
+{
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = withhold_constraint_detail;
+}
