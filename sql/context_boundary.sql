@@ -182,6 +182,33 @@ SET LOCAL tenant_guard.mode = off;
 SELECT id, notes FROM cb.invoices WHERE firm_id IS NULL;
 COMMIT;
 
+-- 3. Data-modifying WITH queries write only rows of the context: an
+-- INSERT of another tenant's row, a row moved to another tenant, a NULL
+-- tenant, an upsert that claims another tenant's row
+SET ROLE regress_cb_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SAVEPOINT s;
+WITH x AS (INSERT INTO cb.invoices (id, firm_id, notes) VALUES (140, 2, 'X-140') RETURNING id)
+SELECT * FROM x;
+ROLLBACK TO s;
+WITH x AS (UPDATE cb.invoices SET firm_id = 2 WHERE firm_id = 1 AND id = 1 RETURNING id)
+SELECT * FROM x;
+ROLLBACK TO s;
+WITH x AS (INSERT INTO cb.invoices (id, notes) VALUES (141, 'X-141') RETURNING id)
+SELECT * FROM x;
+ROLLBACK TO s;
+WITH x AS (INSERT INTO cb.invoices (id, firm_id, notes) VALUES (10, 2, 'X')
+	ON CONFLICT (id) DO UPDATE SET notes = cb.invoices.notes RETURNING id, notes)
+SELECT * FROM x;
+ROLLBACK TO s;
+-- the tenant's own rows still pass
+WITH x AS (INSERT INTO cb.invoices (id, firm_id, notes) VALUES (142, 1, 'X-142') RETURNING id)
+SELECT * FROM x;
+ROLLBACK;
+RESET ROLE;
+SELECT count(*) FROM cb.invoices WHERE id >= 140 AND firm_id IN (1, 2);
+
 -- 10. Constraint errors do not show another tenant's values: with a
 -- context set, the client gets no DETAIL naming them (the server log
 -- keeps it); without a context, the detail is PostgreSQL's

@@ -115,8 +115,8 @@ wrap_tlist(List *tlist, Oid fn, Oid relid, AttrNumber attnum, bool add_missing)
 										   false));
 }
 
-void
-written_rows_instrument(Query *parse)
+static void
+instrument_one_query(Query *parse)
 {
 	RangeTblEntry *target;
 	AttrNumber	attnum;
@@ -146,6 +146,28 @@ written_rows_instrument(Query *parse)
 		if (action->commandType == CMD_INSERT || action->commandType == CMD_UPDATE)
 			action->targetList = wrap_tlist(action->targetList, fn, target->relid,
 											attnum, action->commandType == CMD_INSERT);
+	}
+}
+
+/*
+ * The statement, and its data-modifying WITH queries (which may only
+ * appear at the top level, and whose rows are written whether or not the
+ * statement reads them).
+ */
+void
+written_rows_instrument(Query *parse)
+{
+	ListCell   *lc;
+
+	instrument_one_query(parse);
+	if (!parse->hasModifyingCTE)
+		return;
+	foreach(lc, parse->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (IsA(cte->ctequery, Query))
+			instrument_one_query((Query *) cte->ctequery);
 	}
 }
 
