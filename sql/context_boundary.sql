@@ -209,6 +209,35 @@ ROLLBACK;
 RESET ROLE;
 SELECT count(*) FROM cb.invoices WHERE id >= 140 AND firm_id IN (1, 2);
 
+-- 4. A tenant value taken from an outer row is checked: the outer WHERE
+-- restricts firms.id, which is no tenant column, to the value the inner
+-- scan then reads (a correlated sublink, LATERAL, a parameter, IN)
+SET ROLE regress_cb_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SAVEPOINT s;
+SELECT f.id, (SELECT sum(amount_paid) FROM cb.invoices i WHERE i.firm_id = f.id)
+  FROM cb.firms f WHERE f.id = 2;
+ROLLBACK TO s;
+SELECT f.id, x.total FROM cb.firms f,
+	LATERAL (SELECT sum(amount_paid) AS total FROM cb.invoices i WHERE i.firm_id = f.id) x
+ WHERE f.id = 2;
+ROLLBACK TO s;
+PREPARE firm_total(int) AS SELECT f.id, (SELECT sum(amount_paid) FROM cb.invoices i
+	WHERE i.firm_id = f.id) FROM cb.firms f WHERE f.id = $1;
+EXECUTE firm_total(2);
+ROLLBACK TO s;
+SELECT f.id, (SELECT sum(amount_paid) FROM cb.invoices i WHERE i.firm_id = f.id)
+  FROM cb.firms f WHERE f.id IN (1, 2);
+ROLLBACK TO s;
+-- the tenant's own total passes
+SELECT f.id, (SELECT sum(amount_paid) FROM cb.invoices i WHERE i.firm_id = f.id)
+  FROM cb.firms f WHERE f.id = 1;
+EXECUTE firm_total(1);
+ROLLBACK;
+DEALLOCATE firm_total;
+RESET ROLE;
+
 -- 10. Constraint errors do not show another tenant's values: with a
 -- context set, the client gets no DETAIL naming them (the server log
 -- keeps it); without a context, the detail is PostgreSQL's

@@ -171,7 +171,7 @@ is_fixed_value(Node *node)
  * sublink runs for.
  */
 static bool
-term_fixes_column(PlannerInfo *level, Node *term, Var *column)
+term_fixes_column(PlannerInfo *level, Node *term, Var *column, Node **fixing)
 {
 	Node	   *value;
 
@@ -180,7 +180,7 @@ term_fixes_column(PlannerInfo *level, Node *term, Var *column)
 		ListCell   *lc;
 
 		foreach(lc, ((BoolExpr *) term)->args)
-			if (term_fixes_column(level, lfirst(lc), column))
+			if (term_fixes_column(level, lfirst(lc), column, fixing))
 				return true;
 		return false;
 	}
@@ -201,8 +201,11 @@ term_fixes_column(PlannerInfo *level, Node *term, Var *column)
 		value = lsecond(((ScalarArrayOpExpr *) term)->args);
 	else
 		return false;
-	return is_fixed_value(value) &&
-		clause_is_tenant_scope(level, term, column->varno, column->varattno);
+	if (!is_fixed_value(value) ||
+		!clause_is_tenant_scope(level, term, column->varno, column->varattno))
+		return false;
+	*fixing = term;
+	return true;
 }
 
 /* Is the relation on the nullable side of an outer join of the tree? */
@@ -236,19 +239,23 @@ on_nullable_side(Node *jtnode, Index varno, bool nullable)
 	return true;				/* unknown: do not rely on it */
 }
 
-/* Does a term of these conditions (a list, or one) restrict the column to X? */
+/*
+ * Does a term of these conditions (a list, or one) restrict the column to
+ * X?  Sets *fixing to that term.
+ */
 static bool
-quals_restrict_column(PlannerInfo *level, Node *quals, Var *column)
+quals_restrict_column(PlannerInfo *level, Node *quals, Var *column,
+					  Node **fixing)
 {
 	ListCell   *lc;
 
 	if (quals == NULL)
 		return false;
 	if (!IsA(quals, List))
-		return term_fixes_column(level, quals, column);
+		return term_fixes_column(level, quals, column, fixing);
 	foreach(lc, (List *) quals)
 	{
-		if (term_fixes_column(level, lfirst(lc), column))
+		if (term_fixes_column(level, lfirst(lc), column, fixing))
 			return true;
 	}
 	return false;
@@ -260,10 +267,10 @@ quals_restrict_column(PlannerInfo *level, Node *quals, Var *column)
  * its ON clause runs for rows the WHERE has not filtered yet.
  */
 static bool
-where_restricts_column(PlannerInfo *level, Var *column)
+where_restricts_column(PlannerInfo *level, Var *column, Node **fixing)
 {
 	return !on_nullable_side((Node *) level->parse->jointree, column->varno, false) &&
-		quals_restrict_column(level, level->parse->jointree->quals, column);
+		quals_restrict_column(level, level->parse->jointree->quals, column, fixing);
 }
 
 bool
@@ -271,12 +278,33 @@ exec_param_is_tenant_value(PlannerInfo *root, int paramid)
 {
 	PlannerInfo *owner = NULL;
 	Var		   *column;
+	Node	   *fixing;
 
 	check_stack_depth();
 	if (param_is_fixed_initplan_output(root, paramid))
 		return true;
 	column = correlated_column(root, paramid, &owner);
-	return column != NULL && where_restricts_column(owner, column);
+	return column != NULL && where_restricts_column(owner, column, &fixing);
+}
+
+/*
+ * For a correlation Param that exec_param_is_tenant_value accepted: the
+ * outer WHERE term that restricts its column to X, the outer level, and
+ * the column; NULL when there is none.  scope_values.c checks that X, the
+ * tenant value the scan then reads, against the context: the outer column
+ * need not be a tenant column ("i.firm_id = f.id" in a subquery of
+ * "firms f WHERE f.id = 2"), so the outer scan's own checks may not.
+ */
+Node *
+correlated_scope_term(PlannerInfo *root, int paramid, PlannerInfo **owner,
+					  Var **column)
+{
+	Node	   *fixing = NULL;
+
+	*column = correlated_column(root, paramid, owner);
+	if (*column == NULL || !where_restricts_column(*owner, *column, &fixing))
+		return NULL;
+	return fixing;
 }
 
 /* Is the relation in this part of the join tree? */
@@ -313,6 +341,7 @@ static bool
 jointree_restricts_column(PlannerInfo *level, Node *jtnode, Var *column)
 {
 	ListCell   *lc;
+	Node	   *fixing;
 
 	if (jtnode == NULL || !jointree_contains(jtnode, column->varno))
 		return false;
@@ -320,7 +349,7 @@ jointree_restricts_column(PlannerInfo *level, Node *jtnode, Var *column)
 	{
 		FromExpr   *from = (FromExpr *) jtnode;
 
-		if (quals_restrict_column(level, from->quals, column))
+		if (quals_restrict_column(level, from->quals, column, &fixing))
 			return true;
 		foreach(lc, from->fromlist)
 			if (jointree_restricts_column(level, lfirst(lc), column))
@@ -334,7 +363,7 @@ jointree_restricts_column(PlannerInfo *level, Node *jtnode, Var *column)
 		switch (join->jointype)
 		{
 			case JOIN_INNER:
-				return quals_restrict_column(level, join->quals, column) ||
+				return quals_restrict_column(level, join->quals, column, &fixing) ||
 					jointree_restricts_column(level, join->larg, column) ||
 					jointree_restricts_column(level, join->rarg, column);
 			case JOIN_LEFT:

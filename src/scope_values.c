@@ -17,7 +17,9 @@
  * constants, parameters of generic plans, stable expressions, and outputs of
  * initplans (run then, once, as they would be at the first row).  An
  * initplan that depends on an outer query's row cannot be run up front; its
- * scope is then reported as unknown, never passed silently.  A NULL value
+ * scope is then reported as unknown, never passed silently.  A correlated
+ * reference to an outer column ("i.firm_id = f.id") is checked through
+ * the outer WHERE term that restricts that column to X: X is checked.  A NULL value
  * matches no row and is not checked, except in "IS NOT DISTINCT FROM",
  * where it reads the rows without a tenant, which are outside every
  * context.
@@ -36,6 +38,7 @@
 #include "optimizer/optimizer.h"
 #include "plan_carrier.h"
 #include "scope_analysis.h"
+#include "scope_params.h"
 #include "scoping_guard.h"
 #include "settings.h"
 #include "tenant_catalog.h"
@@ -57,6 +60,7 @@
 #define CHECK_OTHER_TYPE		0x08	/* of another type than the column's */
 #define CHECK_WRITTEN			0x10	/* a value written into the column */
 #define CHECK_NULL_MATCHES		0x20	/* IS NOT DISTINCT FROM: NULL reads NULLs */
+#define CHECK_UNKNOWN			0x40	/* no value can be known up front */
 
 typedef struct ValueCheck
 {
@@ -184,12 +188,45 @@ reads_outer_row(Node *node, void *context)
 	return expression_tree_walker(node, reads_outer_row, context);
 }
 
+static List *term_values(List *checks, PlannerInfo *root, Node *clause, Index rti,
+						 AttrNumber attnum, Oid relid, bool writes);
+
+/*
+ * A value read from an outer row: "i.firm_id = f.id" in a correlated
+ * sublink or a LATERAL subquery, scoped because the outer WHERE restricts
+ * f.id to X (scope_params.c).  The scan then reads the tenant X, so X is
+ * checked, as a scope of this table, whether or not f.id is a tenant
+ * column.  Any other value read from an outer row cannot be known before
+ * the statement runs: with a context it is reported as unknown.
+ */
+static List *
+add_outer_value(List *checks, PlannerInfo *root, Oid relid, bool writes,
+				Node *value)
+{
+	PlannerInfo *owner = NULL;
+	Var		   *column;
+	Node	   *term = NULL;
+
+	while (IsA(value, RelabelType))
+		value = (Node *) ((RelabelType *) value)->arg;
+	if (IsA(value, Param) && ((Param *) value)->paramkind == PARAM_EXEC)
+		term = correlated_scope_term(root, ((Param *) value)->paramid, &owner,
+									 &column);
+	if (term != NULL)
+		return term_values(checks, owner, term, column->varno, column->varattno,
+						   relid, writes);
+	checks = add_check(checks, relid, writes, (Node *) makeBoolConst(true, false),
+					   false);
+	intVal(lsecond(llast(checks))) |= CHECK_UNKNOWN;
+	return checks;
+}
+
 static List *
 add_value(List *checks, PlannerInfo *root, Oid relid, bool writes,
 		  Node *value, bool is_array)
 {
 	if (reads_outer_row(value, root))
-		return checks;
+		return add_outer_value(checks, root, relid, writes, value);
 	return add_check(checks, relid, writes, value, is_array);
 }
 
@@ -388,6 +425,11 @@ check_scope(const ValueCheck *check, EState *estate, ExprContext **econtext)
 	ViolationKind kind = (check->flags & CHECK_WRITES) ?
 		VIOLATION_CROSS_TENANT_WRITE : VIOLATION_CROSS_TENANT_READ;
 
+	if (check->flags & CHECK_UNKNOWN)
+	{
+		report_cross_tenant(kind, TENANT_VALUE_UNKNOWN, check->relid, check->column, NULL);
+		return false;
+	}
 	/* a column type the value does not have must accept the context too */
 	if (check->flags & CHECK_OTHER_TYPE)
 		tenant_context_validate(check->column_type, check->relid, check->column);
