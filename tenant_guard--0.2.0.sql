@@ -764,11 +764,13 @@ AS 'MODULE_PATHNAME', 'tenant_guard_upsert_keep_tenant';
 -- the planner never folds or moves it.
 ------------------------------------------------------------------------------
 
+-- COST: as a security barrier of a scan (for statements with code that is
+-- not leakproof) it must come after the scan's cheap leakproof conditions.
 CREATE FUNCTION tenant_guard.verify_row(relation regclass, tenant anyelement,
 										writes boolean, nullable boolean)
 RETURNS boolean
 LANGUAGE c
-VOLATILE PARALLEL SAFE
+VOLATILE PARALLEL SAFE COST 100
 AS 'MODULE_PATHNAME', 'tenant_guard_verify_row';
 
 -- With Citus, the condition an unscoped UPDATE or DELETE of one table gets,

@@ -153,6 +153,31 @@ SELECT id, amount_paid FROM cb.invoices WHERE firm_id IN (1, 2) ORDER BY id;
 RESET ROLE;
 SELECT tenant_guard.unprotect_amount('cb.invoices', 'amount_paid');
 
+-- 6. Code that is not leakproof never sees another tenant's row: a cast
+-- that fails, a division by zero, a function that raises its argument, in
+-- a condition, the output list or an aggregate of a row-verified statement.
+-- The rows of the context still pass.
+SET ROLE regress_cb_app;
+CREATE FUNCTION pg_temp.shout(text) RETURNS boolean LANGUAGE plpgsql
+	AS $$ BEGIN RAISE NOTICE 'saw %', $1; RETURN true; END $$;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SAVEPOINT s;
+SELECT id FROM cb.invoices WHERE id IN (10, 11) AND notes::int = 1;
+ROLLBACK TO s;
+SELECT id FROM cb.invoices WHERE id IN (1, 10) AND 1 / (firm_id - 2) = 0;
+ROLLBACK TO s;
+SELECT id FROM cb.invoices WHERE id IN (10, 11) AND pg_temp.shout(notes);
+ROLLBACK TO s;
+SELECT notes::int FROM cb.invoices WHERE id = 10;
+ROLLBACK TO s;
+SELECT sum(notes::int) FROM cb.invoices WHERE id IN (10, 11);
+ROLLBACK TO s;
+SELECT id FROM cb.invoices WHERE id IN (1, 2) AND pg_temp.shout(notes) ORDER BY id;
+SELECT id, upper(notes) FROM cb.invoices WHERE id IN (1, 2, 10, 11) AND firm_id = 1 ORDER BY id;
+ROLLBACK;
+RESET ROLE;
+
 -- 8. IS NOT DISTINCT FROM a NULL parameter reads the rows without a tenant,
 -- which are outside every context: refused in custom and generic plans
 INSERT INTO cb.invoices VALUES (50, NULL, 'NOTENANT', 0);

@@ -470,6 +470,68 @@ row_check_targets(Query *query, List *findings, int depth, bool outer_nullable)
 	return targets;
 }
 
+static bool
+function_may_leak(Oid funcid, void *context)
+{
+	return !get_func_leakproof(funcid);
+}
+
+/*
+ * Does the statement pass a column of its own rows to code that is not
+ * leakproof (a cast that can fail, a user function, RAISE, a division that
+ * can fail by zero), in its conditions, output list, grouping, ordering or
+ * RETURNING?  Aggregates and window functions count by their arguments; a
+ * sublink by its test and by whether it reads the outer row.
+ */
+static bool
+passes_columns_to_leaky_code(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+		return passes_columns_to_leaky_code(((SubLink *) node)->testexpr, context) ||
+			contain_vars_of_level(((SubLink *) node)->subselect, 1);
+	if (!IsA(node, Aggref) && !IsA(node, WindowFunc) &&
+		check_functions_in_node(node, function_may_leak, NULL) &&
+		contain_var_clause(node))
+		return true;
+	return expression_tree_walker(node, passes_columns_to_leaky_code, context);
+}
+
+static bool
+statement_has_leaky_code(Query *query)
+{
+	return passes_columns_to_leaky_code((Node *) query->jointree, NULL) ||
+		passes_columns_to_leaky_code((Node *) query->targetList, NULL) ||
+		passes_columns_to_leaky_code(query->havingQual, NULL) ||
+		passes_columns_to_leaky_code((Node *) query->returningList, NULL);
+}
+
+/*
+ * The row check as a security barrier of the scan (what row-level security
+ * does with its policies), for a statement with code that is not
+ * leakproof: the planner evaluates it before every such condition of the
+ * scan and after the leakproof ones (verify_row costs more than a plain
+ * comparison), so such code never runs on another tenant's row.  It runs
+ * before the join conditions, though: a row that a hash join reads but
+ * that matches nothing is then checked too.
+ */
+static void
+add_barrier_check(Query *query, RowCheckTarget *target, Oid fn)
+{
+	List	   *args;
+
+	args = list_make4(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+								ObjectIdGetDatum(target->rte->relid), false, true),
+					  copyObject(target->tenant),
+					  makeBoolConst(target->writes, false),
+					  makeBoolConst(false, false));
+	target->rte->securityQuals =
+		lappend(target->rte->securityQuals,
+				makeFuncExpr(fn, BOOLOID, args, InvalidOid, InvalidOid,
+							 COERCE_SQL_SYNTAX));
+}
+
 /*
  * Add a row check for every unscoped tenant table of the FROM list, and of
  * the views and subqueries in it, that a finding names: a hidden output
@@ -485,11 +547,13 @@ row_verification_instrument(Query *query, List *findings, List **row_checks)
 	Oid			fn = tenant_guard_function("verify_row", 4, argtypes, &verify_row_oid);
 	bool		aggregated = query->hasAggs || query->groupClause != NIL ||
 		query->groupingSets != NIL || query->havingQual != NULL;
+	bool		leaky;
 	bool		added = false;
 	ListCell   *lc;
 
 	if (!OidIsValid(fn))
 		return false;
+	leaky = statement_has_leaky_code(query);
 	foreach(lc, row_check_targets(query, findings, 0, false))
 	{
 		RowCheckTarget *target = lfirst(lc);
@@ -498,6 +562,9 @@ row_verification_instrument(Query *query, List *findings, List **row_checks)
 
 		target->rte->ctename = pstrdup(ROW_CHECK_MARK);
 		added = true;
+		/* a table of this level (not one inside a view or subquery) */
+		if (leaky && rt_fetch(target->tenant->varno, query->rtable) == target->rte)
+			add_barrier_check(query, target, fn);
 		if (!aggregated)
 		{
 			/* the tenant value as a hidden output column, read as rows come out */
