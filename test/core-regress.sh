@@ -102,18 +102,18 @@ status=0
 for name in $RUNS; do
 	run_suite "$name"
 	expected_var=EXPECTED_$name
-	differing=0
+	differing=()
 	while read -r test ref run; do
 		if [[ " ${!expected_var:-} " == *" $test "* ]]; then
 			echo "  $test: $ref without tenant_guard, $run in the $name run (expected)"
 			continue
 		fi
-		differing=$((differing + 1))
+		differing+=("$test")
 		echo "  $test: $ref without tenant_guard, $run in the $name run"
 		diff -u "$WORK/without/out/results/$test.out" "$WORK/$name/out/results/$test.out" |
 			head -n 40 | sed 's/^/    /'
 	done < <(differences "$name")
-	echo "core-regress: $name: $differing tests differ from the run without tenant_guard"
-	[ "$differing" -eq 0 ] || status=1
+	echo "core-regress: $name: ${#differing[@]} tests differ from the run without tenant_guard${differing:+: ${differing[*]}}"
+	[ "${#differing[@]}" -eq 0 ] || status=1
 done
 exit $status
