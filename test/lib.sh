@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell functions shared by `make test` (test/run-tests.sh) and `make demo`
 # (test/demo/demo.sh): installing what is missing, building, and running a
 # throwaway PostgreSQL cluster with tenant_guard preloaded.
