@@ -19,8 +19,10 @@ tg_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # apt.postgresql.org, the same layout) is installed when missing, so its
 # pg_config need not exist yet; any other must.
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-[[ $PG_CONFIG == */* ]] || PG_CONFIG=$(command -v "$PG_CONFIG") ||
-	tg_die "PG_CONFIG: no $PG_CONFIG in PATH"
+if [[ $PG_CONFIG != */* ]]; then
+	TG_PG_CONFIG_PATH=$(command -v "$PG_CONFIG") || tg_die "PG_CONFIG=$PG_CONFIG: not in PATH"
+	PG_CONFIG=$TG_PG_CONFIG_PATH
+fi
 TG_DEBIAN_MAJOR=
 if [[ $PG_CONFIG =~ ^/usr/lib/postgresql/([0-9]+)/bin/pg_config$ ]]; then
 	TG_DEBIAN_MAJOR=${BASH_REMATCH[1]}

@@ -11,6 +11,8 @@ DEMO_DIR=${TENANT_GUARD_DEMO_DIR:-${TMPDIR:-/tmp}/tenant_guard-demo}
 
 stop_demo() {
 	if [ -d "$DEMO_DIR" ]; then
+		# with the pg_ctl of the PostgreSQL it runs, whatever PG_CONFIG says now
+		[ -f "$DEMO_DIR/bindir" ] && PG_BINDIR=$(cat "$DEMO_DIR/bindir")
 		tg_stop_cluster "$DEMO_DIR"
 		rm -rf "$DEMO_DIR"
 		tg_log "demo stopped and $DEMO_DIR removed"
@@ -28,6 +30,7 @@ stop_demo
 PORT=$(tg_free_port)
 mkdir -p "$DEMO_DIR"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$DEMO_DIR"
+echo "$PG_BINDIR" >"$DEMO_DIR/bindir"
 tg_log "starting a guarded PostgreSQL on port $PORT in $DEMO_DIR"
 tg_start_cluster "$DEMO_DIR" "$PORT"
 
