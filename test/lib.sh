@@ -38,11 +38,12 @@ fi
 export PG_CONFIG PG_BINDIR
 
 # Debian packages the build and the test suites need, whatever the
-# PostgreSQL: make and gcc; libpq's headers (payment_race, the report);
-# Kerberos's, because the server headers of a PostgreSQL built with GSSAPI
-# (Debian's is) include gssapi/gssapi.h; perl with IPC::Run for the TAP
-# tests.  A Debian-packaged PostgreSQL adds its server and its headers.
-TG_PACKAGES=(make gcc libpq-dev libkrb5-dev perl libipc-run-perl)
+# PostgreSQL: make, gcc and the C library's headers (gcc only recommends
+# them); libpq's headers (payment_race, the report); Kerberos's, because
+# the server headers of a PostgreSQL built with GSSAPI (Debian's is)
+# include gssapi/gssapi.h; perl with IPC::Run for the TAP tests.  A
+# Debian-packaged PostgreSQL adds its server and its headers.
+TG_PACKAGES=(make gcc libc6-dev libpq-dev libkrb5-dev perl libipc-run-perl)
 if [ -n "$TG_DEBIAN_MAJOR" ]; then
 	TG_PACKAGES+=("postgresql-$TG_DEBIAN_MAJOR" "postgresql-server-dev-$TG_DEBIAN_MAJOR")
 fi
