@@ -153,6 +153,70 @@ SELECT id, amount_paid FROM cb.invoices WHERE firm_id IN (1, 2) ORDER BY id;
 RESET ROLE;
 SELECT tenant_guard.unprotect_amount('cb.invoices', 'amount_paid');
 
+-- 5. Rows a statement uses are checked, whether or not it returns them:
+-- window functions, DISTINCT, OFFSET, ORDER BY with LIMIT
+SET ROLE regress_cb_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SAVEPOINT s;
+SELECT id, lead(notes) OVER (ORDER BY id) FROM cb.invoices WHERE id IN (1, 10) ORDER BY id LIMIT 1;
+ROLLBACK TO s;
+SELECT id, sum(amount_paid) OVER () FROM cb.invoices WHERE id IN (1, 10) LIMIT 1;
+ROLLBACK TO s;
+SELECT DISTINCT count(*) OVER () FROM cb.invoices WHERE id IN (1, 2, 10);
+ROLLBACK TO s;
+SELECT id, rank() OVER (ORDER BY amount_paid) FROM cb.invoices WHERE id IN (1, 10, 11) LIMIT 1;
+ROLLBACK TO s;
+SELECT id FROM cb.invoices WHERE id IN (1, 10) ORDER BY id OFFSET 1;
+ROLLBACK TO s;
+SELECT id FROM cb.invoices WHERE id IN (1, 10) ORDER BY notes LIMIT 1;
+ROLLBACK TO s;
+SELECT DISTINCT firm_id > 0 FROM cb.invoices WHERE id IN (1, 10);
+ROLLBACK TO s;
+-- the tenant's own rows pass
+SELECT id, lead(notes) OVER (ORDER BY id) FROM cb.invoices WHERE id IN (1, 2) ORDER BY id LIMIT 1;
+SELECT id FROM cb.invoices WHERE id IN (1, 2) ORDER BY id OFFSET 1;
+ROLLBACK;
+RESET ROLE;
+
+-- Statements that touch only the tenant's rows pass, where rows are used
+-- in sublinks, scalar subqueries, CTEs, UNION, nested and LATERAL
+-- subqueries, MERGE; the same with another tenant's row is refused
+CREATE TABLE cb.clients (id int PRIMARY KEY, firm_id int NOT NULL, name text);
+INSERT INTO cb.clients VALUES (16, 1, 'c16'), (26, 2, 'c26');
+ALTER TABLE cb.invoices ADD COLUMN client_id int;
+UPDATE cb.invoices SET client_id = CASE firm_id WHEN 1 THEN 16 ELSE 26 END WHERE firm_id IN (1, 2);
+GRANT ALL ON cb.clients TO regress_cb_app;
+SET ROLE regress_cb_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SELECT id FROM cb.clients WHERE id = 16 AND EXISTS (SELECT 1 FROM cb.invoices i WHERE i.client_id = 16);
+SELECT id FROM cb.clients c WHERE id = 16 AND EXISTS (SELECT 1 FROM cb.invoices i WHERE i.client_id = c.id);
+SELECT count(*) FROM cb.invoices WHERE client_id IN (SELECT id FROM cb.clients WHERE name = 'c16');
+SELECT id, (SELECT count(*) FROM cb.invoices i WHERE i.client_id = 16) FROM cb.clients WHERE id = 16;
+WITH mine AS (SELECT id FROM cb.invoices WHERE client_id = 16) SELECT count(*) FROM mine;
+SELECT id FROM cb.invoices WHERE id = 1 UNION SELECT id FROM cb.invoices WHERE id = 2 ORDER BY 1;
+SELECT count(*) FROM (SELECT * FROM (SELECT id FROM cb.invoices WHERE client_id = 16) a) b;
+SELECT c.id, x.n FROM cb.clients c,
+	LATERAL (SELECT count(*) AS n FROM cb.invoices i WHERE i.client_id = c.id) x WHERE c.id = 16;
+SAVEPOINT s;
+MERGE INTO cb.invoices i USING (SELECT 1 AS id) v ON i.id = v.id
+	WHEN MATCHED THEN UPDATE SET notes = i.notes;
+ROLLBACK TO s;
+SELECT id FROM cb.clients WHERE id = 16 AND EXISTS (SELECT 1 FROM cb.invoices i WHERE i.client_id = 26);
+ROLLBACK TO s;
+SELECT count(*) FROM cb.invoices WHERE client_id IN (SELECT id FROM cb.clients WHERE name = 'c26');
+ROLLBACK TO s;
+WITH theirs AS (SELECT id FROM cb.invoices WHERE client_id = 26) SELECT count(*) FROM theirs;
+ROLLBACK TO s;
+SELECT id FROM cb.invoices WHERE id = 1 UNION SELECT id FROM cb.invoices WHERE id = 10;
+ROLLBACK TO s;
+MERGE INTO cb.invoices i USING (SELECT 10 AS id) v ON i.id = v.id
+	WHEN MATCHED THEN UPDATE SET notes = 'taken';
+ROLLBACK TO s;
+ROLLBACK;
+RESET ROLE;
+
 -- 6. Code that is not leakproof never sees another tenant's row: a cast
 -- that fails, a division by zero, a function that raises its argument, in
 -- a condition, the output list or an aggregate of a row-verified statement.

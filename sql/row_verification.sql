@@ -162,7 +162,7 @@ FETCH 4 FROM cur;
 SET LOCAL tenant_guard.tenant = '1';
 FETCH 1 FROM cur;
 ROLLBACK;
--- ORDER BY with LIMIT checks the rows returned, also after a sort
+-- ORDER BY with LIMIT checks every row it sorts, not only those it returns
 SET tenant_guard.tenant = '1';
 SET enable_indexscan = off;
 SELECT id, firm_id FROM rv.invoices WHERE client_id IN (1, 11) ORDER BY firm_id DESC, id LIMIT 1;
@@ -254,9 +254,9 @@ SELECT s.n FROM (SELECT firm_id, count(*) AS n FROM rv.invoices WHERE client_id 
 SELECT v.id, c.name FROM rv.amounts v JOIN rv.invoices i USING (id)
   JOIN rv.clients c ON c.id = i.client_id WHERE v.id = 60;
 
--- what row verification cannot see falls back to the unscoped rule: a
--- sublink (EXISTS, IN) on a tenant table, a subquery whose rows are not
--- its table's (DISTINCT without the tenant column), a CTE, the target of MERGE
+-- rows the output does not carry are checked where their scan returns
+-- them: a sublink (EXISTS, IN) on a tenant table, a subquery whose rows are
+-- not its table's (DISTINCT without the tenant column), a CTE, MERGE
 SELECT count(*) FROM rv.clients c WHERE c.firm_id = 1
    AND EXISTS (SELECT 1 FROM rv.invoices i WHERE i.client_id = c.id);
 SELECT count(*) FROM rv.invoices WHERE client_id IN (SELECT id FROM rv.clients WHERE name = 'client 1');

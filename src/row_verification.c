@@ -261,10 +261,11 @@ row_verification_candidate(Query *parse)
 
 	if (!tenant_guard_verify_rows || tenant_guard_mode == GUARD_MODE_OFF)
 		return NULL;
-	if ((parse->commandType != CMD_SELECT && parse->commandType != CMD_UPDATE &&
-		 parse->commandType != CMD_DELETE) ||
-		parse->setOperations != NULL || parse->utilityStmt != NULL)
+	if (parse->commandType == CMD_UTILITY || parse->utilityStmt != NULL)
 		return NULL;
+	/* what only barriers reach: sublinks, CTEs, set operations' arms */
+	if (parse->hasSubLinks || parse->cteList != NIL || parse->setOperations != NULL)
+		return copyObject(parse);
 	foreach(lc, parse->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
@@ -273,7 +274,9 @@ row_verification_candidate(Query *parse)
 			return copyObject(parse);
 		has_tenant_table |= is_tenant_relation(rte);
 	}
-	if (!has_tenant_table || plainly_scoped(parse))
+	/* INSERT ... VALUES reads no table; MERGE's tables get barriers */
+	if (!has_tenant_table || parse->commandType == CMD_INSERT ||
+		(parse->commandType != CMD_MERGE && plainly_scoped(parse)))
 		return NULL;
 	return copyObject(parse);
 }
@@ -507,29 +510,115 @@ statement_has_leaky_code(Query *query)
 		passes_columns_to_leaky_code((Node *) query->returningList, NULL);
 }
 
+/* Does the level use rows it does not return? */
+static bool
+level_uses_unreturned_rows(Query *level)
+{
+	return level->hasWindowFuncs || level->distinctClause != NIL ||
+		level->limitOffset != NULL ||
+		(level->limitCount != NULL && level->sortClause != NIL);
+}
+
 /*
- * The row check as a security barrier of the scan (what row-level security
- * does with its policies), for a statement with code that is not
- * leakproof: the planner evaluates it before every such condition of the
- * scan and after the leakproof ones (verify_row costs more than a plain
- * comparison), so such code never runs on another tenant's row.  It runs
- * before the join conditions, though: a row that a hash join reads but
- * that matches nothing is then checked too.
+ * The row check as a security barrier of a scan, as row-level security
+ * applies its policies: verify_row(), the table's own tenant column, in the
+ * range-table entry's securityQuals.  The planner evaluates it before the
+ * scan's conditions that are not leakproof and after its cheap leakproof
+ * ones (verify_row costs more than a plain comparison); what the scan
+ * returns has been checked, whoever consumes it.  It runs before join
+ * conditions, though: a row that a hash join reads but that matches nothing
+ * is checked too.
  */
 static void
-add_barrier_check(Query *query, RowCheckTarget *target, Oid fn)
+add_barrier(Query *level, Index rti, Oid fn)
 {
+	RangeTblEntry *rte = rt_fetch(rti, level->rtable);
+	AttrNumber	attnum = tenant_table_attnum(rte->relid);
+	Oid			typid;
+	int32		typmod;
+	Oid			collid;
 	List	   *args;
 
+	get_atttypetypmodcoll(rte->relid, attnum, &typid, &typmod, &collid);
 	args = list_make4(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
-								ObjectIdGetDatum(target->rte->relid), false, true),
-					  copyObject(target->tenant),
-					  makeBoolConst(target->writes, false),
+								ObjectIdGetDatum(rte->relid), false, true),
+					  makeVar(rti, attnum, typid, typmod, collid, 0),
+					  makeBoolConst(rti == (Index) level->resultRelation, false),
 					  makeBoolConst(false, false));
-	target->rte->securityQuals =
-		lappend(target->rte->securityQuals,
-				makeFuncExpr(fn, BOOLOID, args, InvalidOid, InvalidOid,
-							 COERCE_SQL_SYNTAX));
+	rte->securityQuals = lappend(rte->securityQuals,
+								 makeFuncExpr(fn, BOOLOID, args, InvalidOid,
+											  InvalidOid, COERCE_SQL_SYNTAX));
+	rte->ctename = pstrdup(ROW_CHECK_MARK);
+}
+
+typedef struct BarrierWalk
+{
+	List	   *findings;
+	Oid			fn;
+	bool		added;
+} BarrierWalk;
+
+/*
+ * One query level: every unscoped tenant table of its FROM list that the
+ * rows coming out of the plan do not reach (in a sublink, a CTE, an arm of
+ * a set operation, a LATERAL or nested subquery, INSERT ... SELECT,
+ * MERGE) gets a barrier; so does one that they reach, when the level has
+ * only that table and passes its rows to code that is not leakproof or
+ * uses rows it does not return (a window function, DISTINCT, OFFSET,
+ * ORDER BY with LIMIT).  With joins, a barrier would check rows that the
+ * join conditions leave out, depending on the join method; those stay
+ * checked where they come out.
+ */
+static void
+add_level_barriers(Query *level, BarrierWalk *walk)
+{
+	Bitmapset  *in_tree = NULL;
+	Bitmapset  *nullable = NULL;
+	bool		single;
+	int			rti = -1;
+
+	if (level->jointree == NULL)
+		return;
+	walk_jointree((Node *) level->jointree, false, &in_tree, &nullable);
+	single = bms_num_members(in_tree) == 1;
+	while ((rti = bms_next_member(in_tree, rti)) >= 0)
+	{
+		RangeTblEntry *rte = rt_fetch(rti, level->rtable);
+
+		if (!is_tenant_relation(rte) ||
+			!scoping_guard_findings_name(walk->findings, rte->relid))
+			continue;
+		if (row_verification_covers(rte) &&
+			!(single && (statement_has_leaky_code(level) ||
+						 level_uses_unreturned_rows(level))))
+			continue;
+		add_barrier(level, rti, walk->fn);
+		walk->added = true;
+	}
+}
+
+static bool
+add_barriers_walker(Node *node, BarrierWalk *walk)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		add_level_barriers((Query *) node, walk);
+		return query_tree_walker((Query *) node, add_barriers_walker, walk, 0);
+	}
+	return expression_tree_walker(node, add_barriers_walker, walk);
+}
+
+/* Barriers on every level of the statement; whether one was added. */
+static bool
+add_barriers(Query *query, List *findings, Oid fn)
+{
+	BarrierWalk walk = {findings, fn, false};
+
+	check_stack_depth();
+	(void) add_barriers_walker((Node *) query, &walk);
+	return walk.added;
 }
 
 /*
@@ -547,24 +636,26 @@ row_verification_instrument(Query *query, List *findings, List **row_checks)
 	Oid			fn = tenant_guard_function("verify_row", 4, argtypes, &verify_row_oid);
 	bool		aggregated = query->hasAggs || query->groupClause != NIL ||
 		query->groupingSets != NIL || query->havingQual != NULL;
-	bool		leaky;
 	bool		added = false;
+	List	   *targets = NIL;
 	ListCell   *lc;
 
 	if (!OidIsValid(fn))
 		return false;
-	leaky = statement_has_leaky_code(query);
-	foreach(lc, row_check_targets(query, findings, 0, false))
+	/* rows that come out of the plan: SELECT, and UPDATE's and DELETE's targets */
+	if (query->commandType == CMD_SELECT || query->commandType == CMD_UPDATE ||
+		query->commandType == CMD_DELETE)
+		targets = row_check_targets(query, findings, 0, false);
+	foreach(lc, targets)
+		((RowCheckTarget *) lfirst(lc))->rte->ctename = pstrdup(ROW_CHECK_MARK);
+	added = add_barriers(query, findings, fn);
+	foreach(lc, targets)
 	{
 		RowCheckTarget *target = lfirst(lc);
 		Expr	   *check;
 		List	   *args;
 
-		target->rte->ctename = pstrdup(ROW_CHECK_MARK);
 		added = true;
-		/* a table of this level (not one inside a view or subquery) */
-		if (leaky && rt_fetch(target->tenant->varno, query->rtable) == target->rte)
-			add_barrier_check(query, target, fn);
 		if (!aggregated)
 		{
 			/* the tenant value as a hidden output column, read as rows come out */

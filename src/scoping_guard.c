@@ -197,10 +197,25 @@ scoping_guard_findings_name(List *findings, Oid relid)
 	return false;
 }
 
+/* By table, then kind: the order the planner met the scans in varies. */
+static int
+compare_findings(const ListCell *a, const ListCell *b)
+{
+	UnscopedAccess left;
+	UnscopedAccess right;
+
+	read_finding(lfirst(a), &left);
+	read_finding(lfirst(b), &right);
+	if (left.relid != right.relid)
+		return left.relid < right.relid ? -1 : 1;
+	return (int) left.kind - (int) right.kind;
+}
+
 /*
- * The findings a plan carries.  Those that row verification covers
- * (row_verification.c) count only while it is not in force, or, for a
- * Citus row condition made for one context, under another.
+ * The findings a plan carries, in the same order whatever plan the
+ * planner made.  Those that row verification covers (row_verification.c)
+ * count only while it is not in force, or, for a Citus row condition made
+ * for one context, under another.
  */
 static List *
 plan_findings(PlannedStmt *stmt)
@@ -208,11 +223,15 @@ plan_findings(PlannedStmt *stmt)
 	List	   *findings = plan_carrier_scope_findings(stmt);
 	List	   *verified = plan_carrier_verified_findings(stmt);
 
-	if (verified == NIL ||
-		(row_verification_in_force() &&
-		 row_verification_planned_settings_hold(plan_carrier_verified_under(stmt))))
-		return findings;
-	return list_concat_copy(findings, verified);
+	if (verified != NIL &&
+		!(row_verification_in_force() &&
+		  row_verification_planned_settings_hold(plan_carrier_verified_under(stmt))))
+		findings = list_concat_copy(findings, verified);
+	else if (list_length(findings) > 1)
+		findings = list_copy(findings);
+	if (list_length(findings) > 1)
+		list_sort(findings, compare_findings);
+	return findings;
 }
 
 static List *
