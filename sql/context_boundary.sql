@@ -217,6 +217,35 @@ ROLLBACK TO s;
 ROLLBACK;
 RESET ROLE;
 
+-- 4b. A foreign key written under a context points at a row of the
+-- context, and a cascade from a lookup table does not reach another
+-- tenant's rows
+CREATE TABLE cb.kinds (id int PRIMARY KEY, name text);
+INSERT INTO cb.kinds VALUES (1, 'standard');
+CREATE TABLE cb.items (id int PRIMARY KEY, firm_id int NOT NULL,
+	client_id int REFERENCES cb.clients, kind_id int REFERENCES cb.kinds ON DELETE CASCADE);
+INSERT INTO cb.items VALUES (1, 1, 16, 1), (2, 2, 26, 1);
+GRANT ALL ON cb.kinds, cb.items TO regress_cb_app;
+SET ROLE regress_cb_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SAVEPOINT s;
+UPDATE cb.items SET client_id = 26 WHERE id = 1;
+ROLLBACK TO s;
+INSERT INTO cb.items VALUES (3, 1, 26, 1);
+ROLLBACK TO s;
+DELETE FROM cb.kinds WHERE id = 1;
+ROLLBACK TO s;
+-- the tenant's own references pass
+INSERT INTO cb.items VALUES (3, 1, 16, 1);
+UPDATE cb.items SET client_id = 16 WHERE id = 3;
+ROLLBACK;
+RESET ROLE;
+BEGIN;
+SET LOCAL tenant_guard.mode = off;
+SELECT id, client_id, kind_id FROM cb.items ORDER BY id;
+COMMIT;
+
 -- 6. Code that is not leakproof never sees another tenant's row: a cast
 -- that fails, a division by zero, a function that raises its argument, in
 -- a condition, the output list or an aggregate of a row-verified statement.

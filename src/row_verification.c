@@ -610,6 +610,39 @@ add_barriers_walker(Node *node, BarrierWalk *walk)
 	return expression_tree_walker(node, add_barriers_walker, walk);
 }
 
+/*
+ * A referential-integrity query (the look-up of the row a foreign key
+ * points at, a cascaded DELETE, UPDATE or SET NULL) gets a barrier on each
+ * tenant table it reads, whatever the context when it is planned, since
+ * PostgreSQL keeps its plan for the session.  With a context, the row a
+ * written foreign key points at and the rows a cascade changes must then
+ * be the context's: a foreign key cannot point at another tenant's row,
+ * and deleting a row of a lookup table cannot cascade into another
+ * tenant's rows.  Without one, verify_row() passes every row.
+ */
+void
+row_verification_referential_checks(Query *parse)
+{
+	static const Oid argtypes[4] = {REGCLASSOID, ANYELEMENTOID, BOOLOID, BOOLOID};
+	Oid			fn;
+	Bitmapset  *in_tree = NULL;
+	Bitmapset  *nullable = NULL;
+	int			rti = -1;
+
+	/* the mode and verify_rows are read when it runs: its plan stays */
+	if (parse->jointree == NULL)
+		return;
+	fn = tenant_guard_function("verify_row", 4, argtypes, &verify_row_oid);
+	if (!OidIsValid(fn))
+		return;
+	walk_jointree((Node *) parse->jointree, false, &in_tree, &nullable);
+	while ((rti = bms_next_member(in_tree, rti)) >= 0)
+	{
+		if (is_tenant_relation(rt_fetch(rti, parse->rtable)))
+			add_barrier(parse, rti, fn);
+	}
+}
+
 /* Barriers on every level of the statement; whether one was added. */
 static bool
 add_barriers(Query *query, List *findings, Oid fn)

@@ -24,6 +24,7 @@ extern bool row_verification_instrument(Query *query, List *findings,
 #define ROW_CHECK_WRITES	0x01
 #define ROW_CHECK_NULLABLE	0x02
 extern bool row_verification_covers(RangeTblEntry *rte);
+extern void row_verification_referential_checks(Query *parse);
 extern Query *row_verification_citus_candidate(Query *parse);
 extern bool row_verification_citus_instrument(Query *query, List *findings,
 											  List **planned);

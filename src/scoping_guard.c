@@ -129,6 +129,19 @@ scoping_guard_applies(void)
 }
 
 /*
+ * Is the statement at hand a referential-integrity query itself (the
+ * look-up of the row a foreign key points at, a cascaded DELETE or
+ * UPDATE), where the guard is at work?  Not judged by the rules above;
+ * row_verification.c checks its rows against the tenant context.
+ */
+bool
+scoping_guard_in_referential_query(Query *parse)
+{
+	return in_referential_integrity_query() && parse->querySource == QSRC_ORIGINAL &&
+		guard_active_here();
+}
+
+/*
  * A finding, as carried in the plan: a List of (Integer relid, Integer
  * kind, Integer access path, String tenant column), plain nodes that
  * copyObject and the plan serialization for parallel query understand.

@@ -51,6 +51,7 @@ typedef struct ScopeCollector
 } ScopeCollector;
 
 extern bool scoping_guard_applies(void);
+extern bool scoping_guard_in_referential_query(Query *parse);
 extern bool scoping_guard_planning_needed(Query *parse);
 extern bool scoping_guard_begin_planning(ScopeCollector *collector,
 										 Query *parse,

@@ -220,6 +220,8 @@ planner_judging(Query *parse, const char *query_string,
 		may_go_unplanned = citus_is_loaded() &&
 			unplanned_query_remember(parse, &unplanned);
 	}
+	else if (!citus_is_loaded() && scoping_guard_in_referential_query(parse))
+		row_verification_referential_checks(parse);
 
 	result = plan_judged(parse, query_string, cursorOptions, boundParams,
 						 &collector, &collected);
