@@ -105,6 +105,7 @@ def run():
     own_ids = list(own.values_list("id", flat=True))
     other_ids = list(Invoice.objects.filter(firm_id=2).order_by("id").values_list("id", flat=True))
     own_client = Client.objects.filter(firm_id=1).order_by("id").values_list("id", flat=True)[0]
+    other_client = Client.objects.filter(firm_id=2).order_by("id").values_list("id", flat=True)[0]
 
     def get(path, status=200):
         response = web.get(path)
@@ -130,6 +131,13 @@ def run():
     check("payment create", False, op("pay", own_ids[2]))
     check("delete() with cascade", False, op("delete_with_cascade", own_ids[2]))
     check("admin changelist", False, lambda: get("/admin/firmapp/invoice/"))
+    check("admin search across a relation", False,
+          lambda: get("/admin/firmapp/invoice/?q=client"))
+    check("exclude() across a relation", False, op("exclude_related", own_client))
+    check("__in= a queryset", False, op("in_subquery", own_client))
+    check("Exists()", False, op("exists_subquery", own_client))
+    check("update() with a related filter", False, op("update_related_filter", own_client))
+    check("union()", False, op("union_of_querysets", own_client))
 
     # another tenant's rows: refused loudly
     check("fetch another firm's invoice by pk", True, op("select_related", other_ids[0]))
@@ -138,6 +146,9 @@ def run():
     check("delete another firm's invoice by pk", True, op("delete_by_pk", other_ids[0]))
     check("create an invoice for another firm", True, op("create_for_other_firm", 2))
     check("unscoped filter() over all firms", True, op("unscoped_filter", 0))
+    check("__in= a queryset of another firm", True, op("in_other_subquery", other_client))
+    check("Exists() over another firm's rows", True, op("exists_subquery", other_client))
+    check("union() with another firm's rows", True, op("union_of_querysets", other_client))
 
     # a cron job without a context: the unscoped rule, as before
     def cron():

@@ -7,6 +7,7 @@ from .models import Invoice
 class InvoiceAdmin(admin.ModelAdmin):
     list_display = ("number", "client", "amount_due", "amount_paid")
     list_select_related = ("client",)
+    search_fields = ("number", "client__name")
 
     def get_queryset(self, request):
         # the admin lists the firm's own invoices

@@ -2,7 +2,7 @@
 (and so inside the tenant context the middleware set)."""
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.http import JsonResponse
 
 from .models import Client, Invoice, Payment
@@ -102,10 +102,49 @@ def create_for_other_firm(request, pk):
     return {}
 
 
+# Query forms that put a tenant table in a subquery; pk is a client's id.
+
+def exclude_related(request, pk):
+    # NOT (... IN (SELECT ... FROM payment ...)) across the relation
+    qs = Invoice.objects.filter(firm_id=request.firm_id).exclude(payment__amount__gt=5)
+    return {"invoices": qs.count()}
+
+
+def in_subquery(request, pk):
+    clients = Client.objects.filter(pk=pk)
+    return {"invoices": Invoice.objects.filter(client__in=clients).count()}
+
+
+def exists_subquery(request, pk):
+    paid = Payment.objects.filter(invoice_id=OuterRef("pk"))
+    qs = Invoice.objects.filter(client_id=pk).filter(Exists(paid))
+    return {"invoices": qs.count()}
+
+
+def update_related_filter(request, pk):
+    # UPDATE ... WHERE id IN (SELECT ... JOIN client ...)
+    updated = Invoice.objects.filter(firm_id=request.firm_id, client__name__startswith="client") \
+        .filter(client_id=pk).update(amount_due=F("amount_due"))
+    return {"updated": updated}
+
+
+def union_of_querysets(request, pk):
+    first = Invoice.objects.filter(client_id=pk).values("id")
+    second = Invoice.objects.filter(firm_id=request.firm_id, number__endswith="-0").values("id")
+    return {"invoices": len(list(first.union(second)))}
+
+
+def in_other_subquery(request, pk):
+    clients = Client.objects.filter(pk=pk)
+    return {"invoices": Invoice.objects.filter(client__in=clients).count()}
+
+
 OPS = {f.__name__: f for f in (
     save, delete_with_cascade, select_related, prefetch_related, lazy_foreign_key,
     refresh_from_db, get_or_create, update_or_create, bulk_create, bulk_update,
-    f_update, pay, unscoped_filter, update_by_pk, delete_by_pk, create_for_other_firm)}
+    f_update, pay, unscoped_filter, update_by_pk, delete_by_pk, create_for_other_firm,
+    exclude_related, in_subquery, exists_subquery, update_related_filter,
+    union_of_querysets, in_other_subquery)}
 
 
 def op(request, name, pk):
