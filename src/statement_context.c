@@ -12,8 +12,10 @@
  * statement keeps its snapshot between FETCHes, so each FETCH runs under
  * the context of the DECLARE, whatever the session set in between.
  *
- * The snapshot lives in the statement's executor state (es_query_cxt); a
- * callback on that memory removes the statement from the list when the
+ * The statement holds a snapshot of the setting (tenant_context.c: one
+ * copy for all statements started under the same setting) while its
+ * executor state (es_query_cxt) lives; a callback on that memory removes
+ * the statement from the list and lets go of the snapshot when the
  * executor state goes, at ExecutorEnd or when an error or the end of the
  * transaction frees it.  The list holds the statements running or open
  * (cursors) that have a snapshot: almost always none or one.
@@ -72,6 +74,7 @@ forget_statement(void *arg)
 	StatementContext *gone = (StatementContext *) arg;
 	StatementContext **link = &statements;
 
+	tenant_context_release(gone->snapshot);
 	while (*link != NULL && *link != gone)
 		link = &(*link)->next;
 	if (*link != NULL)
@@ -86,13 +89,12 @@ void
 statement_context_keep(QueryDesc *queryDesc)
 {
 	MemoryContext cxt = queryDesc->estate->es_query_cxt;
-	TenantContextSnapshot *snapshot = tenant_context_snapshot(cxt);
-	StatementContext *statement;
+	StatementContext *statement = MemoryContextAlloc(cxt, sizeof(StatementContext));
+	TenantContextSnapshot *snapshot = tenant_context_hold();
 
 	/* none if the context was cleared meanwhile, which is an error anyway */
 	if (snapshot == NULL)
 		return;
-	statement = MemoryContextAlloc(cxt, sizeof(StatementContext));
 	statement->queryDesc = queryDesc;
 	statement->snapshot = snapshot;
 	statement->forget.func = forget_statement;

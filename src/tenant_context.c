@@ -69,13 +69,23 @@ typedef struct ContextValues
 
 static const ContextValues *context_values = NULL;
 
-/* A copy of the context, in force for one statement (statement_context.c). */
+/*
+ * A copy of the context, in force for the statements that hold it
+ * (statement_context.c).  Statements started under the same setting share
+ * one copy, counted, in memory of its own: the copy is made once per
+ * change of the setting, not once per statement.
+ */
 struct TenantContextSnapshot
 {
 	uint64		generation;		/* context_generation when it was taken */
+	int			holders;		/* statements holding it */
+	MemoryContext memory;		/* holds this struct and the values */
 	char	   *text;			/* the setting as given */
 	ContextValues *values;
 };
+
+/* The copy of the setting as it is now, if one was made. */
+static TenantContextSnapshot *latest_snapshot = NULL;
 
 static const TenantContextSnapshot *active_snapshot = NULL;
 static int	pin_depth = 0;
@@ -265,27 +275,62 @@ tenant_context_text(void)
 	return active_snapshot != NULL ? active_snapshot->text : tenant_setting;
 }
 
-/*
- * A copy of the context as set, in cxt, for a statement to run under; NULL
- * when no context is set.
- */
-TenantContextSnapshot *
-tenant_context_snapshot(MemoryContext cxt)
+static TenantContextSnapshot *
+copy_context(void)
 {
-	TenantContextSnapshot *snapshot;
-	Size		size;
+	MemoryContext memory = AllocSetContextCreate(TopMemoryContext,
+												 "tenant_guard statement context",
+												 ALLOCSET_SMALL_SIZES);
+	TenantContextSnapshot *snapshot = MemoryContextAlloc(memory, sizeof(TenantContextSnapshot));
+	Size		size = offsetof(ContextValues, values) +
+		sizeof(char *) * context_values->count;
 
-	if (context_values == NULL || context_values->count == 0)
-		return NULL;
-	size = offsetof(ContextValues, values) + sizeof(char *) * context_values->count;
-	snapshot = MemoryContextAlloc(cxt, sizeof(TenantContextSnapshot));
 	snapshot->generation = context_generation;
-	snapshot->text = MemoryContextStrdup(cxt, tenant_setting);
-	snapshot->values = MemoryContextAlloc(cxt, size);
+	snapshot->holders = 0;
+	snapshot->memory = memory;
+	snapshot->text = MemoryContextStrdup(memory, tenant_setting);
+	snapshot->values = MemoryContextAlloc(memory, size);
 	snapshot->values->count = context_values->count;
 	for (int i = 0; i < context_values->count; i++)
-		snapshot->values->values[i] = MemoryContextStrdup(cxt, context_values->values[i]);
+		snapshot->values->values[i] = MemoryContextStrdup(memory, context_values->values[i]);
 	return snapshot;
+}
+
+/*
+ * The context as set, for a statement to run under, held until
+ * tenant_context_release; NULL when no context is set.
+ */
+TenantContextSnapshot *
+tenant_context_hold(void)
+{
+	if (context_values == NULL || context_values->count == 0)
+		return NULL;
+	if (latest_snapshot == NULL || latest_snapshot->generation != context_generation)
+	{
+		TenantContextSnapshot *copy = copy_context();
+
+		if (latest_snapshot != NULL && latest_snapshot->holders == 0)
+			MemoryContextDelete(latest_snapshot->memory);
+		latest_snapshot = copy;
+	}
+	latest_snapshot->holders++;
+	return latest_snapshot;
+}
+
+/* A statement is done with its snapshot (its executor state is gone). */
+void
+tenant_context_release(TenantContextSnapshot *snapshot)
+{
+	if (--snapshot->holders == 0 && snapshot != latest_snapshot)
+		MemoryContextDelete(snapshot->memory);
+}
+
+/* Put the snapshot in force, inside a pinned call (no state to restore). */
+void
+tenant_context_activate(const TenantContextSnapshot *snapshot)
+{
+	Assert(pin_depth > 0);
+	active_snapshot = snapshot;
 }
 
 /*

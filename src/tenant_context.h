@@ -22,7 +22,9 @@ extern void tenant_context_define(void);
 /* The context one statement runs under (statement_context.c). */
 typedef struct TenantContextSnapshot TenantContextSnapshot;
 
-extern TenantContextSnapshot *tenant_context_snapshot(MemoryContext cxt);
+extern TenantContextSnapshot *tenant_context_hold(void);
+extern void tenant_context_release(TenantContextSnapshot *snapshot);
+extern void tenant_context_activate(const TenantContextSnapshot *snapshot);
 extern const TenantContextSnapshot *tenant_context_pin(const TenantContextSnapshot *snapshot);
 extern void tenant_context_unpin(const TenantContextSnapshot *before);
 extern void tenant_context_check_unchanged(void);

@@ -318,23 +318,6 @@ executor_start_checks(QueryDesc *queryDesc, int eflags)
  * it, under the snapshot taken once its executor state exists.  A change
  * of the setting that got past the refusals is an error after the call.
  */
-static void
-executor_start_checks_pinned(QueryDesc *queryDesc, int eflags)
-{
-	const TenantContextSnapshot *before =
-		tenant_context_pin(statement_context_of(queryDesc));
-
-	PG_TRY();
-	{
-		executor_start_checks(queryDesc, eflags);
-	}
-	PG_FINALLY();
-	{
-		tenant_context_unpin(before);
-	}
-	PG_END_TRY();
-}
-
 static pg_noinline void
 executor_start_pinned(QueryDesc *queryDesc, int eflags)
 {
@@ -344,7 +327,8 @@ executor_start_pinned(QueryDesc *queryDesc, int eflags)
 	{
 		chain_ExecutorStart(queryDesc, eflags);
 		statement_context_keep(queryDesc);
-		executor_start_checks_pinned(queryDesc, eflags);
+		tenant_context_activate(statement_context_of(queryDesc));
+		executor_start_checks(queryDesc, eflags);
 	}
 	PG_FINALLY();
 	{
