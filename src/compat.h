@@ -237,8 +237,10 @@ tg_ungrouped(Query *query, Node *expr)
  */
 #if PG_VERSION_NUM >= 180000
 #include "optimizer/planmain.h"
+#define TG_HAS_SELF_JOIN_ELIMINATION true
 #define TG_SELF_JOIN_ELIMINATION (&enable_self_join_elimination)
 #else
+#define TG_HAS_SELF_JOIN_ELIMINATION false
 #define TG_SELF_JOIN_ELIMINATION ((bool *) NULL)
 #endif
 

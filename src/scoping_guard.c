@@ -52,6 +52,7 @@
 #include "fk_validation.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/value.h"
 #include "plan_carrier.h"
 #include "replication/walsender.h"
@@ -126,6 +127,30 @@ bool
 scoping_guard_applies(void)
 {
 	return guard_active_here() && !in_referential_integrity_query();
+}
+
+static bool
+reads_tenant_tables_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+		return ((RangeTblEntry *) node)->rtekind == RTE_RELATION &&
+			!tenant_table_ruled_out(((RangeTblEntry *) node)->relid);
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, reads_tenant_tables_walker, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, reads_tenant_tables_walker, context);
+}
+
+/*
+ * Does any level of the statement (subqueries, sublinks, CTEs included)
+ * read a tenant table, or a table a tenant table may be expanded into?
+ */
+bool
+scoping_guard_query_reads_tenant_tables(Query *parse)
+{
+	return reads_tenant_tables_walker((Node *) parse, NULL);
 }
 
 /*

@@ -52,6 +52,7 @@ typedef struct ScopeCollector
 
 extern bool scoping_guard_applies(void);
 extern bool scoping_guard_in_referential_query(Query *parse);
+extern bool scoping_guard_query_reads_tenant_tables(Query *parse);
 extern bool scoping_guard_planning_needed(Query *parse);
 extern bool scoping_guard_begin_planning(ScopeCollector *collector,
 										 Query *parse,

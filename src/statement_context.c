@@ -28,6 +28,7 @@
 
 #include "statement_context.h"
 
+#include "citus_cluster.h"
 #include "extension_state.h"
 #include "nodes/plannodes.h"
 #include "parser/parsetree.h"
@@ -60,11 +61,17 @@ plan_touches_tenant_tables(PlannedStmt *plan)
 	return false;
 }
 
-/* Must the statement about to start run under a snapshot of the context? */
+/*
+ * Must the statement about to start run under a snapshot of the context?
+ * Not on a connection Citus opened to this worker: the coordinator judged
+ * the statement, and hands the context its shard queries check with to
+ * each row check (row_verification.c, verify_shard_row), which adopts it.
+ */
 bool
 statement_context_needed(QueryDesc *queryDesc)
 {
 	return tenant_context_is_set() && extension_is_active() &&
+		!citus_internal_connection() &&
 		plan_touches_tenant_tables(queryDesc->plannedstmt);
 }
 

@@ -109,14 +109,15 @@ plan_judged(Query *parse, const char *query_string, int cursorOptions,
 	bool		collecting = collector != NULL &&
 		scoping_guard_begin_planning(collector, parse, query_string);
 	bool		entered;
-	bool	   *self_joins = collecting ? TG_SELF_JOIN_ELIMINATION : NULL;
+	bool	   *self_joins = TG_HAS_SELF_JOIN_ELIMINATION && collecting &&
+		scoping_guard_query_reads_tenant_tables(parse) ? TG_SELF_JOIN_ELIMINATION : NULL;
 	bool		self_joins_were = self_joins != NULL && *self_joins;
 	PlannedStmt *result;
 
 	/*
 	 * Statements planned while this one is (functions the planner folds,
 	 * say) count as run by it, like those its executor runs.  A self-join
-	 * is judged as two scans, as written (compat.h).
+	 * of tenant tables is judged as two scans, as written (compat.h).
 	 */
 	entered = scoping_guard_executor_enter();
 	if (self_joins != NULL)
@@ -523,8 +524,10 @@ executor_finish_pinned(const TenantContextSnapshot *snapshot, QueryDesc *queryDe
 static void
 tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 {
+	/* a plain SELECT's finish fires no trigger and runs no user code */
 	const TenantContextSnapshot *snapshot =
-		statement_contexts_exist() ? statement_context_of(queryDesc) : NULL;
+		statement_contexts_exist() && plan_may_update(queryDesc->plannedstmt) ?
+		statement_context_of(queryDesc) : NULL;
 
 	if (snapshot == NULL)
 		executor_finish_guarded(queryDesc);
