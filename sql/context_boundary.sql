@@ -104,6 +104,32 @@ SELECT id, notes FROM cb.invoices WHERE firm_id = 2 ORDER BY id;
 SELECT name, set_config('tenant_guard.tenant', '1', true) FROM cb.firms WHERE id = 1;
 SELECT id, notes FROM cb.invoices WHERE firm_id = 1 ORDER BY id;
 ROLLBACK;
+-- a change no refusal sees (set_config with NULL) is caught when the pinned
+-- call returns, even when a nested statement's error about it was caught:
+-- the statements a function runs keep the caller's context, not the
+-- cleared setting
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SAVEPOINT s;
+CREATE FUNCTION pg_temp.steal() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+	PERFORM set_config('tenant_guard.tenant', NULL, true);
+	BEGIN
+		PERFORM 1 FROM cb.invoices WHERE firm_id = 1;
+	EXCEPTION WHEN insufficient_privilege THEN NULL;
+	END;
+	SELECT string_agg(notes, ',') INTO r FROM cb.invoices WHERE firm_id = 2;
+	RETURN r;
+END $$;
+SELECT id, pg_temp.steal() FROM cb.invoices WHERE id = 1;
+ROLLBACK TO s;
+-- an error in a pinned call leaves nothing behind for the next statement
+SELECT id FROM cb.invoices
+ WHERE id = 1 AND (set_config('tenant_guard.tenant', NULL, true) IS NULL OR 1 / 0 = 0);
+ROLLBACK TO s;
+SELECT id FROM cb.invoices WHERE firm_id = 1 ORDER BY id;
+ROLLBACK;
 -- COPY FROM with a WHERE clause that clears the context
 BEGIN;
 SELECT set_config('tenant_guard.tenant', '1', true);
@@ -199,6 +225,14 @@ SELECT id FROM cb.invoices WHERE id = 1 UNION SELECT id FROM cb.invoices WHERE i
 SELECT count(*) FROM (SELECT * FROM (SELECT id FROM cb.invoices WHERE client_id = 16) a) b;
 SELECT c.id, x.n FROM cb.clients c,
 	LATERAL (SELECT count(*) AS n FROM cb.invoices i WHERE i.client_id = c.id) x WHERE c.id = 16;
+-- outer joins, nested and under an inner join (the row check reads a column
+-- of the nullable side above the joins)
+SELECT c.id, i.id FROM cb.clients c LEFT JOIN cb.invoices i ON i.client_id = c.id
+  LEFT JOIN cb.firms f ON f.id = i.firm_id WHERE c.firm_id = 1 ORDER BY 1, 2;
+SELECT c.id, i.id FROM cb.clients c LEFT JOIN cb.invoices i ON i.client_id = c.id
+  JOIN cb.firms f ON f.id = c.firm_id WHERE c.firm_id = 1 ORDER BY 1, 2;
+SELECT count(i.id) FROM cb.clients c LEFT JOIN cb.invoices i ON i.client_id = c.id
+  JOIN cb.firms f ON f.id = c.firm_id WHERE c.firm_id = 1;
 SAVEPOINT s;
 MERGE INTO cb.invoices i USING (SELECT 1 AS id) v ON i.id = v.id
 	WHEN MATCHED THEN UPDATE SET notes = i.notes;
@@ -265,6 +299,18 @@ ROLLBACK TO s;
 SELECT notes::int FROM cb.invoices WHERE id = 10;
 ROLLBACK TO s;
 SELECT sum(notes::int) FROM cb.invoices WHERE id IN (10, 11);
+ROLLBACK TO s;
+CREATE FUNCTION pg_temp.peek_sfunc(text, text) RETURNS text LANGUAGE plpgsql
+	AS $$ BEGIN RAISE NOTICE 'aggregated %', $2; RETURN $2; END $$;
+CREATE AGGREGATE pg_temp.peek_agg(text) (sfunc = pg_temp.peek_sfunc, stype = text);
+SELECT pg_temp.peek_agg(notes) FROM cb.invoices WHERE id IN (10, 11);
+ROLLBACK TO s;
+CREATE DOMAIN pg_temp.peeked AS text CHECK (pg_temp.shout(VALUE));
+SELECT notes::pg_temp.peeked FROM cb.invoices WHERE id = 10;
+ROLLBACK TO s;
+SELECT c.id FROM cb.clients c WHERE c.firm_id IN (1, 1)
+   AND EXISTS (SELECT 1 FROM cb.invoices i
+			   WHERE i.firm_id = c.firm_id AND i.id = 10 AND i.notes::int = 0);
 ROLLBACK TO s;
 SELECT id FROM cb.invoices WHERE id IN (1, 2) AND pg_temp.shout(notes) ORDER BY id;
 SELECT id, upper(notes) FROM cb.invoices WHERE id IN (1, 2, 10, 11) AND firm_id = 1 ORDER BY id;
@@ -373,11 +419,25 @@ SAVEPOINT s;
 INSERT INTO cb.bookings VALUES (2, 1, '[2026-12-24 10:30, 2026-12-24 10:45)');
 ROLLBACK TO s;
 INSERT INTO cb.payments VALUES (1, 1, 12345);
+ROLLBACK TO s;
+-- nor to an exception handler, which reads the detail of an error it caught
+DO $$
+DECLARE
+	d text;
+BEGIN
+	INSERT INTO cb.bookings VALUES (2, 1, '[2026-12-24 10:30, 2026-12-24 10:45)');
+EXCEPTION WHEN exclusion_violation THEN
+	GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+	RAISE NOTICE 'caught: %', d;
+END $$;
 ROLLBACK;
 INSERT INTO cb.bookings VALUES (2, 1, '[2026-12-24 10:30, 2026-12-24 10:45)');
 \set VERBOSITY terse
 RESET ROLE;
 
 DROP SCHEMA cb CASCADE;
+SET ROLE regress_cb_app;
+DROP FUNCTION pg_temp.shout(text);
+RESET ROLE;
 REVOKE CREATE ON SCHEMA public FROM regress_cb_app;
 DROP ROLE regress_cb_app;

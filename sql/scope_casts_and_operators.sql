@@ -261,6 +261,11 @@ SELECT count(*) FROM sco.invoices i
 -- (18's planner turns it into = ANY itself)
 SELECT count(*) FROM sco.invoices i WHERE i.firm_id IN (VALUES (1), (2));
 SELECT count(*) FROM sco.invoices i WHERE i.firm_id = 1 AND i.id IN (VALUES (1), (2));
+-- also in an inner or outer join's ON clause, not in a FULL join's
+SELECT count(i.id) FROM sco.firms f
+  LEFT JOIN sco.invoices i ON i.firm_id IN (VALUES (1), (2)) AND i.id = f.id;
+SELECT count(i.id) FROM sco.firms f
+  FULL JOIN sco.invoices i ON i.firm_id IN (VALUES (1), (2)) AND i.id = f.id;
 DROP SCHEMA sco_ops CASCADE;
 DROP SCHEMA sco CASCADE;
 DROP OWNED BY regress_operator_maker;

@@ -18,6 +18,9 @@ SELECT id FROM scol.accounts WHERE org_id IN ('acme', 'x');
 SELECT id FROM scol.accounts WHERE org_id = 'acme' COLLATE scol.ci;
 SELECT id FROM scol.accounts WHERE org_id COLLATE scol.ci IN ('acme', 'x');
 SELECT id FROM scol.accounts WHERE org_id IS NOT DISTINCT FROM 'acme' COLLATE scol.ci;
+-- nor is a correlation under it
+SELECT id FROM scol.accounts a WHERE org_id = 'acme'
+   AND EXISTS (SELECT 1 FROM scol.accounts b WHERE b.org_id = a.org_id COLLATE scol.ci AND b.id > 1);
 -- with a context, such a statement is verified row by row instead
 SET tenant_guard.tenant = 'acme';
 SELECT id FROM scol.accounts WHERE org_id = 'acme' COLLATE scol.ci ORDER BY id;

@@ -244,6 +244,20 @@ tg_ungrouped(Query *query, Node *expr)
 #define TG_SELF_JOIN_ELIMINATION ((bool *) NULL)
 #endif
 
+/*
+ * A Var made for a table on the nullable side of outer joins, referenced
+ * above them: from 16 on it names those joins (their range-table indexes)
+ * in varnullingrels, which the planner checks; before 16 there is no such
+ * field.
+ */
+static inline void
+tg_set_nullingrels(Var *var, Bitmapset *nulling_joins)
+{
+#if PG_VERSION_NUM >= 160000
+	var->varnullingrels = nulling_joins;
+#endif
+}
+
 /* 18's planner turns IN (VALUES ...) into = ANY (values_lists.c). */
 #define TG_PLANNER_TURNS_VALUES_INTO_ARRAYS (PG_VERSION_NUM >= 180000)
 

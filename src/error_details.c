@@ -14,6 +14,11 @@
  * (That a key exists at all, in a unique index spanning tenants, stays
  * visible: doc/tenant-context.md.)
  *
+ * An error can also be caught before it is reported (a PL/pgSQL exception
+ * handler reads the detail with GET STACKED DIAGNOSTICS), so the executor
+ * calls of a statement that runs under a context withhold it as the error
+ * leaves them (error_details_rethrow).
+ *
  * The decision must be cheap and must not fail, since it runs in
  * emit_log_hook while an error is being reported: no catalog access.  So
  * every class-23 error that names a table (errtable, which PostgreSQL's
@@ -33,21 +38,52 @@
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
+/* Is it a constraint error whose detail can show a row's values? */
+static bool
+detail_can_show_rows(ErrorData *edata)
+{
+	return edata->elevel >= ERROR && edata->detail != NULL &&
+		edata->table_name != NULL &&
+		ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
+}
+
+static void
+withhold_detail(ErrorData *edata)
+{
+	if (edata->detail_log == NULL)
+		edata->detail_log = edata->detail;
+	edata->detail = pstrdup("The detail can show another tenant's values and is "
+							"withheld while tenant_guard.tenant is set; the server log has it.");
+}
+
 static void
 withhold_constraint_detail(ErrorData *edata)
 {
-	if (edata->elevel >= ERROR && edata->detail != NULL &&
-		edata->table_name != NULL &&
-		ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION &&
-		extension_present && tenant_context_is_set())
-	{
-		if (edata->detail_log == NULL)
-			edata->detail_log = edata->detail;
-		edata->detail = pstrdup("The detail can show another tenant's values and is "
-								"withheld while tenant_guard.tenant is set; the server log has it.");
-	}
+	if (detail_can_show_rows(edata) && extension_present && tenant_context_is_set())
+		withhold_detail(edata);
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
+}
+
+/*
+ * In the PG_CATCH of a statement's executor call pinned to a context
+ * (tenant_guard.c): rethrow the error, its detail withheld if it could show
+ * a row's values.  Before an exception handler sees it: PL/pgSQL's GET
+ * STACKED DIAGNOSTICS reads the detail of an error no one reported.  cxt is
+ * the memory context of the call.
+ */
+void
+error_details_rethrow(MemoryContext cxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	if (!detail_can_show_rows(edata))
+		PG_RE_THROW();
+	FlushErrorState();
+	withhold_detail(edata);
+	ReThrowError(edata);
 }
 
 void

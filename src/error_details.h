@@ -13,5 +13,6 @@
 #include "tenant_guard.h"
 
 extern void error_details_init(void);
+extern void error_details_rethrow(MemoryContext cxt);	/* does not return */
 
 #endif							/* TENANT_GUARD_ERROR_DETAILS_H */

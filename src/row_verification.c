@@ -48,6 +48,7 @@
 
 #include "row_verification.h"
 
+#include "access/transam.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
@@ -319,6 +320,57 @@ walk_jointree(Node *node, bool nullable, Bitmapset **in_tree,
 	}
 }
 
+/*
+ * The outer joins of the tree that can null the relation at rti (the
+ * range-table indexes of their JoinExprs), for the Vars of it made here
+ * (compat.h, tg_set_nullingrels).  False when rti is not in the tree.
+ */
+static bool
+find_nulling_joins(Node *node, int rti, Bitmapset *above, Bitmapset **nulling)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblRef))
+	{
+		if (((RangeTblRef *) node)->rtindex != rti)
+			return false;
+		*nulling = above;
+		return true;
+	}
+	if (IsA(node, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			if (find_nulling_joins(lfirst(lc), rti, above, nulling))
+				return true;
+		return false;
+	}
+	if (IsA(node, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) node;
+		Bitmapset  *left = above;
+		Bitmapset  *right = above;
+
+		if (join->jointype == JOIN_RIGHT || join->jointype == JOIN_FULL)
+			left = bms_add_member(bms_copy(above), join->rtindex);
+		if (join->jointype == JOIN_LEFT || join->jointype == JOIN_FULL)
+			right = bms_add_member(bms_copy(above), join->rtindex);
+		return find_nulling_joins(join->larg, rti, left, nulling) ||
+			find_nulling_joins(join->rarg, rti, right, nulling);
+	}
+	return false;
+}
+
+static Bitmapset *
+nulling_joins_of(Query *query, int rti)
+{
+	Bitmapset  *nulling = NULL;
+
+	(void) find_nulling_joins((Node *) query->jointree, rti, NULL, &nulling);
+	return nulling;
+}
+
 /* bool_and(arg), as parse analysis would build it. */
 static Expr *
 make_bool_and(Expr *arg)
@@ -384,16 +436,13 @@ typedef struct RowCheckTarget
  * functions, and nested subqueries (not looked into).
  */
 static Var *
-subquery_tenant_output(RangeTblEntry *subrte, Index subrti, Index inner_rti,
-					   AttrNumber attnum)
+subquery_tenant_output(RangeTblEntry *subrte, Index subrti, Var *inner)
 {
 	Query	   *sub = subrte->subquery;
+	Index		inner_rti = inner->varno;
+	AttrNumber	attnum = inner->varattno;
 	ListCell   *lc;
-	Var		   *inner;
 	TargetEntry *tle;
-	Oid			typid;
-	int32		typmod;
-	Oid			collid;
 
 	if (sub->setOperations != NULL || sub->commandType != CMD_SELECT ||
 		sub->hasWindowFuncs || sub->groupingSets != NIL)
@@ -412,10 +461,7 @@ subquery_tenant_output(RangeTblEntry *subrte, Index subrti, Index inner_rti,
 	if (sub->distinctClause != NIL || sub->hasAggs || sub->groupClause != NIL ||
 		sub->havingQual != NULL)
 		return NULL;
-	get_atttypetypmodcoll(rt_fetch(inner_rti, sub->rtable)->relid, attnum,
-						  &typid, &typmod, &collid);
-	inner = makeVar(inner_rti, attnum, typid, typmod, collid, 0);
-	tle = makeTargetEntry((Expr *) inner, next_resno(sub->targetList),
+	tle = makeTargetEntry((Expr *) copyObject(inner), next_resno(sub->targetList),
 						  pstrdup("tenant_guard_tenant"), false);
 	sub->targetList = lappend(sub->targetList, tle);
 	subrte->eref->colnames = lappend(subrte->eref->colnames,
@@ -452,6 +498,7 @@ row_check_targets(Query *query, List *findings, int depth, bool outer_nullable)
 			target->nullable = is_nullable;
 			get_atttypetypmodcoll(rte->relid, attnum, &typid, &typmod, &collid);
 			target->tenant = makeVar(rti, attnum, typid, typmod, collid, 0);
+			tg_set_nullingrels(target->tenant, nulling_joins_of(query, rti));
 			targets = lappend(targets, target);
 		}
 		else if (rte->rtekind == RTE_SUBQUERY && depth == 0 && !rte->lateral)
@@ -463,10 +510,11 @@ row_check_targets(Query *query, List *findings, int depth, bool outer_nullable)
 			{
 				RowCheckTarget *inner = lfirst(lc);
 
-				inner->tenant = subquery_tenant_output(rte, rti, inner->tenant->varno,
-													   inner->tenant->varattno);
-				if (inner->tenant != NULL)
-					targets = lappend(targets, inner);
+				inner->tenant = subquery_tenant_output(rte, rti, inner->tenant);
+				if (inner->tenant == NULL)
+					continue;
+				tg_set_nullingrels(inner->tenant, nulling_joins_of(query, rti));
+				targets = lappend(targets, inner);
 			}
 		}
 	}
@@ -482,22 +530,74 @@ function_may_leak(Oid funcid, void *context)
 /*
  * Does the statement pass a column of its own rows to code that is not
  * leakproof (a cast that can fail, a user function, RAISE, a division that
- * can fail by zero), in its conditions, output list, grouping, ordering or
- * RETURNING?  Aggregates and window functions count by their arguments; a
- * sublink by its test and by whether it reads the outer row.
+ * can fail by zero, a domain's check), in its conditions, output list,
+ * grouping, ordering or RETURNING?  A built-in aggregate or window function
+ * counts by its arguments, any other as code of its own; a sublink by its
+ * test and by whether it reads the outer row.  A node this does not know
+ * counts as leaky when it reads a column, as in PostgreSQL's
+ * contain_leaked_vars.
  */
 static bool
 passes_columns_to_leaky_code(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, SubLink))
-		return passes_columns_to_leaky_code(((SubLink *) node)->testexpr, context) ||
-			contain_vars_of_level(((SubLink *) node)->subselect, 1);
-	if (!IsA(node, Aggref) && !IsA(node, WindowFunc) &&
-		check_functions_in_node(node, function_may_leak, NULL) &&
-		contain_var_clause(node))
-		return true;
+	switch (nodeTag(node))
+	{
+		case T_SubLink:
+			return passes_columns_to_leaky_code(((SubLink *) node)->testexpr, context) ||
+				contain_vars_of_level(((SubLink *) node)->subselect, 1);
+		case T_Aggref:
+			if (((Aggref *) node)->aggfnoid >= FirstNormalObjectId &&
+				contain_var_clause(node))
+				return true;
+			break;
+		case T_WindowFunc:
+			if (((WindowFunc *) node)->winfnoid >= FirstNormalObjectId &&
+				contain_var_clause(node))
+				return true;
+			break;
+		case T_FuncExpr:
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+		case T_ScalarArrayOpExpr:
+		case T_CoerceViaIO:
+		case T_RowCompareExpr:
+			if (check_functions_in_node(node, function_may_leak, NULL) &&
+				contain_var_clause(node))
+				return true;
+			break;
+		case T_Var:
+		case T_Const:
+		case T_Param:
+		case T_List:
+		case T_TargetEntry:
+		case T_FromExpr:
+		case T_JoinExpr:
+		case T_RangeTblRef:
+		case T_BoolExpr:
+		case T_RelabelType:
+		case T_CollateExpr:
+		case T_CaseExpr:
+		case T_CaseWhen:
+		case T_CaseTestExpr:
+		case T_CoalesceExpr:
+		case T_RowExpr:
+		case T_NullTest:
+		case T_BooleanTest:
+		case T_ArrayExpr:
+		case T_FieldSelect:
+		case T_NamedArgExpr:
+		case T_SQLValueFunction:
+		case T_CurrentOfExpr:
+			break;
+		default:
+			/* a domain's check, an array cast, XML, JSON, subscripts, ... */
+			if (contain_var_clause(node))
+				return true;
+			break;
+	}
 	return expression_tree_walker(node, passes_columns_to_leaky_code, context);
 }
 

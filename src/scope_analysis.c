@@ -62,6 +62,7 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/primnodes.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "scope_params.h"
 #include "utils/catcache.h"
@@ -412,7 +413,8 @@ clause_equates_columns(Node *clause, Var **left, Var **right)
 	*left = linitial_node(Var, op->args);
 	*right = lsecond_node(Var, op->args);
 	return (*left)->varlevelsup == 0 && (*right)->varlevelsup == 0 &&
-		operator_is_equality(op->opno);
+		operator_is_equality(op->opno) &&
+		collation_is_deterministic(op->inputcollid);
 }
 
 /*
@@ -461,7 +463,8 @@ clause_pins_column(Node *clause, Index relid, AttrNumber attnum)
 	}
 	return IsA(left, Var) && ((Var *) left)->varno == (int) relid &&
 		((Var *) left)->varattno == attnum && ((Var *) left)->varlevelsup == 0 &&
-		is_single_value(right) && operator_is_equality(op->opno);
+		is_single_value(right) && operator_is_equality(op->opno) &&
+		collation_is_deterministic(op->inputcollid);
 }
 
 /* A constant FALSE or NULL gating qual means the scan returns nothing. */
@@ -476,11 +479,49 @@ is_constant_false(Node *clause)
 	return constant->constisnull || !DatumGetBool(constant->constvalue);
 }
 
+/* Does the clause read an outer row's column (a correlation Param)? */
+static bool
+reads_correlation(Node *node, PlannerInfo *root)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+		return exec_param_is_correlation(root, ((Param *) node)->paramid);
+	return expression_tree_walker(node, reads_correlation, (void *) root);
+}
+
+/*
+ * Does a condition of the scan pass its columns to code that is not
+ * leakproof?  The scan then runs that code on every row it reads.
+ */
+static bool
+restriction_has_leaky_code(RelOptInfo *rel)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (!rinfo->pseudoconstant && contain_leaked_vars((Node *) rinfo->clause))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A scope through a correlation (an outer row's column, or a semi join's
+ * condition) restricts the rows the statement uses, not the rows the scan
+ * reads: a hash or merge join reads them all and applies the condition
+ * after the scan.  So it counts only when the scan's own conditions are
+ * leakproof; otherwise such code would see every tenant's rows.
+ */
 bool
 restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 							 AttrNumber tenant_attnum)
 {
 	ListCell   *lc;
+	bool		correlated = false;
 
 	/* A scan the planner has proven empty reads nothing. */
 	if (IS_DUMMY_REL(rel))
@@ -496,9 +537,14 @@ restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 				return true;
 			continue;
 		}
-		if (clause_is_tenant_scope(root, (Node *) rinfo->clause, rel->relid,
-								   tenant_attnum))
+		if (!clause_is_tenant_scope(root, (Node *) rinfo->clause, rel->relid,
+									tenant_attnum))
+			continue;
+		if (root == NULL || !reads_correlation((Node *) rinfo->clause, root))
 			return true;
+		correlated = true;
 	}
-	return semi_join_correlation_is_scope(root, rel->relid, tenant_attnum);
+	if (!correlated && !semi_join_correlation_is_scope(root, rel->relid, tenant_attnum))
+		return false;
+	return !restriction_has_leaky_code(rel);
 }

@@ -287,6 +287,15 @@ exec_param_is_tenant_value(PlannerInfo *root, int paramid)
 	return column != NULL && where_restricts_column(owner, column, &fixing);
 }
 
+/* Is the PARAM_EXEC Param a correlated (or lateral) reference to an outer row? */
+bool
+exec_param_is_correlation(PlannerInfo *root, int paramid)
+{
+	PlannerInfo *owner;
+
+	return correlated_column(root, paramid, &owner) != NULL;
+}
+
 /*
  * For a correlation Param that exec_param_is_tenant_value accepted: the
  * outer WHERE term that restricts its column to X, the outer level, and

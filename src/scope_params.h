@@ -15,6 +15,7 @@
 #include "nodes/pathnodes.h"
 
 extern bool exec_param_is_tenant_value(PlannerInfo *root, int paramid);
+extern bool exec_param_is_correlation(PlannerInfo *root, int paramid);
 extern Node *correlated_scope_term(PlannerInfo *root, int paramid,
 								   PlannerInfo **owner, Var **column);
 extern bool semi_join_correlation_is_scope(PlannerInfo *root, Index relid,

@@ -89,19 +89,19 @@ forget_statement(void *arg)
 }
 
 /*
- * After the statement's executor state exists: take the snapshot, in that
- * state's memory, and keep it for the statement's later executor calls.
+ * After the statement's executor state exists: hold a snapshot, keep it for
+ * the statement's later executor calls, and return it (NULL when the
+ * context was cleared meanwhile, which the caller refuses).
  */
-void
+TenantContextSnapshot *
 statement_context_keep(QueryDesc *queryDesc)
 {
 	MemoryContext cxt = queryDesc->estate->es_query_cxt;
 	StatementContext *statement = MemoryContextAlloc(cxt, sizeof(StatementContext));
 	TenantContextSnapshot *snapshot = tenant_context_hold();
 
-	/* none if the context was cleared meanwhile, which is an error anyway */
 	if (snapshot == NULL)
-		return;
+		return NULL;
 	statement->queryDesc = queryDesc;
 	statement->snapshot = snapshot;
 	statement->forget.func = forget_statement;
@@ -109,6 +109,7 @@ statement_context_keep(QueryDesc *queryDesc)
 	MemoryContextRegisterResetCallback(cxt, &statement->forget);
 	statement->next = statements;
 	statements = statement;
+	return snapshot;
 }
 
 /* Are there statements with a snapshot (cheap, for the executor hooks)? */
@@ -119,7 +120,7 @@ statement_contexts_exist(void)
 }
 
 /* The snapshot a started statement runs under, or NULL. */
-const TenantContextSnapshot *
+TenantContextSnapshot *
 statement_context_of(QueryDesc *queryDesc)
 {
 	for (StatementContext *statement = statements; statement != NULL;

@@ -18,8 +18,8 @@
 typedef struct StatementContext StatementContext;
 
 extern bool statement_context_needed(QueryDesc *queryDesc);
-extern void statement_context_keep(QueryDesc *queryDesc);
-extern const TenantContextSnapshot *statement_context_of(QueryDesc *queryDesc);
+extern TenantContextSnapshot *statement_context_keep(QueryDesc *queryDesc);
+extern TenantContextSnapshot *statement_context_of(QueryDesc *queryDesc);
 extern bool statement_contexts_exist(void);
 
 #endif							/* TENANT_GUARD_STATEMENT_CONTEXT_H */

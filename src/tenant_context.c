@@ -87,9 +87,17 @@ struct TenantContextSnapshot
 /* The copy of the setting as it is now, if one was made. */
 static TenantContextSnapshot *latest_snapshot = NULL;
 
-static const TenantContextSnapshot *active_snapshot = NULL;
+static TenantContextSnapshot *active_snapshot = NULL;
 static int	pin_depth = 0;
-static bool changed_while_pinned = false;
+
+/*
+ * Counts the changes of the setting's value.  A pin remembers the count;
+ * a different one when the pinned call returns means the context changed
+ * meanwhile by a way no refusal saw.  Nested calls compare with their own
+ * count and never reset it, so an outer call still sees what an inner one
+ * saw (and an error an inner one raised and a handler caught).
+ */
+static uint64 context_changes = 0;
 
 /* The values converted to one type, valid for one generation. */
 #define CONVERSION_SLOTS 8
@@ -217,9 +225,8 @@ check_tenant(char **newval, void **extra, GucSource source)
 static void
 assign_tenant(const char *newval, void *extra)
 {
-	if (pin_depth > 0 && tenant_setting != NULL && newval != NULL &&
-		strcmp(newval, tenant_setting) != 0)
-		changed_while_pinned = true;
+	if (strcmp(newval ? newval : "", tenant_setting ? tenant_setting : "") != 0)
+		context_changes++;
 	context_values = (const ContextValues *) extra;
 	context_generation++;
 	if (citus_is_loaded())
@@ -297,12 +304,20 @@ copy_context(void)
 }
 
 /*
- * The context as set, for a statement to run under, held until
- * tenant_context_release; NULL when no context is set.
+ * The context for a statement to run under, held until
+ * tenant_context_release: inside another statement's pinned call, that
+ * statement's (a statement a function or a cursor's FETCH runs keeps the
+ * context of the statement that runs it); else the setting as it is.  NULL
+ * when there is no context.
  */
 TenantContextSnapshot *
 tenant_context_hold(void)
 {
+	if (active_snapshot != NULL)
+	{
+		active_snapshot->holders++;
+		return active_snapshot;
+	}
 	if (context_values == NULL || context_values->count == 0)
 		return NULL;
 	if (latest_snapshot == NULL || latest_snapshot->generation != context_generation)
@@ -325,9 +340,12 @@ tenant_context_release(TenantContextSnapshot *snapshot)
 		MemoryContextDelete(snapshot->memory);
 }
 
-/* Put the snapshot in force, inside a pinned call (no state to restore). */
+/*
+ * Put the snapshot in force, inside a pinned call (tenant_context_unpin
+ * restores what was in force before).
+ */
 void
-tenant_context_activate(const TenantContextSnapshot *snapshot)
+tenant_context_activate(TenantContextSnapshot *snapshot)
 {
 	Assert(pin_depth > 0);
 	active_snapshot = snapshot;
@@ -335,38 +353,35 @@ tenant_context_activate(const TenantContextSnapshot *snapshot)
 
 /*
  * Pin the context for a statement's executor call and, with a snapshot,
- * put it in force; returns the snapshot in force before, for
- * tenant_context_unpin, which the caller must call also on error
+ * put it in force; tenant_context_unpin must follow, also on error
  * (PG_FINALLY).
  */
-const TenantContextSnapshot *
-tenant_context_pin(const TenantContextSnapshot *snapshot)
+void
+tenant_context_pin(TenantContextPin *pin, TenantContextSnapshot *snapshot)
 {
-	const TenantContextSnapshot *before = active_snapshot;
-
+	pin->before = active_snapshot;
+	pin->changes = context_changes;
 	if (snapshot != NULL)
 		active_snapshot = snapshot;
 	pin_depth++;
-	return before;
 }
 
 void
-tenant_context_unpin(const TenantContextSnapshot *before)
+tenant_context_unpin(const TenantContextPin *pin)
 {
-	active_snapshot = before;
+	active_snapshot = pin->before;
 	pin_depth--;
 }
 
 /*
  * After a pinned call returned: a change of the setting that got past the
- * check hook is an error, which rolls it back with the statement.
+ * refusals is an error, which rolls it back with the statement.
  */
 void
-tenant_context_check_unchanged(void)
+tenant_context_check_unchanged(const TenantContextPin *pin)
 {
-	if (!changed_while_pinned)
+	if (context_changes == pin->changes)
 		return;
-	changed_while_pinned = false;
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("tenant_guard.tenant cannot change while a statement on tenant tables runs"),

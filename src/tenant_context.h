@@ -22,12 +22,19 @@ extern void tenant_context_define(void);
 /* The context one statement runs under (statement_context.c). */
 typedef struct TenantContextSnapshot TenantContextSnapshot;
 
+/* One pinned executor call: what to restore and check when it returns. */
+typedef struct TenantContextPin
+{
+	TenantContextSnapshot *before;	/* the snapshot in force before */
+	uint64		changes;		/* the setting's change count at the pin */
+} TenantContextPin;
+
 extern TenantContextSnapshot *tenant_context_hold(void);
 extern void tenant_context_release(TenantContextSnapshot *snapshot);
-extern void tenant_context_activate(const TenantContextSnapshot *snapshot);
-extern const TenantContextSnapshot *tenant_context_pin(const TenantContextSnapshot *snapshot);
-extern void tenant_context_unpin(const TenantContextSnapshot *before);
-extern void tenant_context_check_unchanged(void);
+extern void tenant_context_activate(TenantContextSnapshot *snapshot);
+extern void tenant_context_pin(TenantContextPin *pin, TenantContextSnapshot *snapshot);
+extern void tenant_context_unpin(const TenantContextPin *pin);
+extern void tenant_context_check_unchanged(const TenantContextPin *pin);
 extern void tenant_context_refuse_reset(void);
 extern bool tenant_context_is_set(void);
 extern const char *tenant_context_text(void);

@@ -322,21 +322,33 @@ executor_start_checks(QueryDesc *queryDesc, int eflags)
 static pg_noinline void
 executor_start_pinned(QueryDesc *queryDesc, int eflags)
 {
-	const TenantContextSnapshot *before = tenant_context_pin(NULL);
+	MemoryContext cxt = CurrentMemoryContext;
+	TenantContextPin pin;
 
+	tenant_context_pin(&pin, NULL);
 	PG_TRY();
 	{
+		TenantContextSnapshot *snapshot;
+
 		chain_ExecutorStart(queryDesc, eflags);
-		statement_context_keep(queryDesc);
-		tenant_context_activate(statement_context_of(queryDesc));
+		snapshot = statement_context_keep(queryDesc);
+		if (snapshot == NULL)
+		{
+			/* the context was cleared meanwhile: the check reports it */
+			tenant_context_check_unchanged(&pin);
+			elog(ERROR, "tenant_guard: the tenant context is gone");
+		}
+		tenant_context_activate(snapshot);
 		executor_start_checks(queryDesc, eflags);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		tenant_context_unpin(before);
+		tenant_context_unpin(&pin);
+		error_details_rethrow(cxt);
 	}
 	PG_END_TRY();
-	tenant_context_check_unchanged();
+	tenant_context_unpin(&pin);
+	tenant_context_check_unchanged(&pin);
 }
 
 static void
@@ -430,26 +442,30 @@ executor_run_guarded(TG_EXECUTOR_RUN_PARAMS)
 }
 
 static pg_noinline void
-executor_run_pinned(const TenantContextSnapshot *snapshot, TG_EXECUTOR_RUN_PARAMS)
+executor_run_pinned(TenantContextSnapshot *snapshot, TG_EXECUTOR_RUN_PARAMS)
 {
-	const TenantContextSnapshot *before = tenant_context_pin(snapshot);
+	MemoryContext cxt = CurrentMemoryContext;
+	TenantContextPin pin;
 
+	tenant_context_pin(&pin, snapshot);
 	PG_TRY();
 	{
 		executor_run_guarded(TG_EXECUTOR_RUN_ARGS);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		tenant_context_unpin(before);
+		tenant_context_unpin(&pin);
+		error_details_rethrow(cxt);
 	}
 	PG_END_TRY();
-	tenant_context_check_unchanged();
+	tenant_context_unpin(&pin);
+	tenant_context_check_unchanged(&pin);
 }
 
 static void
 tenant_guard_ExecutorRun(TG_EXECUTOR_RUN_PARAMS)
 {
-	const TenantContextSnapshot *snapshot =
+	TenantContextSnapshot *snapshot =
 		statement_contexts_exist() ? statement_context_of(queryDesc) : NULL;
 
 	if (snapshot == NULL)
@@ -505,27 +521,31 @@ executor_finish_guarded(QueryDesc *queryDesc)
 
 /* ExecutorFinish runs AFTER triggers: under the statement's context too. */
 static pg_noinline void
-executor_finish_pinned(const TenantContextSnapshot *snapshot, QueryDesc *queryDesc)
+executor_finish_pinned(TenantContextSnapshot *snapshot, QueryDesc *queryDesc)
 {
-	const TenantContextSnapshot *before = tenant_context_pin(snapshot);
+	MemoryContext cxt = CurrentMemoryContext;
+	TenantContextPin pin;
 
+	tenant_context_pin(&pin, snapshot);
 	PG_TRY();
 	{
 		executor_finish_guarded(queryDesc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		tenant_context_unpin(before);
+		tenant_context_unpin(&pin);
+		error_details_rethrow(cxt);
 	}
 	PG_END_TRY();
-	tenant_context_check_unchanged();
+	tenant_context_unpin(&pin);
+	tenant_context_check_unchanged(&pin);
 }
 
 static void
 tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 {
 	/* a plain SELECT's finish fires no trigger and runs no user code */
-	const TenantContextSnapshot *snapshot =
+	TenantContextSnapshot *snapshot =
 		statement_contexts_exist() && plan_may_update(queryDesc->plannedstmt) ?
 		statement_context_of(queryDesc) : NULL;
 
@@ -595,7 +615,8 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	MemoryContext cxt = CurrentMemoryContext;
 	bool		relaying;
 	bool		pinned = copy_from_under_context(parsetree);
-	const TenantContextSnapshot *before = NULL;
+	TenantContextSnapshot *snapshot = NULL;
+	TenantContextPin pin;
 
 	if (resets_tenant_context(parsetree))
 		tenant_context_refuse_reset();
@@ -605,7 +626,10 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	scoping_guard_begin_utility(parsetree, &saved_state);
 	relaying = citus_relay_begin();
 	if (pinned)
-		before = tenant_context_pin(NULL);
+	{
+		snapshot = tenant_context_hold();
+		tenant_context_pin(&pin, snapshot);
+	}
 	PG_TRY();
 	{
 		if (prev_ProcessUtility_hook)
@@ -618,20 +642,30 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PG_CATCH();
 	{
 		if (pinned)
-			tenant_context_unpin(before);
+		{
+			tenant_context_unpin(&pin);
+			if (snapshot != NULL)
+				tenant_context_release(snapshot);
+		}
 		scoping_guard_end_utility(&saved_state);
 		if (relaying)
 			citus_relay_end(true, cxt);
+		if (pinned)
+			error_details_rethrow(cxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	if (pinned)
-		tenant_context_unpin(before);
+	{
+		tenant_context_unpin(&pin);
+		if (snapshot != NULL)
+			tenant_context_release(snapshot);
+	}
 	scoping_guard_end_utility(&saved_state);
 	if (relaying)
 		citus_relay_end(false, cxt);
 	if (pinned)
-		tenant_context_check_unchanged();
+		tenant_context_check_unchanged(&pin);
 }
 
 void

@@ -12,7 +12,7 @@
  * restriction, so the same statement would be unscoped there.  A statement
  * gets the same verdict on every version, so this file makes the same
  * change, under the same conditions as 18's convert_VALUES_to_ANY (a
- * top-level AND term of a WHERE clause, a binary operator over a
+ * top-level AND term of a WHERE or ON clause, a binary operator over a
  * one-column VALUES list of at least two rows, each a constant once
  * folded), on every query level of the statement.  It does what the
  * newer planner does, so the plan is the one 18 would make.
@@ -93,6 +93,44 @@ term_as_array(Node *term)
 	return converted != NULL ? converted : term;
 }
 
+/* The top-level AND terms of a WHERE or ON clause, converted in place. */
+static Node *
+quals_as_arrays(Node *quals)
+{
+	ListCell   *lc;
+
+	if (!is_andclause(quals))
+		return term_as_array(quals);
+	foreach(lc, ((BoolExpr *) quals)->args)
+		lfirst(lc) = term_as_array(lfirst(lc));
+	return quals;
+}
+
+/* The ON clauses of the join tree, as 18 converts them too. */
+static void
+join_quals_as_arrays(Node *jtnode)
+{
+	ListCell   *lc;
+
+	if (jtnode == NULL)
+		return;
+	if (IsA(jtnode, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) jtnode)->fromlist)
+			join_quals_as_arrays(lfirst(lc));
+	}
+	else if (IsA(jtnode, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) jtnode;
+
+		/* as 18, not a FULL join's */
+		if (join->jointype != JOIN_FULL)
+			join->quals = quals_as_arrays(join->quals);
+		join_quals_as_arrays(join->larg);
+		join_quals_as_arrays(join->rarg);
+	}
+}
+
 static bool
 convert_query_levels(Node *node, void *context)
 {
@@ -101,17 +139,12 @@ convert_query_levels(Node *node, void *context)
 	if (IsA(node, Query))
 	{
 		Query	   *query = (Query *) node;
-		Node	   *quals = query->jointree ? query->jointree->quals : NULL;
 
-		if (is_andclause(quals))
+		if (query->jointree != NULL)
 		{
-			ListCell   *lc;
-
-			foreach(lc, ((BoolExpr *) quals)->args)
-				lfirst(lc) = term_as_array(lfirst(lc));
+			query->jointree->quals = quals_as_arrays(query->jointree->quals);
+			join_quals_as_arrays((Node *) query->jointree);
 		}
-		else if (quals != NULL)
-			query->jointree->quals = term_as_array(quals);
 		return query_tree_walker(query, convert_query_levels, context, 0);
 	}
 	return expression_tree_walker(node, convert_query_levels, context);
