@@ -111,10 +111,12 @@
 #define TG_EXECUTOR_RUN_PARAMS \
 	QueryDesc *queryDesc, ScanDirection direction, uint64 count
 #define TG_EXECUTOR_RUN_ARGS queryDesc, direction, count
+#define TG_EXECUTE_ONCE true
 #else
 #define TG_EXECUTOR_RUN_PARAMS \
 	QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once
 #define TG_EXECUTOR_RUN_ARGS queryDesc, direction, count, execute_once
+#define TG_EXECUTE_ONCE execute_once
 #endif
 
 /* This backend's number among the PGPROCs (whose latch wakes it). */

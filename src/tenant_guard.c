@@ -441,8 +441,21 @@ executor_run_guarded(TG_EXECUTOR_RUN_PARAMS)
 							 may_update, noforce_changed, relaying);
 }
 
+/*
+ * An executor call (ExecutorRun's, ExecutorFinish's) of a statement with a
+ * snapshot of the context, pinned to it (see executor_start_pinned).
+ */
+typedef struct PinnedCall
+{
+	QueryDesc  *queryDesc;
+	ScanDirection direction;	/* ExecutorRun's arguments; unused by finish */
+	uint64		count;
+	bool		execute_once;	/* up to PostgreSQL 17 */
+} PinnedCall;
+
 static pg_noinline void
-executor_run_pinned(TenantContextSnapshot *snapshot, TG_EXECUTOR_RUN_PARAMS)
+call_pinned(TenantContextSnapshot *snapshot, void (*call) (PinnedCall *),
+			PinnedCall *args)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	TenantContextPin pin;
@@ -450,7 +463,7 @@ executor_run_pinned(TenantContextSnapshot *snapshot, TG_EXECUTOR_RUN_PARAMS)
 	tenant_context_pin(&pin, snapshot);
 	PG_TRY();
 	{
-		executor_run_guarded(TG_EXECUTOR_RUN_ARGS);
+		call(args);
 	}
 	PG_CATCH();
 	{
@@ -463,6 +476,18 @@ executor_run_pinned(TenantContextSnapshot *snapshot, TG_EXECUTOR_RUN_PARAMS)
 }
 
 static void
+run_guarded_call(PinnedCall *args)
+{
+	QueryDesc  *queryDesc = args->queryDesc;
+	ScanDirection direction = args->direction;
+	uint64		count = args->count;
+	bool		execute_once = args->execute_once;
+
+	(void) execute_once;		/* not an argument from PostgreSQL 18 on */
+	executor_run_guarded(TG_EXECUTOR_RUN_ARGS);
+}
+
+static void
 tenant_guard_ExecutorRun(TG_EXECUTOR_RUN_PARAMS)
 {
 	TenantContextSnapshot *snapshot =
@@ -471,7 +496,11 @@ tenant_guard_ExecutorRun(TG_EXECUTOR_RUN_PARAMS)
 	if (snapshot == NULL)
 		executor_run_guarded(TG_EXECUTOR_RUN_ARGS);
 	else
-		executor_run_pinned(snapshot, TG_EXECUTOR_RUN_ARGS);
+	{
+		PinnedCall	args = {queryDesc, direction, count, TG_EXECUTE_ONCE};
+
+		call_pinned(snapshot, run_guarded_call, &args);
+	}
 }
 
 /* The previous ExecutorFinish hook, or the standard function. */
@@ -520,25 +549,10 @@ executor_finish_guarded(QueryDesc *queryDesc)
 }
 
 /* ExecutorFinish runs AFTER triggers: under the statement's context too. */
-static pg_noinline void
-executor_finish_pinned(TenantContextSnapshot *snapshot, QueryDesc *queryDesc)
+static void
+finish_guarded_call(PinnedCall *args)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	TenantContextPin pin;
-
-	tenant_context_pin(&pin, snapshot);
-	PG_TRY();
-	{
-		executor_finish_guarded(queryDesc);
-	}
-	PG_CATCH();
-	{
-		tenant_context_unpin(&pin);
-		error_details_rethrow(cxt);
-	}
-	PG_END_TRY();
-	tenant_context_unpin(&pin);
-	tenant_context_check_unchanged(&pin);
+	executor_finish_guarded(args->queryDesc);
 }
 
 static void
@@ -552,7 +566,11 @@ tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 	if (snapshot == NULL)
 		executor_finish_guarded(queryDesc);
 	else
-		executor_finish_pinned(snapshot, queryDesc);
+	{
+		PinnedCall	args = {queryDesc};
+
+		call_pinned(snapshot, finish_guarded_call, &args);
+	}
 }
 
 /*
