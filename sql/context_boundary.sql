@@ -317,6 +317,23 @@ SELECT id, upper(notes) FROM cb.invoices WHERE id IN (1, 2, 10, 11) AND firm_id 
 ROLLBACK;
 RESET ROLE;
 
+-- 7. A scope by a value the scan evaluates again is no exemption from the
+-- row checks: the statement cannot change that value after the check at
+-- its start and read another tenant's rows
+SET ROLE regress_cb_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SELECT set_config('app.t', '1', true);
+SAVEPOINT s;
+SELECT id, notes FROM cb.invoices
+ WHERE firm_id = current_setting('app.t')::int
+   AND (SELECT set_config('app.t', '2', true)) IS NOT NULL;
+ROLLBACK TO s;
+-- unchanged, the tenant's rows pass
+SELECT id, notes FROM cb.invoices WHERE firm_id = current_setting('app.t')::int ORDER BY id;
+ROLLBACK;
+RESET ROLE;
+
 -- 8. IS NOT DISTINCT FROM a NULL parameter reads the rows without a tenant,
 -- which are outside every context: refused in custom and generic plans
 INSERT INTO cb.invoices VALUES (50, NULL, 'NOTENANT', 0);

@@ -275,9 +275,14 @@ row_verification_candidate(Query *parse)
 			return copyObject(parse);
 		has_tenant_table |= is_tenant_relation(rte);
 	}
-	/* INSERT ... VALUES reads no table; MERGE's tables get barriers */
+	/*
+	 * INSERT ... VALUES reads no table; MERGE's tables get barriers; a scope
+	 * by a value the scan evaluates again (a stable function) is verified
+	 * too (scope_values_changeable_tables).
+	 */
 	if (!has_tenant_table || parse->commandType == CMD_INSERT ||
-		(parse->commandType != CMD_MERGE && plainly_scoped(parse)))
+		(parse->commandType != CMD_MERGE && plainly_scoped(parse) &&
+		 !contain_mutable_functions(parse->jointree->quals)))
 		return NULL;
 	return copyObject(parse);
 }
@@ -654,6 +659,7 @@ add_barrier(Query *level, Index rti, Oid fn)
 typedef struct BarrierWalk
 {
 	List	   *findings;
+	List	   *changeable;		/* OIDs of tables scoped by changeable values */
 	Oid			fn;
 	bool		added;
 } BarrierWalk;
@@ -685,12 +691,13 @@ add_level_barriers(Query *level, BarrierWalk *walk)
 	{
 		RangeTblEntry *rte = rt_fetch(rti, level->rtable);
 
-		if (!is_tenant_relation(rte) ||
-			!scoping_guard_findings_name(walk->findings, rte->relid))
+		if (!is_tenant_relation(rte))
 			continue;
-		if (row_verification_covers(rte) &&
-			!(single && (statement_has_leaky_code(level) ||
-						 level_uses_unreturned_rows(level))))
+		if (!list_member_oid(walk->changeable, rte->relid) &&
+			(!scoping_guard_findings_name(walk->findings, rte->relid) ||
+			 (row_verification_covers(rte) &&
+			  !(single && (statement_has_leaky_code(level) ||
+						   level_uses_unreturned_rows(level))))))
 			continue;
 		add_barrier(level, rti, walk->fn);
 		walk->added = true;
@@ -745,9 +752,9 @@ row_verification_referential_checks(Query *parse)
 
 /* Barriers on every level of the statement; whether one was added. */
 static bool
-add_barriers(Query *query, List *findings, Oid fn)
+add_barriers(Query *query, List *findings, List *changeable, Oid fn)
 {
-	BarrierWalk walk = {findings, fn, false};
+	BarrierWalk walk = {findings, changeable, fn, false};
 
 	check_stack_depth();
 	(void) add_barriers_walker((Node *) query, &walk);
@@ -763,7 +770,8 @@ add_barriers(Query *query, List *findings, Oid fn)
  * whether there was one.
  */
 bool
-row_verification_instrument(Query *query, List *findings, List **row_checks)
+row_verification_instrument(Query *query, List *findings, List *changeable,
+							List **row_checks)
 {
 	static const Oid argtypes[4] = {REGCLASSOID, ANYELEMENTOID, BOOLOID, BOOLOID};
 	Oid			fn = tenant_guard_function("verify_row", 4, argtypes, &verify_row_oid);
@@ -781,7 +789,7 @@ row_verification_instrument(Query *query, List *findings, List **row_checks)
 		targets = row_check_targets(query, findings, 0, false);
 	foreach(lc, targets)
 		((RowCheckTarget *) lfirst(lc))->rte->ctename = pstrdup(ROW_CHECK_MARK);
-	added = add_barriers(query, findings, fn);
+	added = add_barriers(query, findings, changeable, fn);
 	foreach(lc, targets)
 	{
 		RowCheckTarget *target = lfirst(lc);

@@ -17,6 +17,7 @@
 
 extern Query *row_verification_candidate(Query *parse);
 extern bool row_verification_instrument(Query *query, List *findings,
+										List *changeable,
 										List **row_checks);
 
 /* The row checks of a plan's output, read when it runs (row_checks.c). */

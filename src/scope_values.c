@@ -61,6 +61,7 @@
 #define CHECK_WRITTEN			0x10	/* a value written into the column */
 #define CHECK_NULL_MATCHES		0x20	/* IS NOT DISTINCT FROM: NULL reads NULLs */
 #define CHECK_UNKNOWN			0x40	/* no value can be known up front */
+#define CHECK_CHANGEABLE		0x80	/* an expression the scan evaluates again */
 
 typedef struct ValueCheck
 {
@@ -86,6 +87,8 @@ read_check(List *carried, ValueCheck *check)
 	check->value = (Expr *) lfourth(carried);
 	check->column_type = (Oid) intVal(list_nth(carried, 4));
 }
+
+static bool is_unchanging_value(Node *value);
 
 static bool
 reads_exec_param(Node *node, void *context)
@@ -132,12 +135,58 @@ add_check(List *checks, Oid relid, bool writes, Node *value, bool is_array)
 		flags |= CHECK_READS_INITPLAN;
 	if (value_type != column_type)
 		flags |= CHECK_OTHER_TYPE;
+	if (!is_unchanging_value(value))
+		flags |= CHECK_CHANGEABLE;
 	return lappend(checks,
 				   list_make5(makeInteger((int) relid),
 							  makeInteger(flags),
 							  makeString(pstrdup(NameStr(info.tenant_column))),
 							  copy,
 							  makeInteger((int) column_type)));
+}
+
+/*
+ * A constant or a parameter of the statement (or an array of them): the
+ * same value for every row.  Anything else (current_setting(...), a
+ * function the role declared STABLE) the scan evaluates again, and what it
+ * reads the statement itself may change after the check at its start.
+ */
+static bool
+is_unchanging_value(Node *value)
+{
+	while (IsA(value, RelabelType))
+		value = (Node *) ((RelabelType *) value)->arg;
+	if (IsA(value, ArrayExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((ArrayExpr *) value)->elements)
+			if (!is_unchanging_value(lfirst(lc)))
+				return false;
+		return true;
+	}
+	return IsA(value, Const) ||
+		(IsA(value, Param) && ((Param *) value)->paramkind == PARAM_EXTERN);
+}
+
+/*
+ * The tables scoped by a value the scan evaluates again
+ * (CHECK_CHANGEABLE): their rows are verified too (row_verification.c).
+ */
+List *
+scope_values_changeable_tables(List *checks)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, checks)
+	{
+		List	   *carried = lfirst(lc);
+
+		if ((check_flags(carried) & (CHECK_CHANGEABLE | CHECK_WRITTEN)) == CHECK_CHANGEABLE)
+			relids = list_append_unique_oid(relids, (Oid) intVal(linitial(carried)));
+	}
+	return relids;
 }
 
 /*

@@ -21,6 +21,7 @@ extern List *scope_values_collect_clause(List *checks, PlannerInfo *root,
 										 Node *clause, Oid relid,
 										 AttrNumber tenant_attnum, bool writes);
 extern List *scope_values_add_written(List *checks, Oid relid, Expr *value);
+extern List *scope_values_changeable_tables(List *checks);
 extern void scope_values_check_execution(QueryDesc *queryDesc, int eflags);
 
 /* A value a plan names, outside the current context, seen at planning. */

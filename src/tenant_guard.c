@@ -177,6 +177,7 @@ planner_judging(Query *parse, const char *query_string,
 	List	   *row_checks = NIL;
 	List	   *written = NIL;
 	List	   *verified_under = NIL;
+	List	   *changeable = NIL;
 	PlannedStmt *result;
 
 	/*
@@ -229,9 +230,16 @@ planner_judging(Query *parse, const char *query_string,
 	if (may_go_unplanned && collected)
 		scoping_guard_examine_unplanned(&collector, &unplanned, parse);
 
-	/* Unscoped scans that a row check can cover: plan again with checks. */
-	if (again != NULL && collector.findings != NIL && !citus_is_loaded() &&
-		row_verification_instrument(again, collector.findings, &row_checks))
+	/*
+	 * Unscoped scans that a row check can cover, and scans scoped by a
+	 * value the statement may change while it runs: plan again with checks.
+	 */
+	if (again != NULL)
+		changeable = scope_values_changeable_tables(collector.value_checks);
+	if (again != NULL && !citus_is_loaded() &&
+		(collector.findings != NIL || changeable != NIL) &&
+		row_verification_instrument(again, collector.findings, changeable,
+									&row_checks))
 		result = plan_judged(again, query_string, cursorOptions, boundParams,
 							 &collector, &collected);
 	else if (again != NULL && collector.findings != NIL &&
