@@ -199,9 +199,11 @@ note_inner_conditions(Node *node, WrittenScopes *ws)
  * every scan is scoped after planning too and needs no row check.
  * Conservative: anything else (an IN list or OR passed through a join,
  * outer joins, subqueries) answers no.  Linear in the statement's size.
+ * *all_pinned tells whether each is pinned to a constant or parameter, so
+ * that no scope value can change while the statement runs.
  */
 static bool
-plainly_scoped(Query *parse)
+plainly_scoped(Query *parse, bool *all_pinned)
 {
 	WrittenScopes ws;
 	ListCell   *lc;
@@ -237,10 +239,14 @@ plainly_scoped(Query *parse)
 			}
 		}
 	} while (grew);
+	*all_pinned = true;
 	for (rti = 1; rti <= (Index) ws.nrels; rti++)
 	{
-		if (ws.tenant_attnum[rti] != InvalidAttrNumber && ws.scope[rti] == NOT_SCOPED)
+		if (ws.tenant_attnum[rti] == InvalidAttrNumber)
+			continue;
+		if (ws.scope[rti] == NOT_SCOPED)
 			return false;
+		*all_pinned &= ws.scope[rti] == PINNED;
 	}
 	return true;
 }
@@ -259,6 +265,7 @@ row_verification_candidate(Query *parse)
 {
 	ListCell   *lc;
 	bool		has_tenant_table = false;
+	bool		all_pinned;
 
 	if (!tenant_guard_verify_rows || tenant_guard_mode == GUARD_MODE_OFF)
 		return NULL;
@@ -280,9 +287,10 @@ row_verification_candidate(Query *parse)
 	 * by a value the scan evaluates again (a stable function) is verified
 	 * too (scope_values_changeable_tables).
 	 */
-	if (!has_tenant_table || parse->commandType == CMD_INSERT ||
-		(parse->commandType != CMD_MERGE && plainly_scoped(parse) &&
-		 !contain_mutable_functions(parse->jointree->quals)))
+	if (!has_tenant_table || parse->commandType == CMD_INSERT)
+		return NULL;
+	if (parse->commandType != CMD_MERGE && plainly_scoped(parse, &all_pinned) &&
+		(all_pinned || !contain_mutable_functions(parse->jointree->quals)))
 		return NULL;
 	return copyObject(parse);
 }
