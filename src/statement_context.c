@@ -45,6 +45,9 @@ struct StatementContext
 
 static StatementContext *statements = NULL;
 
+/* Whether the list is not empty, read inline by the executor hooks. */
+bool		statement_contexts_present = false;
+
 /* Does the plan read or write a tenant table, or one a tenant table may be? */
 static bool
 plan_touches_tenant_tables(PlannedStmt *plan)
@@ -68,7 +71,7 @@ plan_touches_tenant_tables(PlannedStmt *plan)
  * each row check (row_verification.c, verify_shard_row), which adopts it.
  */
 bool
-statement_context_needed(QueryDesc *queryDesc)
+statement_context_needed_slow(QueryDesc *queryDesc)
 {
 	return tenant_context_is_set() && extension_is_active() &&
 		!citus_internal_connection() &&
@@ -86,6 +89,7 @@ forget_statement(void *arg)
 		link = &(*link)->next;
 	if (*link != NULL)
 		*link = gone->next;
+	statement_contexts_present = statements != NULL;
 }
 
 /*
@@ -109,14 +113,8 @@ statement_context_keep(QueryDesc *queryDesc)
 	MemoryContextRegisterResetCallback(cxt, &statement->forget);
 	statement->next = statements;
 	statements = statement;
+	statement_contexts_present = true;
 	return snapshot;
-}
-
-/* Are there statements with a snapshot (cheap, for the executor hooks)? */
-bool
-statement_contexts_exist(void)
-{
-	return statements != NULL;
 }
 
 /* The snapshot a started statement runs under, or NULL. */

@@ -88,6 +88,9 @@ struct TenantContextSnapshot
 static TenantContextSnapshot *latest_snapshot = NULL;
 
 static TenantContextSnapshot *active_snapshot = NULL;
+
+/* tenant_context_may_be_set(): a context is set, or a snapshot in force. */
+bool		tenant_context_maybe = false;
 static int	pin_depth = 0;
 
 /*
@@ -125,6 +128,13 @@ static MemoryContext conversion_context = NULL;
  * happened.
  */
 static uint64 context_generation = 1;
+
+static inline void
+refresh_maybe(void)
+{
+	tenant_context_maybe = active_snapshot != NULL ||
+		(context_values != NULL && context_values->count > 0);
+}
 
 /* The context in force: the running statement's snapshot, or the setting. */
 static inline const ContextValues *
@@ -229,6 +239,7 @@ assign_tenant(const char *newval, void *extra)
 		context_changes++;
 	context_values = (const ContextValues *) extra;
 	context_generation++;
+	refresh_maybe();
 	if (citus_is_loaded())
 		ResetPlanCache();
 }
@@ -349,6 +360,7 @@ tenant_context_activate(TenantContextSnapshot *snapshot)
 {
 	Assert(pin_depth > 0);
 	active_snapshot = snapshot;
+	refresh_maybe();
 }
 
 /*
@@ -364,6 +376,7 @@ tenant_context_pin(TenantContextPin *pin, TenantContextSnapshot *snapshot)
 	if (snapshot != NULL)
 		active_snapshot = snapshot;
 	pin_depth++;
+	refresh_maybe();
 }
 
 void
@@ -371,6 +384,7 @@ tenant_context_unpin(const TenantContextPin *pin)
 {
 	active_snapshot = pin->before;
 	pin_depth--;
+	refresh_maybe();
 }
 
 /*

@@ -19,6 +19,15 @@ extern bool tenant_guard_verify_rows;
 
 extern void tenant_context_define(void);
 
+extern bool tenant_context_maybe;
+
+/* Cheap and inline: false means no context is set nor in force. */
+static inline bool
+tenant_context_may_be_set(void)
+{
+	return tenant_context_maybe;
+}
+
 /* The context one statement runs under (statement_context.c). */
 typedef struct TenantContextSnapshot TenantContextSnapshot;
 

@@ -299,7 +299,7 @@ chain_ExecutorStart(QueryDesc *queryDesc, int eflags)
  * errors come first.  A plain SELECT without a carrier or row marks, most
  * statements, has nothing to check.
  */
-static void
+static inline void
 executor_start_checks(QueryDesc *queryDesc, int eflags)
 {
 	/*
@@ -435,7 +435,7 @@ executor_run_tracked(TG_EXECUTOR_RUN_PARAMS, bool may_update,
 			  false, cxt);
 }
 
-static void
+static inline void
 executor_run_guarded(TG_EXECUTOR_RUN_PARAMS)
 {
 	bool		may_update = plan_may_update(queryDesc->plannedstmt);
@@ -544,7 +544,7 @@ executor_finish_tracked(QueryDesc *queryDesc, bool modifying_cte,
 	PG_END_TRY();
 }
 
-static void
+static inline void
 executor_finish_guarded(QueryDesc *queryDesc)
 {
 	bool		modifying_cte = queryDesc->plannedstmt->hasModifyingCTE;

@@ -140,7 +140,8 @@ convert_query_levels(Node *node, void *context)
 	{
 		Query	   *query = (Query *) node;
 
-		if (query->jointree != NULL)
+		/* a VALUES list in a condition is a sublink of that level */
+		if (query->jointree != NULL && query->hasSubLinks)
 		{
 			query->jointree->quals = quals_as_arrays(query->jointree->quals);
 			join_quals_as_arrays((Node *) query->jointree);
@@ -150,9 +151,25 @@ convert_query_levels(Node *node, void *context)
 	return expression_tree_walker(node, convert_query_levels, context);
 }
 
+/* Can a level of the statement hold a sublink?  Cheap, for the common case. */
+static bool
+may_hold_sublinks(Query *parse)
+{
+	ListCell   *lc;
+
+	if (parse->hasSubLinks || parse->cteList != NIL)
+		return true;
+	foreach(lc, parse->rtable)
+	{
+		if (lfirst_node(RangeTblEntry, lc)->rtekind == RTE_SUBQUERY)
+			return true;
+	}
+	return false;
+}
+
 void
 values_lists_as_arrays(Query *parse)
 {
-	if (!TG_PLANNER_TURNS_VALUES_INTO_ARRAYS)
+	if (!TG_PLANNER_TURNS_VALUES_INTO_ARRAYS && may_hold_sublinks(parse))
 		(void) convert_query_levels((Node *) parse, NULL);
 }
