@@ -394,8 +394,14 @@ tenant_context_unpin(const TenantContextPin *pin)
 void
 tenant_context_check_unchanged(const TenantContextPin *pin)
 {
-	if (context_changes == pin->changes)
-		return;
+	if (context_changes != pin->changes)
+		tenant_context_report_change();
+}
+
+/* The error of a change of the setting while a statement ran. */
+void
+tenant_context_report_change(void)
+{
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("tenant_guard.tenant cannot change while a statement on tenant tables runs"),

@@ -44,6 +44,7 @@ extern void tenant_context_activate(TenantContextSnapshot *snapshot);
 extern void tenant_context_pin(TenantContextPin *pin, TenantContextSnapshot *snapshot);
 extern void tenant_context_unpin(const TenantContextPin *pin);
 extern void tenant_context_check_unchanged(const TenantContextPin *pin);
+extern void tenant_context_report_change(void);	/* does not return */
 extern void tenant_context_refuse_reset(void);
 extern bool tenant_context_is_set(void);
 extern const char *tenant_context_text(void);

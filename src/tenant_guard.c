@@ -325,29 +325,30 @@ executor_start_checks(QueryDesc *queryDesc, int eflags)
  * One context per statement (statement_context.c): a statement on tenant
  * tables that starts under a context runs every executor call pinned to
  * it, under the snapshot taken once its executor state exists.  A change
- * of the setting that got past the refusals is an error after the call.
+ * of the setting that got past the refusals is an error after the call;
+ * an error leaving the call has its constraint detail withheld first.
+ * PinnedCall holds the arguments of the call to make.
  */
+typedef struct PinnedCall
+{
+	QueryDesc  *queryDesc;
+	int			eflags;			/* ExecutorStart's */
+	ScanDirection direction;	/* ExecutorRun's */
+	uint64		count;
+	bool		execute_once;	/* up to PostgreSQL 17 */
+} PinnedCall;
+
 static pg_noinline void
-executor_start_pinned(QueryDesc *queryDesc, int eflags)
+call_pinned(TenantContextSnapshot *snapshot, void (*call) (PinnedCall *),
+			PinnedCall *args)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	TenantContextPin pin;
 
-	tenant_context_pin(&pin, NULL);
+	tenant_context_pin(&pin, snapshot);
 	PG_TRY();
 	{
-		TenantContextSnapshot *snapshot;
-
-		chain_ExecutorStart(queryDesc, eflags);
-		snapshot = statement_context_keep(queryDesc);
-		if (snapshot == NULL)
-		{
-			/* the context was cleared meanwhile: the check reports it */
-			tenant_context_check_unchanged(&pin);
-			elog(ERROR, "tenant_guard: the tenant context is gone");
-		}
-		tenant_context_activate(snapshot);
-		executor_start_checks(queryDesc, eflags);
+		call(args);
 	}
 	PG_CATCH();
 	{
@@ -359,11 +360,33 @@ executor_start_pinned(QueryDesc *queryDesc, int eflags)
 	tenant_context_check_unchanged(&pin);
 }
 
+/*
+ * ExecutorStart of such a statement: pinned (with no snapshot yet), it
+ * takes the snapshot once its executor state exists and runs its checks
+ * under it.
+ */
+static void
+start_call(PinnedCall *args)
+{
+	TenantContextSnapshot *snapshot;
+
+	chain_ExecutorStart(args->queryDesc, args->eflags);
+	snapshot = statement_context_keep(args->queryDesc);
+	if (snapshot == NULL)
+		tenant_context_report_change();	/* cleared meanwhile */
+	tenant_context_activate(snapshot);
+	executor_start_checks(args->queryDesc, args->eflags);
+}
+
 static void
 tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (statement_context_needed(queryDesc))
-		executor_start_pinned(queryDesc, eflags);
+	{
+		PinnedCall	args = {queryDesc, eflags};
+
+		call_pinned(NULL, start_call, &args);
+	}
 	else
 	{
 		chain_ExecutorStart(queryDesc, eflags);
@@ -449,40 +472,6 @@ executor_run_guarded(TG_EXECUTOR_RUN_PARAMS)
 							 may_update, noforce_changed, relaying);
 }
 
-/*
- * An executor call (ExecutorRun's, ExecutorFinish's) of a statement with a
- * snapshot of the context, pinned to it (see executor_start_pinned).
- */
-typedef struct PinnedCall
-{
-	QueryDesc  *queryDesc;
-	ScanDirection direction;	/* ExecutorRun's arguments; unused by finish */
-	uint64		count;
-	bool		execute_once;	/* up to PostgreSQL 17 */
-} PinnedCall;
-
-static pg_noinline void
-call_pinned(TenantContextSnapshot *snapshot, void (*call) (PinnedCall *),
-			PinnedCall *args)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	TenantContextPin pin;
-
-	tenant_context_pin(&pin, snapshot);
-	PG_TRY();
-	{
-		call(args);
-	}
-	PG_CATCH();
-	{
-		tenant_context_unpin(&pin);
-		error_details_rethrow(cxt);
-	}
-	PG_END_TRY();
-	tenant_context_unpin(&pin);
-	tenant_context_check_unchanged(&pin);
-}
-
 static void
 run_guarded_call(PinnedCall *args)
 {
@@ -505,7 +494,7 @@ tenant_guard_ExecutorRun(TG_EXECUTOR_RUN_PARAMS)
 		executor_run_guarded(TG_EXECUTOR_RUN_ARGS);
 	else
 	{
-		PinnedCall	args = {queryDesc, direction, count, TG_EXECUTE_ONCE};
+		PinnedCall	args = {queryDesc, 0, direction, count, TG_EXECUTE_ONCE};
 
 		call_pinned(snapshot, run_guarded_call, &args);
 	}
