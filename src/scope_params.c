@@ -240,8 +240,24 @@ on_nullable_side(Node *jtnode, Index varno, bool nullable)
 }
 
 /*
- * Does a term of these conditions (a list, or one) restrict the column to
- * X?  Sets *fixing to that term.
+ * The top-level AND terms of conditions in whatever state preprocessing
+ * left them: an implicit-AND list, an AND clause, one term, or none.
+ */
+static List *
+top_level_terms(Node *quals)
+{
+	if (quals == NULL)
+		return NIL;
+	if (IsA(quals, List))
+		return (List *) quals;
+	if (is_andclause(quals))
+		return ((BoolExpr *) quals)->args;
+	return list_make1(quals);
+}
+
+/*
+ * Does a term of these conditions restrict the column to X?  Sets *fixing
+ * to that term.
  */
 static bool
 quals_restrict_column(PlannerInfo *level, Node *quals, Var *column,
@@ -249,11 +265,7 @@ quals_restrict_column(PlannerInfo *level, Node *quals, Var *column,
 {
 	ListCell   *lc;
 
-	if (quals == NULL)
-		return false;
-	if (!IsA(quals, List))
-		return term_fixes_column(level, quals, column, fixing);
-	foreach(lc, (List *) quals)
+	foreach(lc, top_level_terms(quals))
 	{
 		if (term_fixes_column(level, lfirst(lc), column, fixing))
 			return true;
@@ -425,12 +437,7 @@ quals_correlate_tenant(PlannerInfo *root, Node *quals, Node *inner_side,
 {
 	ListCell   *lc;
 
-	if (quals == NULL)
-		return false;
-	if (!IsA(quals, List) && !is_andclause(quals))
-		return term_correlates_tenant(root, quals, inner_side, relid,
-									  tenant_attnum);
-	foreach(lc, IsA(quals, List) ? (List *) quals : ((BoolExpr *) quals)->args)
+	foreach(lc, top_level_terms(quals))
 	{
 		if (term_correlates_tenant(root, lfirst(lc), inner_side, relid,
 								   tenant_attnum))
