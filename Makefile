@@ -22,6 +22,9 @@ OBJS = \
 	src/registry_cache.o \
 	src/catalog_functions.o \
 	src/violation.o \
+	src/signed_context.o \
+	src/context_rules.o \
+	src/break_glass.o \
 	src/error_details.o \
 	src/scope_analysis.o \
 	src/scope_params.o \
@@ -65,6 +68,7 @@ REGRESS += scope_casts_and_operators
 REGRESS += exemptions
 REGRESS += tenant_context row_verification context_boundary scope_collations
 REGRESS += call_site
+REGRESS += signed_context
 
 # Isolation specs live in test/isolation/specs, their output in
 # test/isolation/expected.

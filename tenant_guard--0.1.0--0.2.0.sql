@@ -478,6 +478,13 @@ CREATE TABLE tenant_guard.violation_counts (
 CREATE INDEX violation_counts_last_seen_idx ON tenant_guard.violation_counts (last_seen);
 SELECT pg_catalog.pg_extension_config_dump('tenant_guard.violation_counts', '');
 REVOKE ALL ON tenant_guard.violation_counts FROM PUBLIC;
+
+-- pg_dump before 18 reads the last value of every configuration sequence of
+-- a dumped extension, also with --schema-only, so that an application role
+-- could not dump its own schema (rails db:structure:dump).  SELECT on the
+-- sequence shows how many audit ids were handed out, a count stats() shows
+-- everyone anyway, and no audit row; nextval() and setval() stay refused.
+GRANT SELECT ON SEQUENCE tenant_guard.violations_id_seq TO PUBLIC;
 CREATE TRIGGER violation_counts_tamper_rows
 	BEFORE INSERT OR UPDATE OR DELETE ON tenant_guard.violation_counts
 	FOR EACH ROW EXECUTE FUNCTION tenant_guard.refuse_audit_tampering();
@@ -667,3 +674,18 @@ COMMENT ON COLUMN tenant_guard.violations.tenant IS
 	'tenant_guard.tenant when the violation happened; NULL without a tenant context';
 COMMENT ON COLUMN tenant_guard.violations.row_tenant IS
 	'The tenant value outside the tenant context, as text (cross_tenant_read, cross_tenant_write)';
+
+ALTER TABLE tenant_guard.violations ADD COLUMN reason text;
+
+-- Break glass: an audited way across tenants for the rest of a transaction.
+-- Nobody may call it until a DBA grants EXECUTE to a maintenance role.
+CREATE FUNCTION tenant_guard.break_glass(reason text)
+RETURNS void
+LANGUAGE c
+VOLATILE
+AS 'MODULE_PATHNAME', 'tenant_guard_break_glass';
+REVOKE ALL ON FUNCTION tenant_guard.break_glass(text) FROM PUBLIC;
+COMMENT ON FUNCTION tenant_guard.break_glass(text) IS
+	'For the rest of the transaction, no statement is refused by the scoping or tenant-context rules, and every statement on tenant tables is recorded as kind break_glass with this reason';
+COMMENT ON COLUMN tenant_guard.violations.reason IS
+	'The reason given to tenant_guard.break_glass() (kind break_glass); NULL for every other kind';

@@ -85,7 +85,7 @@
 
 #define AUDIT_QUEUE_TRANCHE		"tenant_guard_audit"
 #define AUDIT_QUEUE_FILE		"pg_stat/tenant_guard_audit.queue"
-#define AUDIT_QUEUE_FILE_MAGIC	0x7467a003
+#define AUDIT_QUEUE_FILE_MAGIC	0x7467a004
 #define AUDIT_MAX_DATABASES		64
 #define FULL_WARNING_INTERVAL_MS 10000
 #define BACKOFF_MAX_SECONDS		60
@@ -486,6 +486,9 @@ terminate_strings(AuditEntry *e)
 	e->detail[sizeof(e->detail) - 1] = '\0';
 	e->call_site[sizeof(e->call_site) - 1] = '\0';
 	e->query[sizeof(e->query) - 1] = '\0';
+	e->tenant[sizeof(e->tenant) - 1] = '\0';
+	e->row_tenant[sizeof(e->row_tenant) - 1] = '\0';
+	e->reason[sizeof(e->reason) - 1] = '\0';
 }
 
 /* Put back a kept shape with its counts; false when there is no room. */
@@ -653,7 +656,7 @@ warn_dropped(bool share_full)
 
 /*
  * Whether a violation asks for a detail row: rejections, amount
- * violations, statements without a query id, a shape's first violation,
+ * violations, break-glass statements, statements without a query id, a shape's first violation,
  * and then one per sampling interval.  The lock is held.
  */
 static bool
@@ -661,6 +664,7 @@ wants_detail_row(const AuditEntry *entry, const AuditShape *shape)
 {
 	if (entry->rejected || entry->query_id == 0 || shape == NULL ||
 		audit_sample_interval_ms == 0 || strcmp(entry->kind, "non_atomic_amount") == 0 ||
+		strcmp(entry->kind, "break_glass") == 0 ||
 		shape->detailed_at == 0)
 		return true;
 	return TimestampDifferenceExceeds(shape->detailed_at, entry->occurred_at,

@@ -18,6 +18,8 @@
 #define AUDIT_QUERY_MAX			2048
 #define AUDIT_DETAIL_MAX		256
 #define AUDIT_TENANT_MAX		128
+/* A break-glass reason, longer ones are refused. */
+#define AUDIT_REASON_MAX		512
 /* The call site as JSON object text (call_site.c caps what it produces). */
 #define AUDIT_CALL_SITE_MAX		512
 
@@ -43,6 +45,7 @@ typedef struct AuditEntry
 	/* the tenant context and the tenant value outside it; empty: none */
 	char		tenant[AUDIT_TENANT_MAX];
 	char		row_tenant[AUDIT_TENANT_MAX];
+	char		reason[AUDIT_REASON_MAX];	/* break glass; empty: none */
 } AuditEntry;
 
 /*

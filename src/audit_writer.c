@@ -141,7 +141,7 @@ audit_flush_current_database(void)
  *----------------------------
  */
 
-#define INSERT_COLUMNS 17
+#define INSERT_COLUMNS 18
 
 /* One array per column, one element per entry, turned back into rows. */
 #define INSERT_FROM_ARRAYS \
@@ -150,25 +150,27 @@ audit_flush_current_database(void)
 	" pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8)," \
 	" pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11)," \
 	" pg_catalog.unnest($12), pg_catalog.unnest($13), pg_catalog.unnest($14)," \
-	" pg_catalog.unnest($15), pg_catalog.unnest($16), pg_catalog.unnest($17))" \
+	" pg_catalog.unnest($15), pg_catalog.unnest($16), pg_catalog.unnest($17)," \
+	" pg_catalog.unnest($18))" \
 	" AS u(entry_id, occurred_at, user_name, application_name," \
 	" client_addr, backend_pid, command, relation, tenant_column, kind, action, query_id," \
-	" query, detail, call_site, tenant, row_tenant)"
+	" query, detail, call_site, tenant, row_tenant, reason)"
 
 #define INSERT_VIOLATIONS \
 	"INSERT INTO tenant_guard.violations (entry_id, occurred_at, database_name," \
 	" user_name, application_name, client_addr, backend_pid, command, relation," \
-	" tenant_column, kind, action, query_id, query, detail, call_site, tenant, row_tenant)" \
+	" tenant_column, kind, action, query_id, query, detail, call_site, tenant, row_tenant," \
+	" reason)" \
 	" SELECT u.entry_id, u.occurred_at, pg_catalog.current_database(), u.user_name," \
 	" u.application_name, u.client_addr::pg_catalog.inet, u.backend_pid, u.command," \
 	" u.relation, u.tenant_column, u.kind, u.action, u.query_id, u.query, u.detail," \
-	" u.call_site::pg_catalog.jsonb, u.tenant, u.row_tenant" \
+	" u.call_site::pg_catalog.jsonb, u.tenant, u.row_tenant, u.reason" \
 	INSERT_FROM_ARRAYS \
 	" ON CONFLICT (entry_id) DO NOTHING"
 
 /*
  * A database still at extension version 0.1.0 (before ALTER EXTENSION
- * UPDATE) has neither entry_id, call_site, tenant nor row_tenant: written as before, without
+ * UPDATE) has neither entry_id, call_site, tenant, row_tenant nor reason: written as before, without
  * the protection against writing an entry twice.
  */
 #define INSERT_VIOLATIONS_0_1_0 \
@@ -207,7 +209,7 @@ static const Oid insert_types[INSERT_COLUMNS] = {
 	INT8ARRAYOID, TIMESTAMPTZARRAYOID, NAMEARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 	INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, NAMEARRAYOID, TEXTARRAYOID,
 	TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTARRAYOID
+	TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID
 };
 
 static SPIPlanPtr insert_plan = NULL;
@@ -264,6 +266,8 @@ entry_column(const AuditEntry *e, int column, bool *isnull)
 			return text_or_null(e->tenant, isnull);
 		case 16:
 			return text_or_null(e->row_tenant, isnull);
+		case 17:
+			return text_or_null(e->reason, isnull);
 	}
 	elog(ERROR, "unknown audit column %d", column);
 	return (Datum) 0;			/* keep compiler quiet */

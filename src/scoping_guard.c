@@ -712,6 +712,36 @@ scoping_guard_utility_findings(Node *parsetree)
 }
 
 /*
+ * The tenant tables a COPY (to or from a table) or a TRUNCATE touches, in
+ * OID order.
+ */
+List *
+scoping_guard_utility_tables(Node *parsetree)
+{
+	List	   *relids = NIL;
+
+	if (IsA(parsetree, CopyStmt) && ((CopyStmt *) parsetree)->relation != NULL)
+	{
+		Oid			relid = tenant_table_of(((CopyStmt *) parsetree)->relation);
+
+		if (OidIsValid(relid))
+			relids = list_make1_oid(relid);
+	}
+	else if (IsA(parsetree, TruncateStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, truncated_relations((TruncateStmt *) parsetree))
+		{
+			if (tenant_table_attnum(lfirst_oid(lc)) != InvalidAttrNumber)
+				relids = list_append_unique_oid(relids, lfirst_oid(lc));
+		}
+		list_sort(relids, list_oid_cmp);
+	}
+	return relids;
+}
+
+/*
  * Logical replication's initial table copy: the subscriber's tablesync
  * worker sends COPY table TO STDOUT, or COPY (SELECT ...) TO STDOUT for row
  * filters and partitions, on its replication connection.  Replication

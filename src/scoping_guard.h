@@ -121,5 +121,6 @@ extern List *scoping_guard_plan_findings(PlannedStmt *stmt);
 extern bool scoping_guard_findings_name(List *findings, Oid relid);
 extern bool scoping_guard_judges_execution(void);
 extern List *scoping_guard_utility_findings(Node *parsetree);
+extern List *scoping_guard_utility_tables(Node *parsetree);
 
 #endif							/* TENANT_GUARD_SCOPING_GUARD_H */

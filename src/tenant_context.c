@@ -14,10 +14,13 @@
  * it only marks the converted values stale; they are converted again on
  * the next comparison, inside a statement.
  *
- * Any role may set the context: it can only narrow what a statement may
- * touch, and a role that may not set it can still reset it; choosing the
- * tenant is the application's job.  verify_rows is PGC_SUSET since turning
- * it off widens what passes.
+ * Any role may set the context: choosing the tenant is the application's
+ * job.  Where SQL injection must not be able to choose it, the value is
+ * signed (signed_context.c: then the context is the part before the
+ * signature, which alone reaches messages and the audit trail), and
+ * context_rules.c refuses unsigned and session-level values for the roles
+ * that must not set them.  verify_rows is PGC_SUSET since turning it off
+ * widens what passes.
  *
  * One context per statement.  A statement that reads or writes tenant
  * tables and starts under a context runs under a snapshot of it
@@ -41,10 +44,12 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "citus_cluster.h"
+#include "context_rules.h"
 #include "extension_state.h"
 #include "nodes/value.h"
 #include "parser/parse_func.h"
 #include "settings.h"
+#include "signed_context.h"
 #include "tcop/pquery.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -63,6 +68,8 @@ static char *tenant_setting = NULL;
 
 typedef struct ContextValues
 {
+	bool		signed_value;	/* verified by its signature */
+	const char *tenants;		/* the tenants as written, without signature */
 	int			count;
 	char	   *values[FLEXIBLE_ARRAY_MEMBER];	/* point into the same block */
 } ContextValues;
@@ -149,6 +156,13 @@ generation_in_force(void)
 	return active_snapshot != NULL ? active_snapshot->generation : context_generation;
 }
 
+/* The tenants of the setting, without a signature, for messages. */
+static const char *
+setting_tenants(void)
+{
+	return context_values != NULL ? context_values->tenants : "";
+}
+
 /*
  * Split "5, 6" into trimmed values.  Each value is taken as written, so
  * that a uuid or text tenant can contain anything but a comma.  The result
@@ -160,12 +174,14 @@ check_tenant(char **newval, void **extra, GucSource source)
 {
 	List	   *parts = NIL;
 	ListCell   *lc;
-	char	   *raw = pstrdup(*newval);
-	char	   *start = raw;
+	char	   *tenants = *newval;
+	char	   *raw;
+	char	   *start;
 	ContextValues *parsed;
 	Size		size;
 	char	   *strings;
 	int			i = 0;
+	SignedContextCheck signature;
 
 	if (pin_depth > 0 && source != PGC_S_TEST &&
 		strcmp(*newval, tenant_setting ? tenant_setting : "") != 0)
@@ -173,11 +189,18 @@ check_tenant(char **newval, void **extra, GucSource source)
 		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
 		GUC_check_errmsg("tenant_guard.tenant cannot change while a statement on tenant tables runs");
 		GUC_check_errdetail("The statement started under tenant_guard.tenant \"%s\" and keeps it to its end.",
-							tenant_setting ? tenant_setting : "");
+							setting_tenants());
 		GUC_check_errhint("Change the tenant context between statements.");
 		return false;
 	}
 
+	signature = signed_context_check(*newval, context_rules_verify_signatures(source),
+									 &tenants);
+	if (signature == SIGNED_CONTEXT_REFUSED ||
+		!context_rules_check_value(*newval, signature == SIGNED_CONTEXT_VALID, source))
+		return false;
+	raw = pstrdup(tenants);
+	start = raw;
 	if (raw[strspn(raw, " \t\r\n")] != '\0')
 	{
 		for (;;)
@@ -204,7 +227,8 @@ check_tenant(char **newval, void **extra, GucSource source)
 		}
 	}
 
-	size = offsetof(ContextValues, values) + sizeof(char *) * list_length(parts);
+	size = offsetof(ContextValues, values) + sizeof(char *) * list_length(parts) +
+		strlen(tenants) + 1;
 	foreach(lc, parts)
 		size += strlen(lfirst(lc)) + 1;
 	parsed = tg_guc_extra_alloc(size);
@@ -215,6 +239,9 @@ check_tenant(char **newval, void **extra, GucSource source)
 		return false;
 	}
 	strings = (char *) &parsed->values[list_length(parts)];
+	parsed->signed_value = (signature == SIGNED_CONTEXT_VALID);
+	parsed->tenants = strcpy(strings, tenants);
+	strings += strlen(strings) + 1;
 	foreach(lc, parts)
 	{
 		strcpy(strings, lfirst(lc));
@@ -223,6 +250,7 @@ check_tenant(char **newval, void **extra, GucSource source)
 	}
 	parsed->count = i;
 	*extra = parsed;
+	context_rules_value_checked(*newval, source);
 	return true;
 }
 
@@ -237,6 +265,7 @@ assign_tenant(const char *newval, void *extra)
 {
 	if (strcmp(newval ? newval : "", tenant_setting ? tenant_setting : "") != 0)
 		context_changes++;
+	context_rules_value_assigned(newval, ((const ContextValues *) extra)->count > 0);
 	context_values = (const ContextValues *) extra;
 	context_generation++;
 	refresh_maybe();
@@ -255,7 +284,7 @@ tenant_context_define(void)
 							   &tenant_setting,
 							   "",
 							   PGC_USERSET,
-							   GUC_LIST_INPUT,
+							   GUC_LIST_INPUT | GUC_REPORT,
 							   check_tenant,
 							   assign_tenant,
 							   NULL);
@@ -290,7 +319,7 @@ tenant_context_text(void)
 {
 	if (!tenant_context_is_set())
 		return NULL;
-	return active_snapshot != NULL ? active_snapshot->text : tenant_setting;
+	return active_snapshot != NULL ? active_snapshot->text : context_values->tenants;
 }
 
 static TenantContextSnapshot *
@@ -306,7 +335,7 @@ copy_context(void)
 	snapshot->generation = context_generation;
 	snapshot->holders = 0;
 	snapshot->memory = memory;
-	snapshot->text = MemoryContextStrdup(memory, tenant_setting);
+	snapshot->text = MemoryContextStrdup(memory, context_values->tenants);
 	snapshot->values = MemoryContextAlloc(memory, size);
 	snapshot->values->count = context_values->count;
 	for (int i = 0; i < context_values->count; i++)
@@ -331,6 +360,7 @@ tenant_context_hold(void)
 	}
 	if (context_values == NULL || context_values->count == 0)
 		return NULL;
+	context_rules_check_use(context_values->signed_value);
 	if (latest_snapshot == NULL || latest_snapshot->generation != context_generation)
 	{
 		TenantContextSnapshot *copy = copy_context();
@@ -421,7 +451,7 @@ tenant_context_refuse_reset(void)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("tenant_guard.tenant cannot change while a statement on tenant tables runs"),
 			 errdetail("The statement started under tenant_guard.tenant \"%s\" and keeps it to its end.",
-					   tenant_setting),
+					   setting_tenants()),
 			 errhint("Change the tenant context between statements.")));
 }
 

@@ -20,10 +20,12 @@
 #include "amount_guard.h"
 #include "audit_queue.h"
 #include "audit_writer.h"
+#include "break_glass.h"
 #include "citus_cluster.h"
 #include "citus_operations.h"
 #include "citus_relay.h"
 #include "conflict_guard.h"
+#include "context_rules.h"
 #include "error_details.h"
 #include "executor/executor.h"
 #include "extension_state.h"
@@ -37,6 +39,7 @@
 #include "scope_values.h"
 #include "scoping_guard.h"
 #include "settings.h"
+#include "signed_context.h"
 #include "statement_context.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
@@ -302,6 +305,8 @@ chain_ExecutorStart(QueryDesc *queryDesc, int eflags)
 static inline void
 executor_start_checks(QueryDesc *queryDesc, int eflags)
 {
+	if (unlikely(context_rules_statement_checks))
+		context_rules_check_statement(queryDesc, eflags);
 	/*
 	 * The row-lock watch first: it replaces the LockRows node's function,
 	 * which the row checks, when that node is the plan's top, then wrap.
@@ -498,6 +503,7 @@ tenant_guard_ExecutorRun(TG_EXECUTOR_RUN_PARAMS)
 
 		call_pinned(snapshot, run_guarded_call, &args);
 	}
+	context_rules_check_session_change();
 }
 
 /* The previous ExecutorFinish hook, or the standard function. */
@@ -568,6 +574,7 @@ tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 
 		call_pinned(snapshot, finish_guarded_call, &args);
 	}
+	context_rules_check_session_change();
 }
 
 /*
@@ -635,6 +642,7 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (resets_tenant_context(parsetree))
 		tenant_context_refuse_reset();
+	context_rules_check_utility(parsetree);
 	scoping_guard_check_utility(parsetree, context != PROCESS_UTILITY_TOPLEVEL);
 	pstmt = copy_from_checked(pstmt);
 	parsetree = pstmt->utilityStmt;
@@ -681,6 +689,7 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		citus_relay_end(false, cxt);
 	if (pinned)
 		tenant_context_check_unchanged(&pin);
+	context_rules_check_session_change();
 }
 
 void
@@ -697,6 +706,8 @@ _PG_init(void)
 
 	settings_define();
 	tenant_context_define();
+	signed_context_define();
+	context_rules_define();
 	MarkGUCPrefixReserved(TENANT_GUARD_NAME);
 	citus_cluster_init();
 	citus_operations_init();
@@ -705,6 +716,7 @@ _PG_init(void)
 	extension_state_init();
 	tenant_catalog_init();
 	row_locks_init();
+	break_glass_init();
 
 	audit_writer_register_launcher();
 

@@ -30,6 +30,7 @@
 #include "violation.h"
 
 #include "audit_queue.h"
+#include "break_glass.h"
 #include "call_site.h"
 #include "citus_relay.h"
 #include "commands/dbcommands.h"
@@ -67,6 +68,10 @@ violation_kind_name(ViolationKind kind)
 			return "cross_tenant_read";
 		case VIOLATION_CROSS_TENANT_WRITE:
 			return "cross_tenant_write";
+		case VIOLATION_MISSING_TENANT:
+			return "missing_tenant";
+		case VIOLATION_BREAK_GLASS:
+			return "break_glass";
 	}
 	elog(ERROR, "unknown violation kind %d", (int) kind);
 	return NULL;				/* keep compiler quiet */
@@ -228,7 +233,7 @@ violation_json_begin(StringInfo buf, const Violation *violation,
 static void
 write_log_line(const Violation *violation, const char *relation, bool rejected,
 			   uint64 query_id, const char *call_site, const char *tenant,
-			   const char *row_tenant)
+			   const char *row_tenant, const char *reason)
 {
 	StringInfoData buf;
 
@@ -245,6 +250,8 @@ write_log_line(const Violation *violation, const char *relation, bool rejected,
 		appendStringInfo(&buf, ", \"call_site\": %s", call_site);
 	append_json_field(&buf, "tenant", tenant);
 	append_json_field(&buf, "row_tenant", row_tenant);
+	if (reason != NULL)
+		append_json_field(&buf, "reason", reason);
 	appendStringInfoChar(&buf, '}');
 
 	ereport(LOG_SERVER_ONLY,
@@ -294,7 +301,7 @@ fill_shape_fields(AuditEntry *e, const Violation *violation, const char *relatio
 /* The rest of a detail row's fields. */
 static void
 fill_detail_fields(AuditEntry *e, const Violation *violation, const char *tenant,
-				   const char *row_tenant)
+				   const char *row_tenant, const char *reason)
 {
 	/* never 0: a zero id marks an unwritten slot after a crash */
 	do
@@ -308,6 +315,7 @@ fill_detail_fields(AuditEntry *e, const Violation *violation, const char *tenant
 	strlcpy(e->query, debug_query_string ? debug_query_string : "", sizeof(e->query));
 	strlcpy(e->tenant, tenant ? tenant : "", sizeof(e->tenant));
 	strlcpy(e->row_tenant, row_tenant ? row_tenant : "", sizeof(e->row_tenant));
+	strlcpy(e->reason, reason ? reason : "", sizeof(e->reason));
 }
 
 /*
@@ -325,7 +333,7 @@ fill_detail_fields(AuditEntry *e, const Violation *violation, const char *tenant
  */
 static void
 record_violation(const Violation *violation, const char *relation, bool rejected,
-				 const char *tenant, const char *row_tenant)
+				 const char *tenant, const char *row_tenant, const char *reason)
 {
 	static AuditEntry *entry = NULL;
 	uint64		query_id = violation_query_id(debug_query_string);
@@ -337,10 +345,10 @@ record_violation(const Violation *violation, const char *relation, bool rejected
 		return;
 	MemSet(entry, 0, sizeof(AuditEntry));
 	fill_shape_fields(entry, violation, relation, rejected, query_id);
-	fill_detail_fields(entry, violation, tenant, row_tenant);
+	fill_detail_fields(entry, violation, tenant, row_tenant, reason);
 	if (audit_queue_push(entry) != AUDIT_PUSH_SAMPLED)
 		write_log_line(violation, relation, rejected, entry->query_id,
-					   entry->call_site, tenant, row_tenant);
+					   entry->call_site, tenant, row_tenant, reason);
 }
 
 /*
@@ -389,6 +397,9 @@ violation_report_tenant(const Violation *violation, GuardMode mode,
 
 	if (mode == GUARD_MODE_OFF)
 		return;
+	/* a break-glass transaction's statements are on record as such */
+	if (break_glass_in_force() && violation->kind != VIOLATION_NON_ATOMIC_AMOUNT)
+		return;
 
 	relation = relation_qualified_name(violation->relid);
 	if (citus_relay_send(violation, relation, rejected, tenant, row_tenant))
@@ -398,7 +409,7 @@ violation_report_tenant(const Violation *violation, GuardMode mode,
 		pfree(relation);
 		return;
 	}
-	record_violation(violation, relation, rejected, tenant, row_tenant);
+	record_violation(violation, relation, rejected, tenant, row_tenant, NULL);
 	citus_relay_note_recorded(violation);
 	violation_tell_client(violation, rejected);
 	pfree(relation);
@@ -417,7 +428,24 @@ violation_report_relayed(const Violation *violation, const char *relation,
 						 bool rejected, const char *tenant, const char *row_tenant,
 						 bool tell_client)
 {
-	record_violation(violation, relation, rejected, tenant, row_tenant);
+	record_violation(violation, relation, rejected, tenant, row_tenant, NULL);
 	if (!rejected && tell_client)
 		violation_tell_client(violation, false);
+}
+
+/*
+ * Put a statement of a break-glass transaction on record: one row per
+ * tenant table it touches, with the reason, never sampled (audit_queue.c).
+ */
+void
+violation_record_break_glass(Oid relid, const char *command, const char *reason)
+{
+	char	   *relation = relation_qualified_name(relid);
+	Violation	violation = {0};
+
+	violation.kind = VIOLATION_BREAK_GLASS;
+	violation.relid = relid;
+	violation.command = command;
+	record_violation(&violation, relation, false, tenant_context_text(), NULL, reason);
+	pfree(relation);
 }

@@ -18,7 +18,9 @@ typedef enum ViolationKind
 	VIOLATION_UNSCOPED_WRITE,
 	VIOLATION_NON_ATOMIC_AMOUNT,
 	VIOLATION_CROSS_TENANT_READ,
-	VIOLATION_CROSS_TENANT_WRITE
+	VIOLATION_CROSS_TENANT_WRITE,
+	VIOLATION_MISSING_TENANT,
+	VIOLATION_BREAK_GLASS		/* not a violation: a statement on record */
 } ViolationKind;
 
 typedef struct Violation
@@ -40,6 +42,9 @@ extern void violation_json_begin(StringInfo buf, const Violation *violation,
 extern char *relation_qualified_name(Oid relid);
 extern char *relation_message_name(Oid relid);
 extern void violation_report(const Violation *violation, GuardMode mode);
+/* A statement of a break-glass transaction on this tenant table. */
+extern void violation_record_break_glass(Oid relid, const char *command,
+										 const char *reason);
 /* The same, with the tenant context and the offending tenant value. */
 extern void violation_report_tenant(const Violation *violation, GuardMode mode,
 									const char *tenant, const char *row_tenant);

@@ -125,6 +125,7 @@ tg_free_port() {
 # tg_start_cluster DIR PORT [PRELOAD]: initdb in DIR (which must not exist)
 # and start a server on PORT with tenant_guard preloaded (or the
 # shared_preload_libraries PRELOAD, '' for none); its socket is in DIR too.
+# TG_CLUSTER_CONF, if set, holds more lines for its postgresql.conf.
 tg_start_cluster() {
 	local dir=$1 port=$2 preload=${3-tenant_guard}
 	tg_as_owner mkdir -p "$dir"
@@ -139,6 +140,9 @@ tg_start_cluster() {
 		fsync = off
 		log_line_prefix = '%m [%p] %q%a '
 	CONF
+	if [ -n "${TG_CLUSTER_CONF:-}" ]; then
+		printf '%s\n' "$TG_CLUSTER_CONF" | tg_as_owner tee -a "$dir/data/postgresql.conf" >/dev/null
+	fi
 	tg_as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null ||
 		{ tail -n 30 "$dir/server.log"; tg_die "the server did not start"; }
 }

@@ -42,7 +42,10 @@ tar -C "$TG_ROOT" --exclude=.git --exclude=results --exclude=tmp_check \
 
 PORT=$(tg_free_port)
 tg_log "starting a cluster on port $PORT in $WORK/cluster"
-tg_start_cluster "$WORK/cluster" "$PORT" || exit 1
+# The keys the signed contexts of sql/signed_context.sql are signed with.
+TG_CLUSTER_CONF="tenant_guard.tenant_key = 'tenant-guard-regress-key-0123456789abcdef'
+tenant_guard.tenant_key_previous = 'tenant-guard-regress-old-key-0123456789ab'" \
+	tg_start_cluster "$WORK/cluster" "$PORT" || exit 1
 
 passed=0
 failed=0

@@ -1,0 +1,247 @@
+-- The unforgeable context: signed values of tenant_guard.tenant, the keys'
+-- visibility, require_signed_tenant, require_local_tenant, require_tenant
+-- (missing_tenant) and break glass.  The test cluster has
+-- tenant_guard.tenant_key = 'tenant-guard-regress-key-0123456789abcdef'
+-- and tenant_guard.tenant_key_previous =
+-- 'tenant-guard-regress-old-key-0123456789ab' (test/run-tests.sh); every
+-- signature below is the HMAC-SHA256 of the text before ";sig=" under one
+-- of them, or under a key the server does not know.
+CREATE EXTENSION IF NOT EXISTS tenant_guard;
+SET tenant_guard.audit_sample_interval = 0;
+CREATE SCHEMA sc;
+CREATE TABLE sc.invoices (id int PRIMARY KEY, firm_id int NOT NULL, amount numeric NOT NULL DEFAULT 0);
+INSERT INTO sc.invoices SELECT i, 1 + i % 2, 10 FROM generate_series(1, 6) i;
+CREATE TABLE sc.plain (id int);		-- not a tenant table
+CREATE ROLE regress_sc_app;
+GRANT USAGE ON SCHEMA sc TO regress_sc_app;
+GRANT ALL ON ALL TABLES IN SCHEMA sc TO regress_sc_app;
+SET tenant_guard.mode = enforce;
+
+\set t1 '1;exp=4102444800;sig=38a72a031611b4dec5153192cbdc5d01c6be042fdf1b812e5bc311640507c0ad'
+\set t2 '2;exp=4102444800;sig=cbce024f8f0c3ef8b5d023274ab5b58a2838dbbb8ab70c933fea979e09e10533'
+\set t12 '1, 2;exp=4102444800;sig=23e0f8a0164929dc98fdbdd49a996d104890c48218349c9c31d359000630447c'
+\set t1_previous_key '1;exp=4102444800;sig=999f974688464268b28b71a658f45e501977a3231c534e51c2ac5d0ba92d9daf'
+\set t1_unknown_key '1;exp=4102444800;sig=6e862622e66c228d81f1329f95d994f2093d72c83dc52d71383954424fe57c68'
+\set t1_expired '1;exp=1000;sig=7052a3323e00cdd212587917fcf41e2d279a587f189e21d719f74c912372be3b'
+\set t1_pid1 '1;exp=4102444800;pid=1;sig=c02c166258781175cd909293ea574f72b918fc1f822a1f7edf7090fc8e9ec4f6'
+\set t1_as_2 '2;exp=4102444800;sig=38a72a031611b4dec5153192cbdc5d01c6be042fdf1b812e5bc311640507c0ad'
+
+-- the keys: superusers can read them, nobody else can, not even their length
+SELECT length(current_setting('tenant_guard.tenant_key')) AS key_length,
+       length(current_setting('tenant_guard.tenant_key_previous')) AS previous_length;
+SET ROLE regress_sc_app;
+SHOW tenant_guard.tenant_key;
+SELECT current_setting('tenant_guard.tenant_key_previous');
+SELECT count(*) FROM pg_settings WHERE name LIKE 'tenant_guard.tenant_key%';
+SET tenant_guard.tenant_key = 'an attempt to set a key in a session';
+RESET ROLE;
+
+-- 1. signed values: the context is the tenants part, for every check and in
+-- the audit trail; the whole value is what SHOW gives back
+SET ROLE regress_sc_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) = :'t1' AS set;
+SHOW tenant_guard.tenant;
+SELECT id, firm_id FROM sc.invoices ORDER BY id;
+ROLLBACK;
+BEGIN;
+SET LOCAL tenant_guard.tenant = :'t12';
+SELECT count(*) FROM sc.invoices;
+ROLLBACK;
+-- signed with the previous key, while keys are rotated
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1_previous_key', true) = :'t1_previous_key' AS set;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+ROLLBACK;
+
+-- 2. refused, each leaving the setting as it was
+SET tenant_guard.tenant = :'t2';
+SELECT set_config('tenant_guard.tenant', :'t1_unknown_key', false);
+SHOW tenant_guard.tenant;
+SELECT set_config('tenant_guard.tenant', :'t1_as_2', false);
+SHOW tenant_guard.tenant;
+\set VERBOSITY terse
+SELECT set_config('tenant_guard.tenant', :'t1_expired', false);	-- the detail names the time
+SELECT set_config('tenant_guard.tenant', :'t1_pid1', false);	-- the detail names this backend
+\set VERBOSITY default
+SHOW tenant_guard.tenant;
+SET tenant_guard.tenant = '1;exp=4102444800;sig=38A72A031611B4DEC5153192CBDC5D01C6BE042FDF1B812E5BC311640507C0AD';
+SHOW tenant_guard.tenant;		-- upper-case hex is the same signature
+SET tenant_guard.tenant = :'t2';
+-- malformed: no exp, a short or long signature, a signature that is not
+-- hex, no tenants, a signed exp; and a pid before exp, which makes it part
+-- of the tenants, not what was signed
+SET tenant_guard.tenant = '1;sig=38a72a031611b4dec5153192cbdc5d01c6be042fdf1b812e5bc311640507c0ad';
+SET tenant_guard.tenant = '1;exp=4102444800;sig=38a72a03';
+SET tenant_guard.tenant = '1;exp=4102444800;sig=38a72a031611b4dec5153192cbdc5d01c6be042fdf1b812e5bc311640507c0ad00';
+SET tenant_guard.tenant = '1;exp=4102444800;sig=zz a72a031611b4dec5153192cbdc5d01c6be042fdf1b812e5bc311640507c0ad';
+SET tenant_guard.tenant = ';exp=4102444800;sig=32e79f54d120e60854f2b3667d7ad0eafb925bf210f623dec7af26b19ae30266';
+SET tenant_guard.tenant = '1;exp=+4102444800;sig=38a72a031611b4dec5153192cbdc5d01c6be042fdf1b812e5bc311640507c0ad';
+SET tenant_guard.tenant = '1;pid=1;exp=4102444800;sig=c02c166258781175cd909293ea574f72b918fc1f822a1f7edf7090fc8e9ec4f6';
+SHOW tenant_guard.tenant;
+-- a signed context checks rows like any other
+SELECT id, firm_id FROM sc.invoices WHERE id = 1;
+RESET tenant_guard.tenant;
+RESET ROLE;
+
+-- 3. require_signed_tenant: the role cannot switch it off; unsigned values
+-- are refused when set, and when a statement would use one set before
+SET tenant_guard.require_signed_tenant = on;
+SET ROLE regress_sc_app;
+SET tenant_guard.require_signed_tenant = off;
+RESET tenant_guard.require_signed_tenant;
+SET tenant_guard.tenant = '2';
+SELECT set_config('tenant_guard.tenant', '2', true);
+SHOW tenant_guard.tenant;
+SET tenant_guard.tenant = '';		-- no context stays allowed
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+ROLLBACK;
+RESET ROLE;
+SET tenant_guard.require_signed_tenant = off;
+SET tenant_guard.tenant = '2';
+SET tenant_guard.require_signed_tenant = on;
+SET ROLE regress_sc_app;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 2;
+SELECT count(*) FROM sc.plain;		-- no tenant table: the context is not used
+RESET ROLE;
+RESET tenant_guard.tenant;
+RESET tenant_guard.require_signed_tenant;
+
+-- 4. require_local_tenant: only a transaction's context is accepted
+CREATE FUNCTION sc.firm_one_count() RETURNS bigint LANGUAGE sql
+	SET tenant_guard.tenant = '1;exp=4102444800;sig=38a72a031611b4dec5153192cbdc5d01c6be042fdf1b812e5bc311640507c0ad'
+	AS 'SELECT count(*) FROM sc.invoices WHERE firm_id = 1';
+CREATE FUNCTION sc.set_session_context(value text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM set_config('tenant_guard.tenant', value, false);
+END $$;
+SET tenant_guard.require_local_tenant = on;
+SET ROLE regress_sc_app;
+SET tenant_guard.tenant = :'t1';
+SELECT set_config('tenant_guard.tenant', :'t1', false);
+SHOW tenant_guard.tenant;
+BEGIN;
+SET tenant_guard.tenant = :'t1';
+COMMIT;
+BEGIN;
+SET LOCAL tenant_guard.tenant = :'t1';
+SELECT set_config('tenant_guard.tenant', :'t1', false);	-- SET LOCAL, then SET
+ROLLBACK;
+BEGIN;
+SET LOCAL tenant_guard.tenant = :'t1';
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+SET tenant_guard.tenant FROM CURRENT;
+ROLLBACK;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+COMMIT;
+SHOW tenant_guard.tenant;		-- gone with the transaction
+SET tenant_guard.tenant = '';	-- clearing is a session-level change that is allowed
+-- a function's SET clause lasts for the call only
+SELECT sc.firm_one_count();
+-- a session-level change inside a function is refused when the statement
+-- that called it returns
+SELECT sc.set_session_context('1');
+SHOW tenant_guard.tenant;
+RESET ROLE;
+-- a context the session had before the transaction is refused when used
+SET tenant_guard.require_local_tenant = off;
+SET tenant_guard.tenant = '1';
+SET tenant_guard.require_local_tenant = on;
+SET ROLE regress_sc_app;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+RESET ROLE;
+RESET tenant_guard.tenant;
+RESET tenant_guard.require_local_tenant;
+DROP FUNCTION sc.firm_one_count(), sc.set_session_context(text);
+
+-- 5. require_tenant: a statement on tenant tables without a context is a
+-- missing_tenant violation, refused in enforce, logged in log mode
+SET tenant_guard.require_tenant = on;
+SET ROLE regress_sc_app;
+SET tenant_guard.require_tenant = off;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+SELECT count(*) FROM sc.invoices i JOIN sc.plain p ON p.id = i.id WHERE i.firm_id = 1;
+UPDATE sc.invoices SET amount = amount + 1 WHERE firm_id = 1 AND id = 1;
+COPY sc.invoices TO stdout;
+TRUNCATE sc.invoices;
+SELECT count(*) FROM sc.plain;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+ROLLBACK;
+RESET ROLE;
+SELECT tenant_guard.flush() >= 0 AS flushed;
+SET tenant_guard.mode = log;
+SET ROLE regress_sc_app;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 2;
+RESET ROLE;
+SET tenant_guard.mode = enforce;
+RESET tenant_guard.require_tenant;
+SELECT tenant_guard.flush() >= 0 AS flushed;
+SELECT kind, action, relation, tenant_column, command, tenant, reason
+  FROM tenant_guard.violations WHERE relation LIKE 'sc.%' AND kind = 'missing_tenant'
+ ORDER BY id;
+
+-- 6. break glass: only for roles granted it, in a transaction block, with
+-- a reason; its statements pass the scoping and context rules and are on
+-- record, every one of them; the amount rules still apply
+SELECT tenant_guard.protect_amount('sc.invoices', 'amount');
+SET tenant_guard.amount_mode = enforce;
+SET tenant_guard.require_tenant = on;
+SET ROLE regress_sc_app;
+BEGIN;
+SELECT tenant_guard.break_glass('ticket 4711: monthly invoice run');
+ROLLBACK;
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION tenant_guard.break_glass(text) TO regress_sc_app;
+SET ROLE regress_sc_app;
+SELECT tenant_guard.break_glass('ticket 4711: monthly invoice run');
+BEGIN;
+SELECT tenant_guard.break_glass(' short  ');
+ROLLBACK;
+BEGIN;
+SELECT tenant_guard.break_glass(NULL);
+ROLLBACK;
+BEGIN;
+SELECT tenant_guard.break_glass('ticket 4711: monthly invoice run');
+SELECT count(*) FROM sc.invoices;
+SELECT count(*) FROM sc.invoices;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SELECT id, firm_id FROM sc.invoices WHERE id = 1;	-- firm 2's row
+SAVEPOINT s;
+UPDATE sc.invoices SET amount = 5 WHERE firm_id = 1 AND id = 2;
+ROLLBACK TO s;
+UPDATE sc.invoices SET amount = amount + 1;
+COMMIT;
+SELECT count(*) FROM sc.invoices;		-- the transaction is over
+-- rolling back to a savepoint before the call ends it
+BEGIN;
+SAVEPOINT s;
+SELECT tenant_guard.break_glass('ticket 4712: support case for firm 2');
+SELECT count(*) FROM sc.invoices;
+ROLLBACK TO s;
+SELECT count(*) FROM sc.invoices;
+ROLLBACK;
+-- a savepoint released after the call keeps it
+BEGIN;
+SAVEPOINT s;
+SELECT tenant_guard.break_glass('ticket 4713: data migration');
+RELEASE s;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 2;
+COMMIT;
+RESET ROLE;
+RESET tenant_guard.require_tenant;
+SELECT tenant_guard.flush() >= 0 AS flushed;
+SELECT kind, action, relation, command, tenant, reason, query
+  FROM tenant_guard.violations WHERE relation LIKE 'sc.%' AND kind IN ('break_glass', 'non_atomic_amount')
+ ORDER BY id;
+
+RESET tenant_guard.amount_mode;
+RESET tenant_guard.mode;
+DROP SCHEMA sc CASCADE;
+REVOKE EXECUTE ON FUNCTION tenant_guard.break_glass(text) FROM regress_sc_app;
+DROP ROLE regress_sc_app;

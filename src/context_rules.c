@@ -1,0 +1,336 @@
+/*-------------------------------------------------------------------------
+ *
+ * context_rules.c
+ *	  What a role may do with the tenant context, set per role by a
+ *	  superuser (doc/tenant-context.md, "Making the context unforgeable"):
+ *
+ *	  require_signed_tenant  only signed values (signed_context.c) may be
+ *							 set; the empty value, no context, stays allowed
+ *	  require_local_tenant	 only SET LOCAL and set_config(..., true) may
+ *							 set a context: a session-level one would stay
+ *							 on a pooled server connection for the next
+ *							 client's transactions
+ *	  require_tenant		 a statement on tenant tables without a context
+ *							 is a violation, missing_tenant
+ *
+ * An unsigned value is refused when it is set, and again when a statement
+ * on tenant tables is about to use it: settings applied at connection
+ * (ALTER ROLE ... SET, PGOPTIONS) come in an order that can put the
+ * context before the rule.  A session-level change is noticed by the
+ * assign hook, which alone sees how the value was set (the setting's
+ * transaction stack, which PostgreSQL pushes before it calls the hook),
+ * and refused when the statement that made it returns, or at the latest
+ * before its transaction commits, so that it is rolled back; a context the
+ * session got at connection is refused when a statement uses it.
+ *
+ * Parallel workers restore the leader's settings, and Citus's connections
+ * get the coordinator's context: both were checked where they came from.
+ *
+ * This file also records the statements of a break-glass transaction
+ * (break_glass.c), found by the same walk over the plan.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "context_rules.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "break_glass.h"
+#include "citus_cluster.h"
+#include "compat.h"
+#include "executor/executor.h"
+#include "nodes/pathnodes.h"
+#include "scoping_guard.h"
+#include "settings.h"
+#include "tcop/utility.h"
+#include "tenant_catalog.h"
+#include "tenant_context.h"
+#include "utils/guc_tables.h"
+#include "utils/lsyscache.h"
+#include "violation.h"
+
+static bool require_signed_tenant = false;
+static bool require_local_tenant = false;
+static bool require_tenant = false;
+
+bool		context_rules_session_change_pending = false;
+bool		context_rules_statement_checks = false;
+
+/* The value tenant_guard.tenant's check hook accepted last, if any. */
+static const char *checked_value = NULL;
+
+/* Checked where they came from: a parallel leader, a Citus coordinator. */
+static bool
+context_trusted(void)
+{
+	return InitializingParallelWorker || IsParallelWorker() ||
+		citus_internal_connection();
+}
+
+void
+context_rules_refresh(void)
+{
+	context_rules_statement_checks = require_tenant || break_glass_in_force();
+}
+
+static void
+assign_require_tenant(bool newval, void *extra)
+{
+	require_tenant = newval;
+	context_rules_refresh();
+}
+
+static void
+context_rules_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			context_rules_check_session_change();
+			break;
+		default:
+			context_rules_session_change_pending = false;
+			break;
+	}
+}
+
+void
+context_rules_define(void)
+{
+	DefineCustomBoolVariable("tenant_guard.require_signed_tenant",
+							 "Accept only signed values of tenant_guard.tenant.",
+							 "Set per role; the empty value, no context, stays allowed.",
+							 &require_signed_tenant,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("tenant_guard.require_local_tenant",
+							 "Accept a tenant context only for a transaction (SET LOCAL, set_config(..., true)).",
+							 "Set per role: a session-level context would stay on a pooled server connection.",
+							 &require_local_tenant,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("tenant_guard.require_tenant",
+							 "Treat a statement on tenant tables without a tenant context as a violation.",
+							 "Set per role: kind missing_tenant, refused in enforce mode, logged in log mode.",
+							 &require_tenant,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, assign_require_tenant, NULL);
+	RegisterXactCallback(context_rules_xact_callback, NULL);
+}
+
+/*----------------------------------
+ * Setting the context
+ *----------------------------------
+ */
+
+/* Verify signatures, or only read them (ALTER ROLE ... SET checks a value). */
+bool
+context_rules_verify_signatures(GucSource source)
+{
+	return source != PGC_S_TEST && !context_trusted();
+}
+
+static bool
+is_blank(const char *value)
+{
+	return value[strspn(value, " \t\r\n")] == '\0';
+}
+
+/* Refuse an unsigned context where only signed ones are accepted. */
+bool
+context_rules_check_value(const char *value, bool signed_value, GucSource source)
+{
+	if (!require_signed_tenant || signed_value || is_blank(value) ||
+		!context_rules_verify_signatures(source))
+		return true;
+	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+	GUC_check_errmsg("unsigned tenant context refused");
+	GUC_check_errdetail("tenant_guard.require_signed_tenant is on for this session: tenant_guard.tenant takes only values signed with the server's tenant key.");
+	GUC_check_errhint("Set the context your application signed, or the empty value for none.");
+	return false;
+}
+
+void
+context_rules_value_checked(const char *value, GucSource source)
+{
+	checked_value = (source == PGC_S_TEST) ? NULL : value;
+}
+
+/* The definition of tenant_guard.tenant, found once. */
+static struct config_generic *
+tenant_setting_definition(void)
+{
+	static struct config_generic *definition = NULL;
+
+	if (definition == NULL)
+	{
+		int			count;
+		struct config_generic **all = tg_guc_variables(&count);
+
+		for (int i = 0; i < count; i++)
+		{
+			if (strcmp(all[i]->name, "tenant_guard.tenant") == 0)
+				definition = all[i];
+		}
+	}
+	return definition;
+}
+
+/*
+ * The assign hook of tenant_guard.tenant: a value its check hook has just
+ * accepted (not one restored at the end of a transaction or function) is
+ * set for the session when the latest change in this transaction's entry
+ * of the setting is a SET.
+ */
+void
+context_rules_value_assigned(const char *value, bool non_empty)
+{
+	struct config_generic *definition;
+	bool		fresh = (value == checked_value);
+
+	checked_value = NULL;
+	if (!fresh || !require_local_tenant || context_trusted())
+		return;
+	definition = tenant_setting_definition();
+	if (definition != NULL && definition->stack != NULL &&
+		definition->stack->state == GUC_SET)
+		context_rules_session_change_pending = non_empty;
+}
+
+void
+context_rules_refuse_session_change(void)
+{
+	context_rules_session_change_pending = false;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("tenant_guard.tenant can only be set for a transaction"),
+			 errdetail("tenant_guard.require_local_tenant is on for this session: a session-level SET or set_config(..., false) would keep the context for later transactions."),
+			 errhint("Use SET LOCAL or set_config('tenant_guard.tenant', ..., true) inside the request's transaction.")));
+}
+
+/*
+ * A statement on tenant tables is about to run under the setting (not
+ * under another statement's context).  A setting with no entry on its
+ * transaction stack was not set in this transaction: the session has it.
+ */
+void
+context_rules_check_use(bool signed_value)
+{
+	struct config_generic *definition;
+
+	if (context_trusted())
+		return;
+	if (require_signed_tenant && !signed_value)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("unsigned tenant context refused"),
+				 errdetail("tenant_guard.require_signed_tenant is on for this session: tenant_guard.tenant takes only values signed with the server's tenant key.")));
+	definition = tenant_setting_definition();
+	if (require_local_tenant && definition != NULL && definition->stack == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("tenant context set for the session refused"),
+				 errdetail("tenant_guard.require_local_tenant is on for this session: the context must be set in each transaction."),
+				 errhint("Use SET LOCAL or set_config('tenant_guard.tenant', ..., true) inside the request's transaction.")));
+}
+
+/*----------------------------------
+ * Statements
+ *----------------------------------
+ */
+
+/* The tenant tables the plan names, not the partitions or children it adds. */
+static List *
+plan_tenant_tables(PlannedStmt *plan)
+{
+	Bitmapset  *children = NULL;
+	List	   *relids = NIL;
+	ListCell   *lc;
+	int			rti = 0;
+
+	foreach(lc, plan->appendRelations)
+		children = bms_add_member(children, lfirst_node(AppendRelInfo, lc)->child_relid);
+	foreach(lc, plan->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		rti++;
+		if (rte->rtekind == RTE_RELATION && !bms_is_member(rti, children) &&
+			!tenant_table_ruled_out(rte->relid) &&
+			tenant_table_attnum(rte->relid) != InvalidAttrNumber)
+			relids = list_append_unique_oid(relids, rte->relid);
+	}
+	list_sort(relids, list_oid_cmp);
+	return relids;
+}
+
+static void
+report_missing_tenant(Oid relid, const char *command)
+{
+	Violation	violation;
+	AttrNumber	attnum = tenant_table_attnum(relid);
+
+	violation.kind = VIOLATION_MISSING_TENANT;
+	violation.relid = relid;
+	violation.column = get_attname(relid, attnum, false);
+	violation.command = command;
+	violation.sqlstate = ERRCODE_INSUFFICIENT_PRIVILEGE;
+	violation.message = psprintf("no tenant context for a statement on tenant table \"%s\"",
+								 relation_message_name(relid));
+	violation.detail = "tenant_guard.require_tenant is on for this session: statements on tenant tables need tenant_guard.tenant to be set.";
+	violation.hint = "Set the tenant context the request acts for first, e.g. SELECT set_config('tenant_guard.tenant', <signed context>, true).";
+	violation_report(&violation, (GuardMode) tenant_guard_mode);
+}
+
+/*
+ * A statement on these tenant tables: recorded in a break-glass
+ * transaction, a violation without a context where one is required.
+ */
+static void
+check_tables(List *relids, const char *command)
+{
+	ListCell   *lc;
+
+	if (relids == NIL)
+		return;
+	if (break_glass_in_force())
+	{
+		foreach(lc, relids)
+			violation_record_break_glass(lfirst_oid(lc), command, break_glass_reason());
+		return;
+	}
+	if (!require_tenant || tenant_context_is_set() || tenant_guard_mode == GUARD_MODE_OFF)
+		return;
+	foreach(lc, relids)
+		report_missing_tenant(lfirst_oid(lc), command);
+}
+
+void
+context_rules_check_statement(QueryDesc *queryDesc, int eflags)
+{
+	PlannedStmt *plan = queryDesc->plannedstmt;
+
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 || !scoping_guard_applies())
+		return;
+	check_tables(plan_tenant_tables(plan),
+				 GetCommandTagName(CreateCommandTag((Node *) plan)));
+}
+
+void
+context_rules_check_utility(Node *parsetree)
+{
+	if (!context_rules_statement_checks || !scoping_guard_applies())
+		return;
+	check_tables(scoping_guard_utility_tables(parsetree),
+				 GetCommandTagName(CreateCommandTag(parsetree)));
+}
