@@ -2,6 +2,7 @@
 (and so inside the tenant context the middleware set)."""
 from decimal import Decimal
 
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.http import JsonResponse
 
@@ -139,12 +140,77 @@ def in_other_subquery(request, pk):
     return {"invoices": Invoice.objects.filter(client__in=clients).count()}
 
 
+# Attacks on the tenant context from inside a request (firm 1's): each view
+# reports what the database did, so that the test can check the exact error,
+# the context before and after, and what the request can still read.
+
+def refusal(fn):
+    """Run fn in a savepoint, so that the request can go on after an error;
+    the error's [SQLSTATE, message], or None when fn ran."""
+    try:
+        with transaction.atomic():
+            fn()
+    except DatabaseError as error:
+        return [error.__cause__.pgcode, error.__cause__.diag.message_primary]
+    return None
+
+
+def sql(statement, params=None):
+    def run():
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+    return run
+
+
+def show_tenant():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW tenant_guard.tenant")
+        return cursor.fetchone()[0]
+
+
+# What an injection could send to switch the request to firm 2; "value"
+# sets the value in ?value= (a forged, tampered or expired token).
+INJECTED = {
+    "set": ("SET tenant_guard.tenant = '2'", None),
+    "set_config": ("SELECT set_config('tenant_guard.tenant', '2', true)", None),
+    "value": ("SELECT set_config('tenant_guard.tenant', %s, true)", "value"),
+}
+
+
+def inject(request, pk):
+    """?sql= one of INJECTED; then read the own firm's and firm pk's invoices."""
+    statement, param = INJECTED[request.GET["sql"]]
+    before = show_tenant()
+    refused = refusal(sql(statement, [request.GET[param]] if param else None))
+    return {"context": request.tenant_context, "before": before, "refused": refused,
+            "after": show_tenant(),
+            "reported": connection.connection.get_parameter_status("tenant_guard.tenant"),
+            "own": Invoice.objects.filter(firm_id=request.firm_id).count(),
+            "other": refusal(lambda: Invoice.objects.filter(firm_id=pk).count())}
+
+
+def clear_context(request, pk):
+    """Clear the context (allowed: no key needed), then read firm pk's
+    invoices by a scope and all invoices without one."""
+    cleared = refusal(sql("SELECT set_config('tenant_guard.tenant', '', true)"))
+    return {"cleared": cleared, "after": show_tenant(),
+            "scoped": refusal(lambda: Invoice.objects.filter(firm_id=pk).count()),
+            "unscoped": refusal(lambda: Invoice.objects.filter(amount_due__gte=0).count())}
+
+
+def parameter_status(request, pk):
+    """The context as the server reported it to the client (GUC_REPORT)."""
+    return {"context": request.tenant_context,
+            "reported": connection.connection.get_parameter_status("tenant_guard.tenant"),
+            "backend_pid": connection.connection.get_backend_pid()}
+
+
 OPS = {f.__name__: f for f in (
     save, delete_with_cascade, select_related, prefetch_related, lazy_foreign_key,
     refresh_from_db, get_or_create, update_or_create, bulk_create, bulk_update,
     f_update, pay, unscoped_filter, update_by_pk, delete_by_pk, create_for_other_firm,
     exclude_related, in_subquery, exists_subquery, update_related_filter,
-    union_of_querysets, in_other_subquery)}
+    union_of_querysets, in_other_subquery, inject, clear_context, parameter_status)}
 
 
 def op(request, name, pk):
