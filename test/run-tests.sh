@@ -11,7 +11,10 @@ set -uo pipefail
 # shellcheck source=test/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-tg_ensure_packages sqlsmith python3-django python3-psycopg2 || exit 1
+# The Rails suite's ActiveRecord 6.1, pg and marginalia; marginalia loads
+# rails/railtie, which Debian's ruby-marginalia does not depend on.
+tg_ensure_packages sqlsmith python3-django python3-psycopg2 \
+	ruby ruby-activerecord ruby-pg ruby-marginalia ruby-railties || exit 1
 # The report's browser check (test/t/010_report.pl) opens its html page in
 # chromium; run without root, it is skipped when chromium is missing.
 if [ "$(id -u)" -eq 0 ]; then
@@ -95,6 +98,24 @@ run_suite pg_regress regresscheck
 run_suite isolation isolationcheck
 run_suite tap tapcheck
 
+# The signing snippets of doc/tenant-context.md (test/signing): each
+# language's signing function against openssl dgst, and the doc's copy of
+# each against the tested file; no cluster.  One "ok", "FAIL" or "skip"
+# line per check.
+tg_log "running signing"
+bash "$WORK/tree/test/signing/run.sh" >"$WORK/signing.log" 2>&1
+signing_status=$?
+cat "$WORK/signing.log"
+p=$(grep -cE '^ok ' "$WORK/signing.log")
+f=$(grep -cE '^FAIL ' "$WORK/signing.log")
+[ "$signing_status" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+passed=$((passed + p))
+failed=$((failed + f))
+[ "$signing_status" -ne 0 ] && failed_suites+=(signing)
+while IFS= read -r line; do
+	skipped_suites+=("signing ${line#skip }")
+done < <(grep -E '^skip ' "$WORK/signing.log")
+
 # Concurrent payments (test/tools/payment_race.c) against the shared
 # cluster, the amount column protected: the safe patterns must lose nothing
 # and have nothing refused, read-modify-write must be refused and lose
@@ -129,20 +150,26 @@ else
 	failed_suites+=(payment_race)
 fi
 
-# The Django integration test (test/django): a multi-tenant app whose
-# middleware sets the tenant context, in enforce mode, against a database of
-# the shared cluster; one pass or fail per check.
-tg_log "running django"
-PG_BINDIR="$PG_BINDIR" bash "$WORK/tree/test/django/run.sh" "$WORK/cluster" "$PORT" \
-	>"$WORK/django.log" 2>&1
-django_status=$?
-cat "$WORK/django.log"
-p=$(grep -cE '^ok ' "$WORK/django.log")
-f=$(grep -cE '^FAIL ' "$WORK/django.log")
-[ "$django_status" -ne 0 ] && [ "$f" -eq 0 ] && f=1
-passed=$((passed + p))
-failed=$((failed + f))
-[ "$django_status" -ne 0 ] && failed_suites+=(django)
+# The Django and Rails integration tests (test/django, test/rails): a
+# multi-tenant app whose middleware sets the tenant context, in enforce
+# mode, against a database of the shared cluster; one "ok" or "FAIL" line
+# per check.
+run_app_suite() {
+	local name=$1 log="$WORK/$1.log" status p f
+	tg_log "running $name"
+	PG_BINDIR="$PG_BINDIR" bash "$WORK/tree/test/$name/run.sh" "$WORK/cluster" "$PORT" \
+		>"$log" 2>&1
+	status=$?
+	cat "$log"
+	p=$(grep -cE '^ok ' "$log")
+	f=$(grep -cE '^FAIL ' "$log")
+	[ "$status" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$status" -ne 0 ] && failed_suites+=("$name")
+}
+run_app_suite django
+run_app_suite rails
 
 # A short randomized-SQL run against a cluster of its own; the long run is
 # `make fuzz` (see the README, section Robustness).

@@ -1,0 +1,136 @@
+# ActiveRecord 6.1 against a database guarded by tenant_guard in enforce
+# mode (test/rails/run.sh makes it): everyday calls under the request
+# middleware of app.rb, IDORs and forgotten contexts refused, signed
+# contexts, call sites from Marginalia, and what a Rails app meets
+# (pg_dump, client_min_messages, RecordNotUnique in a transaction).
+# Prints "ok NAME" or "FAIL NAME: reason" per check and a summary line;
+# settings come from PGHOST, PGPORT, PGDATABASE, TENANT_KEY and PG_BINDIR.
+require_relative "app"
+require_relative "checks"
+
+include Checks
+
+connect("rails_app")
+OWN = su_ids("SELECT id FROM invoices WHERE firm_id = 1 ORDER BY id")
+OTHER = su_ids("SELECT id FROM invoices WHERE firm_id = 2 ORDER BY id")
+OWN_CLIENT, OTHER_CLIENT = su_ids("SELECT min(id) FROM clients WHERE firm_id IN (1, 2) GROUP BY firm_id ORDER BY firm_id")
+# a request of firm 1's user through the middleware, as controller#action of path
+def in_request(path = "/invoices/show", &block)
+  Request.run(path, user: 1, &block)
+end
+
+# --- everyday ActiveRecord calls pass in enforce, under the middleware ----
+passes("find") { in_request { expect_eq(Invoice.find(OWN[0]).firm_id, 1) } }
+passes("where (unscoped, rows verified)") do
+  in_request { expect_eq(Invoice.where(client_id: OWN_CLIENT).count, 3) }
+end
+passes("find_by") { in_request { expect_eq(Invoice.find_by(number: "1-#{OWN_CLIENT}-0").id, OWN[0]) } }
+passes("create") do
+  in_request { Invoice.create!(firm_id: 1, client_id: OWN_CLIENT, number: "C-1", amount_due: 5) }
+end
+passes("update") { in_request { Invoice.find(OWN[0]).update!(number: "1-upd") } }
+passes("update_all scoped") do
+  in_request { expect_eq(Invoice.where(firm_id: 1, client_id: OWN_CLIENT).update_all(amount_due: 90), 4) }
+end
+passes("destroy with dependent: :destroy") { in_request { Invoice.find(OWN[5]).destroy! } }
+passes("includes") do
+  in_request { expect_eq(Client.where(firm_id: 1).includes(:invoices).map { |c| c.invoices.size }.sum, 6) }
+end
+passes("preload") { in_request { expect_eq(Invoice.where(firm_id: 1).preload(:client).map { |i| i.client.firm_id }.uniq, [1]) } }
+passes("eager_load") do
+  in_request { expect_eq(Invoice.eager_load(:client, :payments).where(firm_id: 1).to_a.size, 6) }
+end
+passes("lazy belongs_to") { in_request { expect_eq(Payment.find_by(invoice_id: OWN[1]).invoice.client.firm_id, 1) } }
+passes("pluck") { in_request { expect_eq(Invoice.where(firm_id: 1).pluck(:firm_id).uniq, [1]) } }
+passes("count and sum") do
+  in_request do
+    expect_eq(Invoice.where(firm_id: 1).count, 6)
+    expect_eq(Client.find(OWN_CLIENT).invoices.sum(:amount_due), BigDecimal("360"))
+  end
+end
+passes("find_each") { in_request { n = 0; Invoice.where(firm_id: 1).find_each(batch_size: 2) { n += 1 }; expect_eq(n, 6) } }
+passes("exists?") { in_request { expect_eq([Invoice.exists?(OWN[0]), Invoice.exists?(number: "none")], [true, false]) } }
+passes("transaction requires_new (savepoint)") do
+  in_request do
+    Invoice.transaction(requires_new: true) do
+      Invoice.find(OWN[1]).update!(number: "rolled-back")
+      raise ActiveRecord::Rollback
+    end
+    expect_eq(Invoice.find(OWN[1]).number, "1-#{OWN_CLIENT}-1")
+  end
+end
+passes("optimistic locking (lock_version)") do
+  in_request do
+    a = Invoice.find(OWN[2])
+    b = Invoice.find(OWN[2])
+    a.update!(number: "1-optimistic")
+    expect_eq(a.lock_version, b.lock_version + 1)
+    b.number = "1-stale"
+    expect_raise(ActiveRecord::StaleObjectError) { b.save! }
+  end
+end
+passes("increment! (relative update)") do
+  in_request { Invoice.find(OWN[0]).increment!(:amount_paid, 10); expect_eq(Invoice.find(OWN[0]).amount_paid, 10) }
+end
+passes("update_counters (relative update)") do
+  in_request { Invoice.update_counters(OWN[0], amount_paid: 5); expect_eq(Invoice.find(OWN[0]).amount_paid, 15) }
+end
+passes("lock! then write the amount") do
+  in_request do
+    invoice = Invoice.find(OWN[1])
+    invoice.lock!
+    invoice.update!(amount_paid: invoice.amount_paid + 7)
+    expect_eq(Invoice.find(OWN[1]).amount_paid, 7)
+  end
+end
+passes("with_lock then write the amount") do
+  in_request do
+    invoice = Invoice.find(OWN[1])
+    invoice.with_lock { invoice.update!(amount_paid: invoice.amount_paid + 1) }
+    expect_eq(Invoice.find(OWN[1]).amount_paid, 8)
+  end
+end
+refused("amount read-modify-write without a lock", "23TG1",
+        'non-atomic update of amount column "amount_paid" of table "public.invoices"',
+        kind: "non_atomic_amount") do
+  in_request { invoice = Invoice.find(OWN[0]); invoice.update!(amount_paid: invoice.amount_paid + 1) }
+end
+refused("amount change under optimistic locking only", "23TG1",
+        'non-atomic update of amount column "amount_paid" of table "public.invoices"',
+        kind: "non_atomic_amount") do
+  in_request { invoice = Invoice.find(OWN[2]); invoice.update!(amount_paid: invoice.amount_paid + 1) }
+end
+
+# --- another firm's rows: refused, audited with the call site -------------
+refused("find another firm's invoice (IDOR)", "42501",
+        'cross-tenant read of tenant table "public.invoices"', kind: "cross_tenant_read",
+        call_site: { "application" => "Billing", "controller" => "invoices", "action" => "show" }) do
+  in_request { Invoice.find(OTHER[0]) }
+end
+refused("update_all of another firm's invoice by id", "42501",
+        'cross-tenant write to tenant table "public.invoices"', kind: "cross_tenant_write",
+        call_site: { "application" => "Billing", "controller" => "invoices", "action" => "update" }) do
+  in_request("/invoices/update") { Invoice.where(id: OTHER[0]).update_all(number: "X") }
+end
+refused("destroy another firm's invoice", "42501",
+        'cross-tenant read of tenant table "public.invoices"', kind: "cross_tenant_read") do
+  in_request { Invoice.find(OTHER[1]).destroy! }
+end
+refused("create an invoice for another firm", "42501",
+        'cross-tenant write to tenant table "public.invoices"', kind: "cross_tenant_write") do
+  in_request { Invoice.create!(firm_id: 2, client_id: OWN_CLIENT, number: "X-2") }
+end
+refused("unscoped where over all firms", "42501",
+        'cross-tenant read of tenant table "public.invoices"', kind: "cross_tenant_read") do
+  in_request { Invoice.where("amount_due >= 0").to_a }
+end
+
+require_relative "signed_tests"
+require_relative "rails_tests"
+
+# nothing of the other firm changed
+passes("the other firm's invoices are unchanged") do
+  expect_eq(SU.exec("SELECT count(*), min(number), sum(amount_paid) FROM invoices WHERE firm_id = 2 AND number LIKE '2-%'").values,
+            [["6", "2-#{OTHER_CLIENT}-0", "0.00"]])
+end
+exit(summary)
