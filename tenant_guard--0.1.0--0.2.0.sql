@@ -510,6 +510,7 @@ CREATE OR REPLACE VIEW tenant_guard.violation_summary AS
 			   array_agg(DISTINCT v.application_name)
 				   FILTER (WHERE v.application_name IS NOT NULL) AS applications
 		  FROM tenant_guard.violations v
+		 WHERE v.kind <> 'break_glass'
 		 GROUP BY v.kind, v.relation, v.query_id, v.call_site,
 				  CASE WHEN v.query_id IS NULL THEN v.query END
 	), counted AS (
@@ -518,6 +519,7 @@ CREATE OR REPLACE VIEW tenant_guard.violation_summary AS
 			   min(c.first_seen) AS first_seen,
 			   max(c.last_seen) AS last_seen
 		  FROM tenant_guard.violation_counts c
+		 WHERE c.kind <> 'break_glass'
 		 GROUP BY c.kind, c.relation, c.query_id, c.call_site
 	)
 	SELECT coalesce(d.kind, c.kind) AS kind,
@@ -556,7 +558,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'tenant_guard_parse_call_site';
 
 COMMENT ON VIEW tenant_guard.violation_summary IS
-	'Violations grouped by kind, relation, statement fingerprint and call site, with counts, times, users and applications';
+	'Violations grouped by kind, relation, statement fingerprint and call site, with counts, times, users and applications; break-glass statements, which are not violations, are left out';
 COMMENT ON FUNCTION tenant_guard.flush() IS
 	'Have the audit writers write this database''s queued violations now and wait for them; returns how many left the queue';
 COMMENT ON FUNCTION tenant_guard.stats() IS

@@ -44,8 +44,9 @@ break_glass_reason(void)
 	return break_glass_active ? reason : NULL;
 }
 
-static void
-end_break_glass(void)
+/* At the end of the transaction (context_rules.c), or of its savepoint. */
+void
+break_glass_end(void)
 {
 	if (!break_glass_active)
 		return;
@@ -55,30 +56,13 @@ end_break_glass(void)
 }
 
 static void
-break_glass_xact_callback(XactEvent event, void *arg)
-{
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-		case XACT_EVENT_PREPARE:
-			end_break_glass();
-			break;
-		default:
-			break;
-	}
-}
-
-static void
 break_glass_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 							 SubTransactionId parentSubid, void *arg)
 {
 	if (!break_glass_active || mySubid != called_in)
 		return;
 	if (event == SUBXACT_EVENT_ABORT_SUB)
-		end_break_glass();
+		break_glass_end();
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
 		called_in = parentSubid;
 }
@@ -86,7 +70,6 @@ break_glass_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 void
 break_glass_init(void)
 {
-	RegisterXactCallback(break_glass_xact_callback, NULL);
 	RegisterSubXactCallback(break_glass_subxact_callback, NULL);
 }
 

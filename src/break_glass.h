@@ -21,6 +21,7 @@ break_glass_in_force(void)
 }
 
 extern const char *break_glass_reason(void);
+extern void break_glass_end(void);
 extern void break_glass_init(void);
 
 #endif							/* TENANT_GUARD_BREAK_GLASS_H */

@@ -82,9 +82,16 @@ assign_require_tenant(bool newval, void *extra)
 	context_rules_refresh();
 }
 
+/*
+ * The end of a transaction: a session-level change not refused yet is
+ * refused before it commits, and break glass ends.  One callback for both,
+ * which returns at once in the usual case: it runs for every transaction.
+ */
 static void
 context_rules_xact_callback(XactEvent event, void *arg)
 {
+	if (likely(!context_rules_session_change_pending && !break_glass_in_force()))
+		return;
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
@@ -92,8 +99,13 @@ context_rules_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_PREPARE:
 			context_rules_check_session_change();
 			break;
-		default:
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
 			context_rules_session_change_pending = false;
+			break_glass_end();
 			break;
 	}
 }

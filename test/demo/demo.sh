@@ -31,8 +31,11 @@ PORT=$(tg_free_port)
 mkdir -p "$DEMO_DIR"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$DEMO_DIR"
 echo "$PG_BINDIR" >"$DEMO_DIR/bindir"
+# The key of signed tenant contexts (doc/tenant-context.md, "The key"): a
+# demo key, printed below; a real one is secret and random.
+DEMO_KEY=tenant-guard-demo-key-not-a-secret-0123456789
 tg_log "starting a guarded PostgreSQL on port $PORT in $DEMO_DIR"
-tg_start_cluster "$DEMO_DIR" "$PORT"
+TG_CLUSTER_CONF="tenant_guard.tenant_key = '$DEMO_KEY'" tg_start_cluster "$DEMO_DIR" "$PORT"
 
 CONN="host=127.0.0.1 port=$PORT user=postgres dbname=demo"
 "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PORT" -U postgres demo
@@ -42,6 +45,32 @@ CONN="host=127.0.0.1 port=$PORT user=postgres dbname=demo"
 show() {
 	printf '\n--- %s\n%s\n' "$1" "$2"
 	"$PG_BINDIR/psql" "$CONN" -X -v VERBOSITY=default -c "$2" 2>&1 | sed 's/^/    /' || true
+}
+
+# show_as ROLE TITLE SQL...: each statement, run in one session of ROLE,
+# and what the server answers to each.
+show_as() {
+	local role=$1 title=$2 args=() sql
+	shift 2
+	printf '\n--- %s\n' "$title"
+	for sql in "$@"; do
+		printf '%s;\n' "$sql"
+		args+=(-c "$sql")
+	done
+	"$PG_BINDIR/psql" "host=127.0.0.1 port=$PORT user=$role dbname=demo" -X -q \
+		-v VERBOSITY=default "${args[@]}" 2>&1 | sed 's/^/    /' || true
+}
+
+# hmac_hex VALUE: the hex HMAC-SHA256 of VALUE under the demo key, as the
+# application computes it (openssl, or python3 where it is missing).
+hmac_hex() {
+	if command -v openssl >/dev/null; then
+		printf '%s' "$1" | openssl dgst -sha256 -hmac "$DEMO_KEY" | sed 's/^.*= //'
+	else
+		python3 -c 'import hashlib, hmac, sys
+print(hmac.new(sys.argv[1].encode(), sys.argv[2].encode(), hashlib.sha256).hexdigest())' \
+			"$DEMO_KEY" "$1"
+	fi
 }
 
 # show_log: the server-log lines tenant_guard wrote since the last call.
@@ -76,6 +105,27 @@ show "tenant_guard.check() plans statements without running them, for an app's C
                 ('UPDATE invoices SET amount_paid = 0 WHERE id = 7'),
                 ('SELECT * FROM payments p JOIN invoices i ON i.id = p.invoice_id WHERE i.firm_id = 1')) q(statement)
    LEFT JOIN LATERAL tenant_guard.check(q.statement) c ON true;"
+
+# The tenant context (doc/tenant-context.md), as the application's role sees
+# it: a request of firm 1 runs under a context signed for firm 1.
+EXP=$(($(date +%s) + 300))
+FIRM1="1;exp=$EXP;sig=$(hmac_hex "1;exp=$EXP")"
+printf '\n--- Signed tenant contexts: the role app (enforce, require_signed_tenant) takes only contexts\n'
+printf 'signed with tenant_guard.tenant_key (postgresql.conf). The app signs firm 1'"'"'s, valid 5 minutes:\n'
+printf '    $ KEY='"'%s'"'    # the demo'"'"'s key; a real one is secret\n' "$DEMO_KEY"
+# shellcheck disable=SC2016 # "$KEY" is printed as it is typed
+printf '    $ printf %%s '"'%s'"' | openssl dgst -sha256 -hmac "$KEY"\n    %s\n' "1;exp=$EXP" "$(hmac_hex "1;exp=$EXP")"
+show_as app "A request of firm 1 sets its signed context and reads its invoice 1 by id (no firm_id: checked row by row):" \
+	"SET tenant_guard.tenant = '$FIRM1'" \
+	"SELECT id, firm_id, amount_due FROM invoices WHERE id = 1"
+show_as app "An IDOR: the same request asks for invoice 2, which is firm 2's; refused as a cross_tenant_read:" \
+	"SET tenant_guard.tenant = '$FIRM1'" \
+	"SELECT id, firm_id, amount_due FROM invoices WHERE id = 2"
+show_log
+show_as app "A forged context: SQL injected into the request switches to firm 2, unsigned..." \
+	"SET tenant_guard.tenant = '2'"
+show_as app "...or with firm 1's signature on a value changed to firm 2; both refused, the context unchanged:" \
+	"SET tenant_guard.tenant = '2${FIRM1#1}'"
 
 show "Atomic amounts: invoices.amount_paid is protected" \
 	"SELECT * FROM tenant_guard.protected_amounts;"
@@ -112,7 +162,15 @@ show "The audit trail: every violation above, rejected or logged, one row per st
  SELECT kind, relation, count, users, applications, sample_query
    FROM tenant_guard.violation_summary ORDER BY last_seen;"
 
-# The report program (doc/report.md) on the same trail, as an auditor sees it.
+show_as maint "Break glass: the role maint, granted tenant_guard.break_glass, reports across firms with a reason; nothing is refused, every statement is on record (kind break_glass):" \
+	"BEGIN" \
+	"SELECT tenant_guard.break_glass('ticket 77: month-end revenue per firm')" \
+	"SELECT i.firm_id, count(DISTINCT c.id) AS clients, sum(i.amount_due) AS due FROM invoices i JOIN clients c ON c.id = i.client_id GROUP BY 1 ORDER BY 1" \
+	"COMMIT"
+"$PG_BINDIR/psql" "$CONN" -X -q -At -c "SELECT tenant_guard.flush()" >/dev/null
+
+# The report program (doc/report.md) on the same trail, as an auditor sees it;
+# its last section lists the break-glass use.
 REPORT=("$PG_BINDIR/tenant_guard_report" -h 127.0.0.1 -p "$PORT" -U postgres -d demo)
 printf '\n--- The report, for auditors and CI: %s\n\n' "tenant_guard_report ${REPORT[*]:1}"
 "${REPORT[@]}"

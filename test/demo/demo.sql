@@ -14,3 +14,16 @@ INSERT INTO invoices (id, firm_id, client_id, amount_due, autopay_opt_in, provid
 -- Payments may only change amount_paid in ways that cannot lose another
 -- payment (README, "Atomic amounts").
 SELECT tenant_guard.protect_amount('invoices', 'amount_paid');
+
+-- The application's role: enforce mode, and only contexts signed with
+-- tenant_guard.tenant_key (which demo.sh puts into postgresql.conf).
+CREATE ROLE app LOGIN;
+GRANT SELECT, INSERT, UPDATE, DELETE ON firms, clients, invoices, payments TO app;
+ALTER ROLE app SET tenant_guard.mode = enforce;
+ALTER ROLE app SET tenant_guard.require_signed_tenant = on;
+
+-- A maintenance role that may break glass: work across firms, on the record.
+CREATE ROLE maint LOGIN;
+GRANT SELECT ON firms, clients, invoices, payments TO maint;
+ALTER ROLE maint SET tenant_guard.mode = enforce;
+GRANT EXECUTE ON FUNCTION tenant_guard.break_glass(text) TO maint;

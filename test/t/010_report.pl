@@ -2,8 +2,10 @@
 # databases: the exact content of the text, markdown and json reports,
 # --all-databases, --since, the baseline gate both ways, bad input (one line
 # on stderr, exit status 2), call sites recorded by a later version of the
-# trail, hostile trail content, and the html page opened in a headless
-# chromium: charts drawn, hostile text shown as text, no console error.
+# trail, hostile trail content, the break-glass section (statements run under
+# tenant_guard.break_glass() are listed apart and never counted as
+# violations), and the html page opened in a headless chromium: charts drawn,
+# hostile text shown as text, no console error.
 use strict;
 use warnings;
 use Compress::Zlib qw(uncompress);
@@ -87,11 +89,49 @@ is($node->safe_psql('postgres', "SELECT (SELECT count(*) FROM tenant_guard.viola
 						GROUP BY user_name) c)"),
 	'5 5 alice:5', 'the fixture: 5 detail rows, 5 counted repeats (all of alice)');
 
-# Times and query ids replaced by stable names.
+# Run the program; returns its exit status, stdout and stderr.
+sub report
+{
+	my ($stdout, $stderr) = ('', '');
+	IPC::Run::run([ $prog, '-h', $node->host, '-p', $node->port, @_ ],
+		'>', \$stdout, '2>', \$stderr);
+	return ($? >> 8, $stdout, $stderr);
+}
+
+# A json report without what changes from one run to the next.
+sub stable_json
+{
+	my ($json) = decode_json((report(@_))[1]);
+	delete $json->{$_} for 'generated_at', 'break_glass';
+	return $json;
+}
+
+# Break glass: a maintenance role reads and writes across tenants for a
+# month-end run, in one transaction: 3 statements, 4 audit rows (the join
+# has one per table).  Not violations: the report lists them apart.
+my $before = stable_json('-d', 'postgres', '--format=json');
+$node->safe_psql('postgres', 'CREATE ROLE maint LOGIN;
+	GRANT EXECUTE ON FUNCTION tenant_guard.break_glass(text) TO maint');
+$node->safe_psql('postgres', q{SET application_name = 'month-end';
+	BEGIN;
+	SELECT tenant_guard.break_glass('ticket 77: month-end billing run');
+	SELECT count(*) FROM invoices;
+	SELECT count(*) FROM invoices i JOIN clients c ON c.id = i.id;
+	UPDATE invoices SET note = 'billed' WHERE id = 1;
+	COMMIT;}, extra_params => [ '-U', 'maint' ]);
+$node->safe_psql('postgres', 'SELECT tenant_guard.flush()');
+is($node->safe_psql('postgres', q{SELECT count(*) || ' ' || string_agg(DISTINCT reason, ',')
+	FROM tenant_guard.violations WHERE kind = 'break_glass' AND user_name = 'maint'}),
+	'4 ticket 77: month-end billing run', 'the fixture: 4 break-glass rows with their reason');
+is_deeply(stable_json('-d', 'postgres', '--format=json'), $before,
+	'break-glass rows change no violation count, shape, user, application or timeline point');
+
+# Times, query ids and backend pids replaced by stable names.
 sub normalize
 {
 	my ($text) = @_;
 	$text =~ s/\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\dZ?/TIME/g;
+	$text =~ s/(backend pid |\| local \| )\d+/$1PID/g;
 	$text =~ s{(?<![\d-])(-?\d{5,})(?!\d)}{$qid_name{$1} // $1}ge;
 	return $text;
 }
@@ -116,15 +156,6 @@ sub json_lines
 		}
 	}
 	return $text;
-}
-
-# Run the program; returns its exit status, stdout and stderr.
-sub report
-{
-	my ($stdout, $stderr) = ('', '');
-	IPC::Run::run([ $prog, '-h', $node->host, '-p', $node->port, @_ ],
-		'>', \$stdout, '2>', \$stderr);
-	return ($? >> 8, $stdout, $stderr);
 }
 
 # --- text -------------------------------------------------------------------
@@ -176,6 +207,12 @@ Applications
       count  application
           8  billing
           2  web|hooks
+
+Break glass: 1 use, not counted as violations
+   1.  user maint, application month-end, client local, backend pid PID
+       first TIME, last TIME: 3 statements (SELECT, UPDATE), 4 rows
+       reason: ticket 77: month-end billing run
+       tables: public.clients, public.invoices
 EOT
 ok(!grep({ length($_) > 100 } split /\n/, $out), 'text report: every line fits 100 columns');
 
@@ -235,6 +272,14 @@ is(normalize($out), <<'EOT', 'markdown report: exact content, the pipe and backt
 |---|---:|
 | billing | 8 |
 | web\|hooks | 2 |
+
+## Break glass
+
+Uses of `tenant_guard.break_glass()`, oldest first; not counted as violations.
+
+| # | user | application | client | backend pid | first seen | last seen | reason | tables | commands | statements | rows |
+|---:|---|---|---|---:|---|---|---|---|---|---:|---:|
+| 1 | maint | month-end | local | PID | TIME | TIME | ticket 77: month-end billing run | public.clients, public.invoices | SELECT, UPDATE | 3 | 4 |
 EOT
 
 # --- json -------------------------------------------------------------------
@@ -242,10 +287,16 @@ EOT
 is($rc, 0, 'json report: exit status 0');
 my $json = decode_json($out);
 my $timeline = delete $json->{timeline};
+for my $use (@{ $json->{break_glass} })
+{
+	$use->{backend_pid} = 'PID' if $use->{backend_pid} =~ /^[1-9]\d*$/;
+}
 is(normalize(json_lines($json)), <<'EOT', 'json report: exact structure, every key');
 applications:
   {"application":"billing","count":8}
   {"application":"web|hooks","count":2}
+break_glass:
+  {"application":"month-end","backend_pid":"PID","client_addr":null,"commands":["SELECT","UPDATE"],"database":"postgres","first_seen":"TIME","last_seen":"TIME","reason":"ticket 77: month-end billing run","rows":4,"statements":3,"tables":["public.clients","public.invoices"],"user":"maint"}
 by_kind:
   {"count":8,"kind":"unscoped_read","shapes":3}
   {"count":2,"kind":"unscoped_write","shapes":1}
@@ -333,6 +384,12 @@ Applications
           8  billing
           5  cron
           2  web|hooks
+
+Break glass: 1 use, not counted as violations
+   1.  user maint, application month-end, client local, backend pid PID
+       first TIME, last TIME: 3 statements (SELECT, UPDATE), 4 rows
+       reason: ticket 77: month-end billing run
+       tables: postgres:public.clients, postgres:public.invoices
 EOT
 ($rc, $out, $err) = report('--all-databases', '--format=json', '--top=2');
 my $all = decode_json($out);
@@ -365,8 +422,17 @@ $node->safe_psql('postgres', q{
 	SELECT now() - interval '30 days', 'postgres', 'carol', 1, 'public.invoices',
 		'unscoped_read', 'logged', 'SELECT * FROM invoices  -- old'
 	  FROM generate_series(1, 6)});
+# ... and an old break-glass use, which --since leaves out as well.
+$node->safe_psql('postgres', q{
+	INSERT INTO tenant_guard.violations (occurred_at, database_name, user_name, backend_pid,
+		relation, kind, action, command, query, reason)
+	VALUES (now() - interval '30 days', 'postgres', 'maint', 2, 'public.clients',
+		'break_glass', 'logged', 'DELETE', 'DELETE FROM clients', 'ticket 12: old cleanup')});
 ($rc, $out) = report('-d', 'postgres', '--format=json');
 $json = decode_json($out);
+is_deeply([ map { "$_->{reason}: $_->{statements} $_->{rows}" } @{ $json->{break_glass} } ],
+	[ 'ticket 12: old cleanup: 1 1', 'ticket 77: month-end billing run: 3 4' ],
+	'without --since both break-glass uses are listed, oldest first');
 is_deeply([ $json->{totals}{violations}, $json->{top_shapes}[0]{count},
 		$json->{top_shapes}[0]{query_id}, $json->{timeline}{bucket} ],
 	[ 16, 6, undef, 'day' ],
@@ -378,6 +444,8 @@ for my $since ('7 days', '2 hours',
 	$json = decode_json($out);
 	is_deeply([ $json->{totals}{violations}, scalar @{ $json->{top_shapes} }, $json->{timeline}{bucket} ],
 		[ 10, 4, 'hour' ], "--since '$since' leaves the old violations out");
+	is_deeply([ map { $_->{reason} } @{ $json->{break_glass} } ],
+		[ 'ticket 77: month-end billing run' ], "--since '$since' leaves the old break-glass use out");
 }
 like($json->{since}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'the json report says since when');
 
@@ -493,7 +561,11 @@ $node->safe_psql('odd', q{CREATE EXTENSION tenant_guard;
 	INSERT INTO tenant_guard.violations (occurred_at, database_name, user_name, application_name,
 		backend_pid, relation, kind, action, query_id, query)
 	VALUES (now(), 'odd', E'u\x01"', E'a\tb', 1, E'public."t\x02|x"', 'unscoped_read', 'logged', 7,
-		E'SELECT 1 \x1b[31m red \x07' || repeat('<b>&amp;''', 100000) || E'\r\n-- </script>');});
+		E'SELECT 1 \x1b[31m red \x07' || repeat('<b>&amp;''', 100000) || E'\r\n-- </script>');
+	INSERT INTO tenant_guard.violations (occurred_at, database_name, backend_pid, relation, kind,
+		action, reason)
+	VALUES (now(), 'odd', 1, 'public.t', 'break_glass', 'logged',
+		E'</script><b>&amp;\x07 why\r\n' || repeat('x', 300));});
 for my $format ('text', 'markdown', 'json', 'html')
 {
 	($rc, $out, $err) = report('-d', 'odd', "--format=$format");
@@ -502,6 +574,9 @@ for my $format ('text', 'markdown', 'json', 'html')
 }
 ($rc, $out) = report('-d', 'odd', '--format=json');
 ok(eval { decode_json($out); 1 }, 'hostile content: the json is valid');
+is(eval { decode_json($out)->{break_glass}[0]{reason} },
+	"</script><b>&amp;\x07 why\r\n" . ('x' x 300),
+	'hostile content: a break-glass reason survives the json whole');
 ($rc, $out) = report('-d', 'odd', '--format=html');
 ok($out !~ /<b>&amp;|<\/script>/ && $out =~ /&lt;b&gt;&amp;amp;&#39;/,
 	'hostile content: the html has no markup from the trail, only escaped text');
@@ -619,7 +694,7 @@ sub browser_checks
   SKIP:
 	{
 		skip 'chromium is not installed, so the html page is not opened in a browser '
-		  . '(make test run as root installs it; or apt-get install chromium)', 10
+		  . '(make test run as root installs it; or apt-get install chromium)', 11
 		  unless $chromium;
 		my ($dom, $log) = chromium($chromium, '--dump-dom', "file://$html");
 		like($dom, qr/<svg id="chart-timeline"/, 'browser: the page renders, with its timeline chart');
@@ -631,6 +706,9 @@ sub browser_checks
 			'browser: the hostile statement is in the DOM as text');
 		ok($dom !~ /<img/i && $dom !~ /<[^>]*\sonerror=/i,
 			'browser: no img element and no onerror attribute was created');
+		like($dom,
+			qr{<section id="break-glass"><h2>Break glass</h2>.*<table id="break-glass-table">.*<td>maint</td>.*<td>ticket 77: month-end billing run</td><td>postgres:public.clients, postgres:public.invoices</td>}s,
+			'browser: the break-glass section lists the use with its reason and tables');
 		my ($screen_out, $screen_log) = chromium($chromium, '--window-size=1200,2000',
 			'--screenshot=' . "$html.png", "file://$html");
 		my @console = grep { /CONSOLE/ } split /\n/, $log . $screen_log;

@@ -162,14 +162,23 @@ has_extension(PGconn *conn)
 					  "AND pg_catalog.to_regclass('tenant_guard.violations') IS NOT NULL");
 }
 
+#define HAS_COLUMN(name) \
+	"SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute " \
+	"WHERE attrelid = 'tenant_guard.violations'::pg_catalog.regclass " \
+	"AND attname = '" name "' AND attnum > 0 AND NOT attisdropped)"
+
 /* A later version of the trail records SQL commenter call sites. */
 bool
 has_call_site_column(PGconn *conn)
 {
-	return query_bool(conn,
-					  "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute "
-					  "WHERE attrelid = 'tenant_guard.violations'::pg_catalog.regclass "
-					  "AND attname = 'call_site' AND attnum > 0 AND NOT attisdropped)");
+	return query_bool(conn, HAS_COLUMN("call_site"));
+}
+
+/* A trail that can hold break-glass statements has their reason column. */
+bool
+has_reason_column(PGconn *conn)
+{
+	return query_bool(conn, HAS_COLUMN("reason"));
 }
 
 /* Since 0.2.0, repeats that keep no detail row are counted in a table. */

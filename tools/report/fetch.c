@@ -16,19 +16,22 @@
  * of repeats that were only counted (tenant_guard.violation_counts, with
  * no statement text), so that every count below is exact when detail rows
  * were sampled.  %s is the call_site column, or NULL where the
- * trail predates it.
+ * trail predates it.  Statements run under break glass are left out: they
+ * are not violations, and break_glass.c reads them for a section of their
+ * own.
  */
+#define NOT_BREAK_GLASS(alias) alias ".kind <> 'break_glass'"
 #define SINCE(col) "($1::pg_catalog.timestamptz IS NULL OR " col " >= $1::pg_catalog.timestamptz)"
 static const char *const detail_rows =
 "SELECT v.id, v.kind, v.relation, v.query_id, %s AS call_site, v.query,"
 " v.user_name::text AS user_name, v.application_name,"
 " v.occurred_at AS first_seen, v.occurred_at AS last_seen, 1::bigint AS n"
-" FROM tenant_guard.violations v WHERE " SINCE("v.occurred_at");
+" FROM tenant_guard.violations v WHERE " NOT_BREAK_GLASS("v") " AND " SINCE("v.occurred_at");
 static const char *const counted_rows =
 " UNION ALL SELECT NULL, c.kind, c.relation, c.query_id, c.call_site, NULL,"
 " c.user_name::text, c.application_name,"
 " c.first_seen, c.last_seen, c.count"
-" FROM tenant_guard.violation_counts c WHERE " SINCE("c.last_seen");
+" FROM tenant_guard.violation_counts c WHERE " NOT_BREAK_GLASS("c") " AND " SINCE("c.last_seen");
 
 #define TRAIL " FROM (%s) v"
 #define UTC(expr) "pg_catalog.to_char((" expr ") AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
@@ -149,7 +152,7 @@ array_element(const char **p)
 }
 
 /* A one-dimensional text array as PostgreSQL prints it: {a,"b c",NULL}. */
-static char **
+char	  **
 parse_array(const char *text, size_t *n)
 {
 	char	  **items = NULL;
@@ -322,5 +325,7 @@ fetch_database(PGconn *conn, const char *database, Report *report)
 	fetch_counts(&f, applications_sql, &report->applications, false);
 	fetch_counts(&f, timeline_sql, &report->timeline, true);
 	fetch_keys(&f, call_sites);
+	if (has_reason_column(conn))
+		fetch_break_glass(conn, database, report->since, report);
 	sb_free(&trail);
 }

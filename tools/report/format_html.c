@@ -277,5 +277,6 @@ format_html(const Report *r, StrBuf *out)
 		sb_append(out, "<p id=\"empty\">No violations recorded.</p>\n");
 	else
 		body(r, out);
+	break_glass_html(r, out);
 	sb_append(out, "</body>\n</html>\n");
 }

@@ -178,5 +178,6 @@ format_json(const Report *r, StrBuf *out)
 	count_array(out, "applications", "application", &r->applications, false, false,
 				shown(r, r->applications.n));
 	timeline_object(r, out);
+	break_glass_json(r, out);
 	sb_append(out, "\n}\n");
 }

@@ -161,6 +161,7 @@ format_text(const Report *r, StrBuf *out)
 	if (r->total == 0)
 	{
 		sb_append(out, "\nno violations recorded\n");
+		break_glass_text(r, out);
 		return;
 	}
 	count_table(r, out, "By kind", "kind", &r->kinds, true, r->kinds.n);
@@ -180,4 +181,5 @@ format_text(const Report *r, StrBuf *out)
 	count_table(r, out, "Users", "user", &r->users, false, shown(r, r->users.n));
 	count_table(r, out, "Applications", "application", &r->applications, false,
 				shown(r, r->applications.n));
+	break_glass_text(r, out);
 }

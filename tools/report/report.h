@@ -92,6 +92,28 @@ typedef struct CallSite
 	char	   *last_seen;
 } CallSite;
 
+/*
+ * One use of tenant_guard.break_glass(): the statements of one session
+ * (role, application, client, backend) under one reason.  Not a violation.
+ */
+typedef struct BreakGlassUse
+{
+	char	   *database;
+	char	   *user;			/* may be NULL */
+	char	   *application;	/* may be NULL */
+	char	   *client_addr;	/* NULL for a Unix socket */
+	char	   *backend_pid;
+	char	   *reason;			/* may be NULL */
+	char	   *first_seen;
+	char	   *last_seen;
+	long long	statements;
+	long long	rows;			/* audit rows: one per tenant table per statement */
+	char	  **tables;
+	size_t		ntables;
+	char	  **commands;
+	size_t		ncommands;
+} BreakGlassUse;
+
 /* One line of a baseline: kind, relation and statement shape or call site. */
 typedef struct BaselineKey
 {
@@ -116,6 +138,9 @@ typedef struct Report
 	BaselineKey *keys;
 	size_t		nkeys;
 	size_t		keys_cap;
+	BreakGlassUse *uses;		/* break glass, oldest first */
+	size_t		nuses;
+	size_t		uses_cap;
 	CountList	users;
 	CountList	applications;
 	CountList	timeline;		/* hourly, rolled up to days by summarize */
@@ -142,6 +167,7 @@ PGconn	   *connect_database(const Options *opts, const char *dbname);
 char	  **list_databases(PGconn *conn, size_t *n);
 bool		has_extension(PGconn *conn);
 bool		has_call_site_column(PGconn *conn);
+bool		has_reason_column(PGconn *conn);
 bool		has_violation_counts(PGconn *conn);
 char	   *resolve_since(PGconn *conn, const char *since);
 void		free_password(void);
@@ -149,6 +175,19 @@ char	   *result_message(const PGresult *res);
 
 /* fetch.c */
 void		fetch_database(PGconn *conn, const char *database, Report *report);
+char	  **parse_array(const char *text, size_t *n);
+
+/* break_glass.c: the break-glass uses, apart from the violations */
+void		fetch_break_glass(PGconn *conn, const char *database, const char *since,
+							  Report *report);
+void		sort_break_glass(Report *report);
+void		free_break_glass(Report *report);
+
+/* break_glass_format.c: their section in each format */
+void		break_glass_text(const Report *report, StrBuf *out);
+void		break_glass_markdown(const Report *report, StrBuf *out);
+void		break_glass_json(const Report *report, StrBuf *out);
+void		break_glass_html(const Report *report, StrBuf *out);
 
 /* summary.c */
 void		report_init(Report *report, const Options *opts);
@@ -158,6 +197,7 @@ void		count_add(CountList *list, const char *database, const char *key,
 					  const char *key2, long long count, long long shapes);
 size_t		shown(const Report *report, size_t n);
 long long	utc_seconds(const char *timestamp);
+void		free_names(char **names, size_t n);
 
 /* text.c: shortening and escaping shared by the formats */
 char	   *normalize_text(const char *s);

@@ -225,6 +225,7 @@ report_summarize(Report *r)
 	if (r->nsites)
 		qsort(r->sites, r->nsites, sizeof(CallSite), cmp_site);
 	unique_keys(r);
+	sort_break_glass(r);
 }
 
 /* How many of n ranked rows the report shows (--top). */
@@ -262,7 +263,7 @@ free_count_list(CountList *list)
 	free(list->rows);
 }
 
-static void
+void
 free_names(char **names, size_t n)
 {
 	size_t		i;
@@ -314,6 +315,7 @@ report_free(Report *r)
 		free(r->keys[i].comment);
 	}
 	free(r->keys);
+	free_break_glass(r);
 	free_names(r->databases, r->ndatabases);
 	free_count_list(&r->users);
 	free_count_list(&r->applications);
