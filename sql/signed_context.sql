@@ -133,6 +133,15 @@ CREATE FUNCTION sc.set_session_context(value text) RETURNS void LANGUAGE plpgsql
 BEGIN
 	PERFORM set_config('tenant_guard.tenant', value, false);
 END $$;
+CREATE FUNCTION sc.clear_in_rolled_back_block() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+	BEGIN
+		PERFORM set_config('tenant_guard.tenant', '', false);
+		RAISE EXCEPTION 'undo';
+	EXCEPTION WHEN raise_exception THEN NULL;
+	END;
+	RETURN 1;
+END $$;
 SET tenant_guard.require_local_tenant = on;
 SET ROLE regress_sc_app;
 SET tenant_guard.tenant = :'t1';
@@ -162,6 +171,13 @@ SELECT sc.firm_one_count();
 -- that called it returns
 SELECT sc.set_session_context('1');
 SHOW tenant_guard.tenant;
+-- also when a later empty value inside a rolled-back block seems to undo it
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+SELECT set_config('tenant_guard.tenant', current_setting('tenant_guard.tenant'), false) IS NOT NULL AS session_set,
+       sc.clear_in_rolled_back_block();
+COMMIT;
+SHOW tenant_guard.tenant;
 RESET ROLE;
 -- a context the session had before the transaction is refused when used
 SET tenant_guard.require_local_tenant = off;
@@ -172,7 +188,82 @@ SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
 RESET ROLE;
 RESET tenant_guard.tenant;
 RESET tenant_guard.require_local_tenant;
-DROP FUNCTION sc.firm_one_count(), sc.set_session_context(text);
+-- a context from login (ALTER ROLE ... SET) is refused when used, also once
+-- RESET or SET ... TO DEFAULT in a transaction brought it back
+SELECT current_user AS superuser \gset
+ALTER ROLE regress_sc_app LOGIN;
+ALTER ROLE regress_sc_app SET tenant_guard.require_local_tenant = on;
+ALTER ROLE regress_sc_app SET tenant_guard.tenant = :'t1';
+\c - regress_sc_app
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+BEGIN;
+RESET tenant_guard.tenant;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+ROLLBACK;
+BEGIN;
+SET LOCAL tenant_guard.tenant TO DEFAULT;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+ROLLBACK;
+BEGIN;
+SET LOCAL tenant_guard.tenant = :'t1';	-- set in the transaction: accepted
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+ROLLBACK;
+\c - :superuser
+ALTER ROLE regress_sc_app RESET ALL;
+ALTER ROLE regress_sc_app NOLOGIN;
+SET tenant_guard.audit_sample_interval = 0;
+SET tenant_guard.mode = enforce;
+DROP FUNCTION sc.firm_one_count(), sc.set_session_context(text), sc.clear_in_rolled_back_block();
+
+-- 4b. where contexts must be signed, a cross-tenant refusal closes the
+-- tenant tables for the rest of the transaction, even when it was caught:
+-- the refusal answers whether another tenant's row meets the statement's
+-- conditions, and a transaction gets one such answer
+SET tenant_guard.require_signed_tenant = on;
+SET ROLE regress_sc_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+SAVEPOINT s;
+SELECT 1 FROM sc.invoices WHERE id = 1 AND amount >= 10;	-- firm 2's row
+ROLLBACK TO s;
+SELECT 1 FROM sc.invoices WHERE id = 1 AND amount >= 20;
+ROLLBACK TO s;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;		-- its own rows too
+ROLLBACK TO s;
+SELECT count(*) FROM sc.plain;							-- other tables stay open
+ROLLBACK;
+-- a loop that catches each refusal gets one answer
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+DO $$
+BEGIN
+	FOR bound IN 5..20 BY 5 LOOP
+		BEGIN
+			PERFORM 1 FROM sc.invoices WHERE id = 1 AND amount >= bound;
+			RAISE NOTICE 'amount >= %: no row', bound;
+		EXCEPTION WHEN insufficient_privilege THEN
+			RAISE NOTICE 'amount >= %: %', bound, SQLERRM;
+		END;
+	END LOOP;
+END $$;
+ROLLBACK;
+-- the next transaction starts open
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+ROLLBACK;
+RESET ROLE;
+RESET tenant_guard.require_signed_tenant;
+-- without require_signed_tenant a caught refusal closes nothing
+SET ROLE regress_sc_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SAVEPOINT s;
+SELECT 1 FROM sc.invoices WHERE id = 1;
+ROLLBACK TO s;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+ROLLBACK;
+RESET ROLE;
 
 -- 5. require_tenant: a statement on tenant tables without a context is a
 -- missing_tenant violation, refused in enforce, logged in log mode
@@ -242,6 +333,14 @@ SELECT count(*) FROM sc.invoices;
 ROLLBACK TO s;
 SELECT count(*) FROM sc.invoices;
 ROLLBACK;
+-- a second call rolled back to a savepoint gives the first call's reason back
+BEGIN;
+SELECT tenant_guard.break_glass('ticket 4714: the reason that stands');
+SAVEPOINT s;
+SELECT tenant_guard.break_glass('ticket 4715: a reason rolled back');
+ROLLBACK TO s;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+COMMIT;
 -- a savepoint released after the call keeps it
 BEGIN;
 SAVEPOINT s;

@@ -13,8 +13,10 @@
  * revoke it from PUBLIC.  It is refused outside a transaction block, so
  * that it can never outlive the statements it was meant for, and without
  * a reason someone reading the trail can follow.  Rolling back to a
- * savepoint taken before the call ends it, as it undoes everything else
- * the call did.
+ * savepoint taken before a call undoes the call, as it undoes everything
+ * else: the calls are kept as a stack, one entry per call with the
+ * subtransaction it was made in, and the reason recorded is the latest
+ * call's still in force.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,36 +37,64 @@
 
 bool		break_glass_active = false;
 
-static char reason[AUDIT_REASON_MAX];
-static SubTransactionId called_in = InvalidSubTransactionId;
+/* One call: its reason, and the subtransaction that made it (or took it over). */
+typedef struct BreakGlassCall
+{
+	char		reason[AUDIT_REASON_MAX];
+	SubTransactionId subid;
+	struct BreakGlassCall *earlier;
+} BreakGlassCall;
+
+/* The latest call in force; in TopMemoryContext, freed when it ends. */
+static BreakGlassCall *latest = NULL;
 
 const char *
 break_glass_reason(void)
 {
-	return break_glass_active ? reason : NULL;
+	return latest != NULL ? latest->reason : NULL;
 }
 
-/* At the end of the transaction (context_rules.c), or of its savepoint. */
+static void
+pop_call(void)
+{
+	BreakGlassCall *call = latest;
+
+	latest = call->earlier;
+	pfree(call);
+	break_glass_active = (latest != NULL);
+	if (!break_glass_active)
+		context_rules_refresh();
+}
+
+/* At the end of the transaction (context_rules.c). */
 void
 break_glass_end(void)
 {
-	if (!break_glass_active)
-		return;
-	break_glass_active = false;
-	called_in = InvalidSubTransactionId;
-	context_rules_refresh();
+	while (latest != NULL)
+		pop_call();
 }
 
+/*
+ * A savepoint rolled back undoes the calls made since; one released
+ * hands them to its parent.
+ */
 static void
 break_glass_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 							 SubTransactionId parentSubid, void *arg)
 {
-	if (!break_glass_active || mySubid != called_in)
+	if (!break_glass_active)
 		return;
 	if (event == SUBXACT_EVENT_ABORT_SUB)
-		break_glass_end();
+	{
+		while (latest != NULL && latest->subid == mySubid)
+			pop_call();
+	}
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
-		called_in = parentSubid;
+	{
+		for (BreakGlassCall *call = latest; call != NULL && call->subid == mySubid;
+			 call = call->earlier)
+			call->subid = parentSubid;
+	}
 }
 
 void
@@ -105,6 +135,7 @@ Datum
 tenant_guard_break_glass(PG_FUNCTION_ARGS)
 {
 	char	   *value;
+	BreakGlassCall *call;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -117,14 +148,16 @@ tenant_guard_break_glass(PG_FUNCTION_ARGS)
 				 errdetail("Breaking glass lasts until the end of the transaction it was called in."),
 				 errhint("Call it after BEGIN, before the statements that need it.")));
 	value = checked_reason(PG_GETARG_TEXT_PP(0));
-	strlcpy(reason, value, sizeof(reason));
-	if (!break_glass_active)
-		called_in = GetCurrentSubTransactionId();
+	call = MemoryContextAlloc(TopMemoryContext, sizeof(BreakGlassCall));
+	strlcpy(call->reason, value, sizeof(call->reason));
+	call->subid = GetCurrentSubTransactionId();
+	call->earlier = latest;
+	latest = call;
 	break_glass_active = true;
 	context_rules_refresh();
 	ereport(LOG_SERVER_ONLY,
 			(errmsg("tenant_guard: role \"%s\" breaks glass for this transaction: %s",
-					GetUserNameFromId(GetUserId(), false), reason),
+					GetUserNameFromId(GetUserId(), false), call->reason),
 			 errhidestmt(true)));
 	PG_RETURN_VOID();
 }

@@ -41,6 +41,7 @@
 #include "citus_cluster.h"
 #include "compat.h"
 #include "executor/executor.h"
+#include "executor/spi.h"
 #include "nodes/pathnodes.h"
 #include "scoping_guard.h"
 #include "settings.h"
@@ -57,6 +58,7 @@ static bool require_tenant = false;
 
 bool		context_rules_session_change_pending = false;
 bool		context_rules_statement_checks = false;
+bool		context_rules_closed = false;
 
 /* The value tenant_guard.tenant's check hook accepted last, if any. */
 static const char *checked_value = NULL;
@@ -90,7 +92,8 @@ assign_require_tenant(bool newval, void *extra)
 static void
 context_rules_xact_callback(XactEvent event, void *arg)
 {
-	if (likely(!context_rules_session_change_pending && !break_glass_in_force()))
+	if (likely(!context_rules_session_change_pending && !break_glass_in_force() &&
+			   !context_rules_closed))
 		return;
 	switch (event)
 	{
@@ -106,6 +109,9 @@ context_rules_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			context_rules_session_change_pending = false;
 			break_glass_end();
+			/* a procedure's COMMIT or ROLLBACK does not reopen them */
+			if (!SPI_inside_nonatomic_context())
+				context_rules_closed = false;
 			break;
 	}
 }
@@ -202,7 +208,9 @@ tenant_setting_definition(void)
  * The assign hook of tenant_guard.tenant: a value its check hook has just
  * accepted (not one restored at the end of a transaction or function) is
  * set for the session when the latest change in this transaction's entry
- * of the setting is a SET.
+ * of the setting is a SET.  Once noticed, the change is refused even if a
+ * later assignment (an empty value, a savepoint's rollback) seems to undo
+ * it: what the transaction would commit is not worked out here.
  */
 void
 context_rules_value_assigned(const char *value, bool non_empty)
@@ -214,9 +222,9 @@ context_rules_value_assigned(const char *value, bool non_empty)
 	if (!fresh || !require_local_tenant || context_trusted())
 		return;
 	definition = tenant_setting_definition();
-	if (definition != NULL && definition->stack != NULL &&
+	if (non_empty && definition != NULL && definition->stack != NULL &&
 		definition->stack->state == GUC_SET)
-		context_rules_session_change_pending = non_empty;
+		context_rules_session_change_pending = true;
 }
 
 void
@@ -231,15 +239,29 @@ context_rules_refuse_session_change(void)
 }
 
 /*
+ * Is the value in force one the session had before this transaction set
+ * one: no entry on the setting's transaction stack, or the value RESET
+ * and SET ... TO DEFAULT bring back (the one from login: ALTER ROLE ...
+ * SET, PGOPTIONS), which a transaction can put in force without the check
+ * hook ever seeing it?
+ */
+static bool
+context_from_session(void)
+{
+	struct config_generic *definition = tenant_setting_definition();
+
+	return definition != NULL &&
+		(definition->stack == NULL ||
+		 definition->extra == ((struct config_string *) definition)->reset_extra);
+}
+
+/*
  * A statement on tenant tables is about to run under the setting (not
- * under another statement's context).  A setting with no entry on its
- * transaction stack was not set in this transaction: the session has it.
+ * under another statement's context).
  */
 void
 context_rules_check_use(bool signed_value)
 {
-	struct config_generic *definition;
-
 	if (context_trusted())
 		return;
 	if (require_signed_tenant && !signed_value)
@@ -247,13 +269,38 @@ context_rules_check_use(bool signed_value)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("unsigned tenant context refused"),
 				 errdetail("tenant_guard.require_signed_tenant is on for this session: tenant_guard.tenant takes only values signed with the server's tenant key.")));
-	definition = tenant_setting_definition();
-	if (require_local_tenant && definition != NULL && definition->stack == NULL)
+	if (require_local_tenant && context_from_session())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("tenant context set for the session refused"),
 				 errdetail("tenant_guard.require_local_tenant is on for this session: the context must be set in each transaction."),
 				 errhint("Use SET LOCAL or set_config('tenant_guard.tenant', ..., true) inside the request's transaction.")));
+}
+
+/*
+ * A refusal for another tenant's row answers a question about that row:
+ * the statement's own leakproof conditions (id = 10 AND notes >= 'F2S')
+ * decide whether the row reaches the check.  Where contexts must be
+ * signed, one such answer is all a transaction gets: after a cross-tenant
+ * refusal its statements on tenant tables are refused until it ends, also
+ * when a handler or a savepoint caught the error, and through the COMMITs
+ * of a procedure, so that a loop cannot ask again.
+ */
+void
+context_rules_note_refusal(void)
+{
+	if (require_signed_tenant && !context_trusted())
+		context_rules_closed = true;
+}
+
+void
+context_rules_refuse_closed(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("tenant tables are closed for the rest of this transaction"),
+			 errdetail("A statement of this transaction was refused for another tenant's rows; with tenant_guard.require_signed_tenant on, no later statement of the transaction may read or write tenant tables."),
+			 errhint("End the transaction; the next one may set its context again.")));
 }
 
 /*----------------------------------

@@ -28,6 +28,18 @@ extern void context_rules_value_assigned(const char *value, bool non_empty);
 /* A statement on tenant tables is about to run under the setting. */
 extern void context_rules_check_use(bool signed_value);
 
+/* After a cross-tenant refusal, where contexts must be signed. */
+extern bool context_rules_closed;
+extern void context_rules_note_refusal(void);
+extern void context_rules_refuse_closed(void);
+
+static inline void
+context_rules_check_closed(void)
+{
+	if (unlikely(context_rules_closed))
+		context_rules_refuse_closed();
+}
+
 /* A session-level change of the context waits to be refused. */
 extern bool context_rules_session_change_pending;
 extern void context_rules_refuse_session_change(void);

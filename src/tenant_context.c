@@ -353,6 +353,7 @@ copy_context(void)
 TenantContextSnapshot *
 tenant_context_hold(void)
 {
+	context_rules_check_closed();
 	if (active_snapshot != NULL)
 	{
 		active_snapshot->holders++;

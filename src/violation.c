@@ -31,6 +31,7 @@
 
 #include "audit_queue.h"
 #include "break_glass.h"
+#include "context_rules.h"
 #include "call_site.h"
 #include "citus_relay.h"
 #include "commands/dbcommands.h"
@@ -331,24 +332,28 @@ fill_detail_fields(AuditEntry *e, const Violation *violation, const char *tenant
  * and a detail row starts from a cleared buffer, so that no byte of an
  * earlier violation travels with it.
  */
-static void
+static AuditPushResult
 record_violation(const Violation *violation, const char *relation, bool rejected,
 				 const char *tenant, const char *row_tenant, const char *reason)
 {
 	static AuditEntry *entry = NULL;
 	uint64		query_id = violation_query_id(debug_query_string);
+	AuditPushResult result;
 
 	if (entry == NULL)
 		entry = MemoryContextAlloc(TopMemoryContext, sizeof(AuditEntry));
+
 	fill_shape_fields(entry, violation, relation, rejected, query_id);
 	if (audit_queue_count_repeat(entry))
-		return;
+		return AUDIT_PUSH_SAMPLED;
 	MemSet(entry, 0, sizeof(AuditEntry));
 	fill_shape_fields(entry, violation, relation, rejected, query_id);
 	fill_detail_fields(entry, violation, tenant, row_tenant, reason);
-	if (audit_queue_push(entry) != AUDIT_PUSH_SAMPLED)
+	result = audit_queue_push(entry);
+	if (result != AUDIT_PUSH_SAMPLED)
 		write_log_line(violation, relation, rejected, entry->query_id,
 					   entry->call_site, tenant, row_tenant, reason);
+	return result;
 }
 
 /*
@@ -409,8 +414,11 @@ violation_report_tenant(const Violation *violation, GuardMode mode,
 		pfree(relation);
 		return;
 	}
-	record_violation(violation, relation, rejected, tenant, row_tenant, NULL);
+	(void) record_violation(violation, relation, rejected, tenant, row_tenant, NULL);
 	citus_relay_note_recorded(violation);
+	if (rejected && (violation->kind == VIOLATION_CROSS_TENANT_READ ||
+					 violation->kind == VIOLATION_CROSS_TENANT_WRITE))
+		context_rules_note_refusal();
 	violation_tell_client(violation, rejected);
 	pfree(relation);
 }
@@ -428,7 +436,7 @@ violation_report_relayed(const Violation *violation, const char *relation,
 						 bool rejected, const char *tenant, const char *row_tenant,
 						 bool tell_client)
 {
-	record_violation(violation, relation, rejected, tenant, row_tenant, NULL);
+	(void) record_violation(violation, relation, rejected, tenant, row_tenant, NULL);
 	if (!rejected && tell_client)
 		violation_tell_client(violation, false);
 }
@@ -436,6 +444,9 @@ violation_report_relayed(const Violation *violation, const char *relation,
 /*
  * Put a statement of a break-glass transaction on record: one row per
  * tenant table it touches, with the reason, never sampled (audit_queue.c).
+ * Without room for the row the statement is refused (the queue counts the
+ * attempt as it counts any violation without room): it would otherwise
+ * run with only a count on record, or nothing.
  */
 void
 violation_record_break_glass(Oid relid, const char *command, const char *reason)
@@ -446,6 +457,13 @@ violation_record_break_glass(Oid relid, const char *command, const char *reason)
 	violation.kind = VIOLATION_BREAK_GLASS;
 	violation.relid = relid;
 	violation.command = command;
-	record_violation(&violation, relation, false, tenant_context_text(), NULL, reason);
+	if (record_violation(&violation, relation, false, tenant_context_text(), NULL,
+						 reason) != AUDIT_PUSH_ROW)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("break-glass statement on \"%s\" refused: its audit row cannot be queued",
+						relation),
+				 errdetail("The audit queue has no room for this database's rows; a break-glass statement runs only with its row on record."),
+				 errhint("Retry when the audit writer has caught up, or raise tenant_guard.audit_queue_size.")));
 	pfree(relation);
 }

@@ -3,7 +3,8 @@
 # takes effect on reload in sessions already open, the previous key is
 # accepted while keys are rotated, a key too short is refused and the old
 # one stays; no key ever reaches the server log; tenant_guard.tenant is
-# reported to clients as it changes.
+# reported to clients as it changes; a break-glass statement whose audit row
+# finds no room in the queue is refused.
 use strict;
 use warnings;
 use Digest::SHA qw(hmac_sha256_hex);
@@ -138,6 +139,39 @@ PY
 $a->quit;
 $b->quit;
 $node->stop;
+
+# 7. break glass with no room for its rows: the statement is refused, never
+# left with a count or nothing
+my $small = new_guarded_node('small_queue', 'tenant_guard.audit_queue_size = 16');
+$small->safe_psql(
+	'postgres', q{
+	CREATE TABLE invoices (id int PRIMARY KEY, firm_id int NOT NULL);
+	INSERT INTO invoices VALUES (1, 1), (2, 2);
+	CREATE ROLE maint LOGIN;
+	GRANT SELECT ON invoices TO maint;
+	GRANT EXECUTE ON FUNCTION tenant_guard.break_glass(text) TO maint;
+});
+my $before = audit_stats($small);
+my ($ret, $out, $err) = $small->psql(
+	'postgres', q{
+	BEGIN;
+	SELECT tenant_guard.break_glass('ticket 15: flood the audit queue');
+	DO $$ BEGIN FOR i IN 1..2000 LOOP PERFORM count(*) FROM invoices; END LOOP; END $$;
+	COMMIT;
+}, extra_params => [ '-U', 'maint' ]);
+like($err,
+	qr/break-glass statement on "public\.invoices" refused: its audit row cannot be queued/,
+	'a break-glass statement without room for its row is refused');
+$small->safe_psql('postgres', 'SELECT tenant_guard.flush()');
+my $after = audit_stats($small);
+is($after->{dropped} - $before->{dropped}, 0, 'no break-glass row was dropped');
+is($small->safe_psql('postgres',
+		"SELECT coalesce(sum(count), 0) FROM tenant_guard.violation_counts WHERE kind = 'break_glass'"),
+	'1', 'only the refused statement is counted, as a violation without room is');
+ok($small->safe_psql('postgres',
+		"SELECT count(*) FROM tenant_guard.violations WHERE kind = 'break_glass'") > 0,
+	'the statements that ran are on record');
+$small->stop;
 
 # 6. no key reached the server log
 my $whole_log = slurp_file($node->logfile);
