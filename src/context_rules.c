@@ -293,6 +293,29 @@ context_rules_note_refusal(void)
 		context_rules_closed = true;
 }
 
+/*
+ * An error leaving a statement's executor call: a cross-tenant refusal
+ * that a parallel worker raised reaches this backend only as an error,
+ * without the report that would have closed the tables here.
+ */
+void
+context_rules_note_error(MemoryContext cxt)
+{
+	MemoryContext old;
+	ErrorData  *edata;
+
+	if (!require_signed_tenant || context_rules_closed || context_trusted())
+		return;
+	old = MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	if (edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE &&
+		edata->funcname != NULL && strcmp(edata->funcname, "violation_tell_client") == 0 &&
+		edata->message != NULL && strncmp(edata->message, "cross-tenant ", 13) == 0)
+		context_rules_closed = true;
+	FreeErrorData(edata);
+	MemoryContextSwitchTo(old);
+}
+
 void
 context_rules_refuse_closed(void)
 {

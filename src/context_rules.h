@@ -31,6 +31,7 @@ extern void context_rules_check_use(bool signed_value);
 /* After a cross-tenant refusal, where contexts must be signed. */
 extern bool context_rules_closed;
 extern void context_rules_note_refusal(void);
+extern void context_rules_note_error(MemoryContext cxt);
 extern void context_rules_refuse_closed(void);
 
 static inline void

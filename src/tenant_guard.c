@@ -358,6 +358,7 @@ call_pinned(TenantContextSnapshot *snapshot, void (*call) (PinnedCall *),
 	PG_CATCH();
 	{
 		tenant_context_unpin(&pin);
+		context_rules_note_error(cxt);
 		error_details_rethrow(cxt);
 	}
 	PG_END_TRY();

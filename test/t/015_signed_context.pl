@@ -3,8 +3,9 @@
 # takes effect on reload in sessions already open, the previous key is
 # accepted while keys are rotated, a key too short is refused and the old
 # one stays; no key ever reaches the server log; tenant_guard.tenant is
-# reported to clients as it changes; a break-glass statement whose audit row
-# finds no room in the queue is refused.
+# reported to clients as it changes; a cross-tenant refusal in a parallel
+# worker closes the leader's tenant tables; a break-glass statement whose
+# audit row finds no room in the queue is refused.
 use strict;
 use warnings;
 use Digest::SHA qw(hmac_sha256_hex);
@@ -135,6 +136,38 @@ PY
 	  or diag($err);
 	unlike($out, qr/\Q$key2\E/, 'but never the key');
 }
+
+# 8. a cross-tenant refusal raised in a parallel worker closes the tenant
+# tables of the leader's transaction too
+$node->safe_psql(
+	'postgres', q{
+	CREATE TABLE many (id int PRIMARY KEY, firm_id int NOT NULL, notes text);
+	INSERT INTO many SELECT i, 1 + i % 2, 'n' || i FROM generate_series(1, 100000) i;
+	ANALYZE many;
+	GRANT SELECT ON many TO app;
+});
+my $parallel = q{
+	SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+	SET min_parallel_table_scan_size = 0; SET parallel_leader_participation = off;
+	BEGIN;
+	SELECT set_config('tenant_guard.tenant', '} . signed($key2, '1') . q{', true) IS NOT NULL;
+};
+like(
+	$node->safe_psql('postgres',
+		$parallel . q{EXPLAIN (COSTS OFF) SELECT count(*) FROM many WHERE upper(notes) = 'N3';},
+		extra_params => [ '-U', 'app' ]),
+	qr/Parallel Seq Scan on many\s+Filter: \(tenant_guard\.verify_row/,
+	'the rows are checked in the parallel workers');
+my (undef, undef, $parallel_err) = $node->psql(
+	'postgres', $parallel . q{
+	SAVEPOINT s;
+	SELECT count(*) FROM many WHERE upper(notes) = 'N3';
+	ROLLBACK TO s;
+	SELECT count(*) FROM many WHERE upper(notes) = 'N4';
+}, on_error_stop => 0, extra_params => [ '-U', 'app' ]);
+like($parallel_err,
+	qr/cross-tenant read of tenant table "public\.many".*CONTEXT:  parallel worker.*tenant tables are closed for the rest of this transaction/s,
+	'the worker\'s refusal closes the tenant tables');
 
 $a->quit;
 $b->quit;
