@@ -247,6 +247,16 @@ BEGIN
 	END LOOP;
 END $$;
 ROLLBACK;
+-- cursors declared before the refusal ask nothing after it
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+DECLARE c1 CURSOR FOR SELECT 1 FROM sc.invoices WHERE id = 1 AND amount >= 10;
+DECLARE c2 CURSOR FOR SELECT 1 FROM sc.invoices WHERE id = 1 AND amount >= 20;
+SAVEPOINT s;
+FETCH c1;
+ROLLBACK TO s;
+FETCH c2;
+ROLLBACK;
 -- the next transaction starts open
 BEGIN;
 SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;

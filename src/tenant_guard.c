@@ -350,6 +350,8 @@ call_pinned(TenantContextSnapshot *snapshot, void (*call) (PinnedCall *),
 	MemoryContext cxt = CurrentMemoryContext;
 	TenantContextPin pin;
 
+	/* a cursor declared before a cross-tenant refusal asks nothing after it */
+	context_rules_check_closed();
 	tenant_context_pin(&pin, snapshot);
 	PG_TRY();
 	{
