@@ -53,11 +53,14 @@ SET tenant_guard.tenant_key = 'an attempt to set a key in a session';
 RESET ROLE;
 
 -- 1. signed values: the context is the tenants part, for every check and in
--- the audit trail; the whole value is what SHOW gives back
+-- the audit trail; SHOW, current_setting() and set_config() give the tenants,
+-- never the signature, so that SQL in a request cannot copy its value
 SET ROLE regress_sc_app;
 BEGIN;
-SELECT set_config('tenant_guard.tenant', :'t1', true) = :'t1' AS set;
+SELECT set_config('tenant_guard.tenant', :'t1', true);
 SHOW tenant_guard.tenant;
+SELECT current_setting('tenant_guard.tenant'),
+       (SELECT setting FROM pg_settings WHERE name = 'tenant_guard.tenant');
 SELECT id, firm_id FROM sc.invoices ORDER BY id;
 ROLLBACK;
 BEGIN;
@@ -66,7 +69,7 @@ SELECT count(*) FROM sc.invoices;
 ROLLBACK;
 -- signed with the previous key, while keys are rotated
 BEGIN;
-SELECT set_config('tenant_guard.tenant', :'t1_previous_key', true) = :'t1_previous_key' AS set;
+SELECT set_config('tenant_guard.tenant', :'t1_previous_key', true);
 SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
 ROLLBACK;
 
@@ -94,6 +97,8 @@ SET tenant_guard.tenant = '1;exp=4102444800;sig=zz a72a031611b4dec5153192cbdc5d0
 SET tenant_guard.tenant = ';exp=4102444800;sig=32e79f54d120e60854f2b3667d7ad0eafb925bf210f623dec7af26b19ae30266';
 SET tenant_guard.tenant = '1;exp=+4102444800;sig=38a72a031611b4dec5153192cbdc5d01c6be042fdf1b812e5bc311640507c0ad';
 SET tenant_guard.tenant = '1;pid=1;exp=4102444800;sig=c02c166258781175cd909293ea574f72b918fc1f822a1f7edf7090fc8e9ec4f6';
+-- a value too long to be reported to the client
+SELECT set_config('tenant_guard.tenant', repeat('1,', 20000) || '1', false);
 SHOW tenant_guard.tenant;
 -- a signed context checks rows like any other
 SELECT id, firm_id FROM sc.invoices WHERE id = 1;
@@ -204,9 +209,11 @@ BEGIN;
 SET LOCAL tenant_guard.tenant TO DEFAULT;
 SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
 ROLLBACK;
+-- nor can the login value be set again: pg_settings and pg_db_role_setting
+-- show it to every role
 BEGIN;
-SET LOCAL tenant_guard.tenant = :'t1';	-- set in the transaction: accepted
-SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+SELECT set_config('tenant_guard.tenant',
+                  (SELECT reset_val FROM pg_settings WHERE name = 'tenant_guard.tenant'), true);
 ROLLBACK;
 \c - :superuser
 ALTER ROLE regress_sc_app RESET ALL;
@@ -262,6 +269,22 @@ BEGIN;
 SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
 SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
 ROLLBACK;
+-- a DO block that fails after a caught refusal leaves the next
+-- transaction open
+DO $$
+BEGIN
+	PERFORM set_config('tenant_guard.tenant',
+		'1;exp=4102444800;sig=38a72a031611b4dec5153192cbdc5d01c6be042fdf1b812e5bc311640507c0ad', true);
+	BEGIN
+		PERFORM 1 FROM sc.invoices WHERE id = 1;
+	EXCEPTION WHEN insufficient_privilege THEN NULL;
+	END;
+	RAISE EXCEPTION 'the block fails';
+END $$;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
+ROLLBACK;
 RESET ROLE;
 RESET tenant_guard.require_signed_tenant;
 -- without require_signed_tenant a caught refusal closes nothing
@@ -274,6 +297,32 @@ ROLLBACK TO s;
 SELECT count(*) FROM sc.invoices WHERE firm_id = 1;
 ROLLBACK;
 RESET ROLE;
+
+-- 4c. under a context, a scope by a constant does not let cheaper code that
+-- is not leakproof see other tenants' rows: the scan evaluates conditions
+-- by cost, so such a statement is verified row by row, the check first
+CREATE FUNCTION sc.cheap_leak(firm int, id int) RETURNS boolean LANGUAGE plpgsql COST 0.0001
+	AS $$ BEGIN RAISE NOTICE 'saw row % of firm %', id, firm; RETURN true; END $$;
+SET ROLE regress_sc_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+SET LOCAL enable_indexscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT id FROM sc.invoices WHERE sc.cheap_leak(firm_id, id) AND firm_id = 1 ORDER BY id;
+ROLLBACK;
+RESET ROLE;
+-- a function's SET clause cannot change the context in a parallel worker,
+-- where the leader's context is all there is
+CREATE FUNCTION sc.firm_two_count() RETURNS bigint LANGUAGE sql PARALLEL SAFE
+	SET tenant_guard.tenant = '2' AS 'SELECT count(*) FROM sc.invoices WHERE firm_id = 2';
+SET ROLE regress_sc_app;
+BEGIN;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+                       THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', true) AS forced;
+SELECT sc.firm_two_count();
+ROLLBACK;
+RESET ROLE;
+DROP FUNCTION sc.cheap_leak(int, int), sc.firm_two_count();
 
 -- 5. require_tenant: a statement on tenant tables without a context is a
 -- missing_tenant violation, refused in enforce, logged in log mode

@@ -151,39 +151,6 @@ context_rules_define(void)
  *----------------------------------
  */
 
-/* Verify signatures, or only read them (ALTER ROLE ... SET checks a value). */
-bool
-context_rules_verify_signatures(GucSource source)
-{
-	return source != PGC_S_TEST && !context_trusted();
-}
-
-static bool
-is_blank(const char *value)
-{
-	return value[strspn(value, " \t\r\n")] == '\0';
-}
-
-/* Refuse an unsigned context where only signed ones are accepted. */
-bool
-context_rules_check_value(const char *value, bool signed_value, GucSource source)
-{
-	if (!require_signed_tenant || signed_value || is_blank(value) ||
-		!context_rules_verify_signatures(source))
-		return true;
-	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
-	GUC_check_errmsg("unsigned tenant context refused");
-	GUC_check_errdetail("tenant_guard.require_signed_tenant is on for this session: tenant_guard.tenant takes only values signed with the server's tenant key.");
-	GUC_check_errhint("Set the context your application signed, or the empty value for none.");
-	return false;
-}
-
-void
-context_rules_value_checked(const char *value, GucSource source)
-{
-	checked_value = (source == PGC_S_TEST) ? NULL : value;
-}
-
 /* The definition of tenant_guard.tenant, found once. */
 static struct config_generic *
 tenant_setting_definition(void)
@@ -202,6 +169,80 @@ tenant_setting_definition(void)
 		}
 	}
 	return definition;
+}
+
+/* Is value the context the session got at login (its reset value)? */
+static bool
+is_login_context(const char *value)
+{
+	struct config_generic *definition = tenant_setting_definition();
+	const char *login;
+
+	if (definition == NULL)
+		return false;
+	login = ((struct config_string *) definition)->reset_val;
+	return login != NULL && strcmp(login, value) == 0;
+}
+
+/*
+ * Verify signatures, or only read them: when ALTER ROLE ... SET checks a
+ * value, when a parallel worker restores its leader's setting, on a Citus
+ * connection.  A parallel worker may not change the setting after that
+ * (context_rules_check_value): what it would run under is the leader's.
+ */
+bool
+context_rules_verify_signatures(GucSource source)
+{
+	return source != PGC_S_TEST && !InitializingParallelWorker &&
+		!citus_internal_connection();
+}
+
+static bool
+is_blank(const char *value)
+{
+	return value[strspn(value, " \t\r\n")] == '\0';
+}
+
+/*
+ * Refuse a value this session may not set: any change in a parallel worker
+ * (a function's SET clause can run there), an unsigned context where only
+ * signed ones are accepted, and, where contexts must be set per
+ * transaction, the context of the session's login again.
+ */
+bool
+context_rules_check_value(const char *value, bool signed_value, GucSource source)
+{
+	if (source == PGC_S_TEST || InitializingParallelWorker)
+		return true;
+	if (IsParallelWorker())
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("tenant_guard.tenant cannot change in a parallel worker");
+		return false;
+	}
+	if (require_signed_tenant && !signed_value && !is_blank(value) &&
+		context_rules_verify_signatures(source))
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("unsigned tenant context refused");
+		GUC_check_errdetail("tenant_guard.require_signed_tenant is on for this session: tenant_guard.tenant takes only values signed with the server's tenant key.");
+		GUC_check_errhint("Set the context your application signed, or the empty value for none.");
+		return false;
+	}
+	if (require_local_tenant && !is_blank(value) && is_login_context(value))
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("tenant context set for the session refused");
+		GUC_check_errdetail("tenant_guard.require_local_tenant is on for this session: the context the session got at login cannot be set again.");
+		return false;
+	}
+	return true;
+}
+
+void
+context_rules_value_checked(const char *value, GucSource source)
+{
+	checked_value = (source == PGC_S_TEST) ? NULL : value;
 }
 
 /*
@@ -314,6 +355,20 @@ context_rules_note_error(MemoryContext cxt)
 		context_rules_closed = true;
 	FreeErrorData(edata);
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * A DO or CALL sent on its own fails: the error ends its transaction, but
+ * the transaction callback sees the block's non-atomic execution still in
+ * place, as it does at the block's own COMMITs, and would keep the tables
+ * closed into the next transaction.
+ */
+void
+context_rules_utility_failed(Node *parsetree, ProcessUtilityContext context)
+{
+	if (context_rules_closed && context == PROCESS_UTILITY_TOPLEVEL &&
+		(IsA(parsetree, DoStmt) || IsA(parsetree, CallStmt)) && !IsTransactionBlock())
+		context_rules_closed = false;
 }
 
 void

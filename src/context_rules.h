@@ -13,6 +13,7 @@
 
 #include "executor/execdesc.h"
 #include "nodes/parsenodes.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 
 extern void context_rules_define(void);
@@ -32,6 +33,7 @@ extern void context_rules_check_use(bool signed_value);
 extern bool context_rules_closed;
 extern void context_rules_note_refusal(void);
 extern void context_rules_note_error(MemoryContext cxt);
+extern void context_rules_utility_failed(Node *parsetree, ProcessUtilityContext context);
 extern void context_rules_refuse_closed(void);
 
 static inline void

@@ -55,6 +55,7 @@
 #include "citus_cluster.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "scope_analysis.h"
@@ -252,6 +253,18 @@ plainly_scoped(Query *parse, bool *all_pinned)
 }
 
 /*
+ * Under a context, a condition that is not leakproof next to the scope
+ * may run before it, on every row the scan reads (scope_analysis.c): then
+ * the scope does not exempt the table from the row checks.
+ */
+static bool
+scope_may_come_after_leaky_code(Query *parse)
+{
+	return row_verification_in_force() &&
+		contain_leaked_vars(parse->jointree->quals);
+}
+
+/*
  * A copy of the statement, to be planned again with row checks, when it
  * may need them: a plain SELECT, UPDATE or DELETE with a view, a subquery
  * or a tenant table in its range table, unless its conditions as written
@@ -290,7 +303,8 @@ row_verification_candidate(Query *parse)
 	if (!has_tenant_table || parse->commandType == CMD_INSERT)
 		return NULL;
 	if (parse->commandType != CMD_MERGE && plainly_scoped(parse, &all_pinned) &&
-		(all_pinned || !contain_mutable_functions(parse->jointree->quals)))
+		(all_pinned || !contain_mutable_functions(parse->jointree->quals)) &&
+		!scope_may_come_after_leaky_code(parse))
 		return NULL;
 	return copyObject(parse);
 }

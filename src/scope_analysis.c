@@ -65,6 +65,7 @@
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "scope_params.h"
+#include "tenant_context.h"
 #include "utils/catcache.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -515,6 +516,14 @@ restriction_has_leaky_code(RelOptInfo *rel)
  * reads: a hash or merge join reads them all and applies the condition
  * after the scan.  So it counts only when the scan's own conditions are
  * leakproof; otherwise such code would see every tenant's rows.
+ *
+ * Under a tenant context the same holds for a scope by a constant or a
+ * parameter: the scan evaluates its conditions in the order of their
+ * cost, and a cheaper condition that is not leakproof (a function of the
+ * statement's own with a low COST) runs before the scope, on every row.
+ * The table is then verified row by row instead, with the check as a
+ * barrier before such code (row_verification.c).  Without a context the
+ * scope is all there is to judge, whoever's rows it names.
  */
 bool
 restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
@@ -522,6 +531,7 @@ restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 {
 	ListCell   *lc;
 	bool		correlated = false;
+	bool		constant = false;
 
 	/* A scan the planner has proven empty reads nothing. */
 	if (IS_DUMMY_REL(rel))
@@ -540,11 +550,15 @@ restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 		if (!clause_is_tenant_scope(root, (Node *) rinfo->clause, rel->relid,
 									tenant_attnum))
 			continue;
-		if (root == NULL || !reads_correlation((Node *) rinfo->clause, root))
+		if (root != NULL && reads_correlation((Node *) rinfo->clause, root))
+			correlated = true;
+		else if (root == NULL || !row_verification_in_force())
 			return true;
-		correlated = true;
+		else
+			constant = true;
 	}
-	if (!correlated && !semi_join_correlation_is_scope(root, rel->relid, tenant_attnum))
+	if (!constant && !correlated &&
+		!semi_join_correlation_is_scope(root, rel->relid, tenant_attnum))
 		return false;
 	return !restriction_has_leaky_code(rel);
 }

@@ -63,6 +63,9 @@
 
 bool		tenant_guard_verify_rows = true;
 
+/* Longer values are refused: the report to the client must fit libpq's limit. */
+#define TENANT_SETTING_MAX 24576
+
 /* The setting as given, and parsed into its values (GUC "extra"). */
 static char *tenant_setting = NULL;
 
@@ -164,6 +167,17 @@ setting_tenants(void)
 }
 
 /*
+ * What SHOW, current_setting(), pg_settings and the report to the client
+ * give: the tenants, never the signature, so that SQL run in a request
+ * cannot read the request's signed value and set it again later.
+ */
+static const char *
+show_tenant(void)
+{
+	return setting_tenants();
+}
+
+/*
  * Split "5, 6" into trimmed values.  Each value is taken as written, so
  * that a uuid or text tenant can contain anything but a comma.  The result
  * is one block of GUC "extra" memory (tg_guc_extra_alloc), which outlives
@@ -183,6 +197,12 @@ check_tenant(char **newval, void **extra, GucSource source)
 	int			i = 0;
 	SignedContextCheck signature;
 
+	if (strlen(*newval) > TENANT_SETTING_MAX)
+	{
+		GUC_check_errmsg("tenant_guard.tenant is longer than %d bytes", TENANT_SETTING_MAX);
+		GUC_check_errdetail("The setting is reported to the client, and clients refuse longer reports.");
+		return false;
+	}
 	if (pin_depth > 0 && source != PGC_S_TEST &&
 		strcmp(*newval, tenant_setting ? tenant_setting : "") != 0)
 	{
@@ -287,7 +307,7 @@ tenant_context_define(void)
 							   GUC_LIST_INPUT | GUC_REPORT,
 							   check_tenant,
 							   assign_tenant,
-							   NULL);
+							   show_tenant);
 
 	DefineCustomBoolVariable("tenant_guard.verify_rows",
 							 "Verify statements without a tenant scope row by row while a tenant context is set.",

@@ -667,6 +667,7 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_CATCH();
 	{
+		context_rules_utility_failed(parsetree, context);
 		if (pinned)
 		{
 			tenant_context_unpin(&pin);

@@ -123,7 +123,7 @@ import sys, psycopg2
 conn = psycopg2.connect(sys.argv[1])
 cur = conn.cursor()
 cur.execute("SELECT set_config('tenant_guard.tenant', %s, true)", [sys.argv[2]])
-print(conn.get_parameter_status('tenant_guard.tenant') == sys.argv[2])
+print(conn.get_parameter_status('tenant_guard.tenant'))
 conn.rollback()
 print(repr(conn.get_parameter_status('tenant_guard.tenant')))
 PY
@@ -132,9 +132,9 @@ PY
 			'/usr/bin/python3', '-c', $script,
 			$node->connstr('postgres') . ' user=app', $token
 		]);
-	is($out, "True\n''", 'the client is told the context, and that it ended')
+	is($out, "1\n''", 'the client is told the context, and that it ended')
 	  or diag($err);
-	unlike($out, qr/\Q$key2\E/, 'but never the key');
+	unlike($out, qr/sig=|\Q$key2\E/, 'but never the signature or the key');
 }
 
 # 8. a cross-tenant refusal raised in a parallel worker closes the tenant
