@@ -148,6 +148,7 @@ tenant_guard_break_glass(PG_FUNCTION_ARGS)
 				 errdetail("Breaking glass lasts until the end of the transaction it was called in."),
 				 errhint("Call it after BEGIN, before the statements that need it.")));
 	value = checked_reason(PG_GETARG_TEXT_PP(0));
+	context_rules_need_xact_callback();
 	call = MemoryContextAlloc(TopMemoryContext, sizeof(BreakGlassCall));
 	strlcpy(call->reason, value, sizeof(call->reason));
 	call->subid = GetCurrentSubTransactionId();

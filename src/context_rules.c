@@ -143,7 +143,23 @@ context_rules_define(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, assign_require_tenant, NULL);
+}
+
+/*
+ * The transaction callback is registered the first time a session may need
+ * it (a rule that can leave state for the end of the transaction applies,
+ * or break glass is called): every other session's transactions do not
+ * pay for the call.
+ */
+void
+context_rules_need_xact_callback(void)
+{
+	static bool registered = false;
+
+	if (registered)
+		return;
 	RegisterXactCallback(context_rules_xact_callback, NULL);
+	registered = true;
 }
 
 /*----------------------------------
@@ -214,6 +230,8 @@ context_rules_check_value(const char *value, bool signed_value, GucSource source
 {
 	if (source == PGC_S_TEST || InitializingParallelWorker)
 		return true;
+	if (require_local_tenant)
+		context_rules_need_xact_callback();
 	if (IsParallelWorker())
 	{
 		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
@@ -331,7 +349,10 @@ void
 context_rules_note_refusal(void)
 {
 	if (require_signed_tenant && !context_trusted())
+	{
+		context_rules_need_xact_callback();
 		context_rules_closed = true;
+	}
 }
 
 /*
@@ -352,7 +373,10 @@ context_rules_note_error(MemoryContext cxt)
 	if (edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE &&
 		edata->funcname != NULL && strcmp(edata->funcname, "violation_tell_client") == 0 &&
 		edata->message != NULL && strncmp(edata->message, "cross-tenant ", 13) == 0)
+	{
+		context_rules_need_xact_callback();
 		context_rules_closed = true;
+	}
 	FreeErrorData(edata);
 	MemoryContextSwitchTo(old);
 }

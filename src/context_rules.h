@@ -18,6 +18,7 @@
 
 extern void context_rules_define(void);
 extern void context_rules_refresh(void);
+extern void context_rules_need_xact_callback(void);
 
 /* From tenant_guard.tenant's check and assign hooks. */
 extern bool context_rules_verify_signatures(GucSource source);
