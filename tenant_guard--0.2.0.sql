@@ -834,3 +834,13 @@ COMMENT ON FUNCTION tenant_guard.break_glass(text) IS
 	'For the rest of the transaction, no statement is refused by the scoping or tenant-context rules, and every statement on tenant tables is recorded as kind break_glass with this reason';
 COMMENT ON COLUMN tenant_guard.violations.reason IS
 	'The reason given to tenant_guard.break_glass() (kind break_glass); NULL for every other kind';
+
+-- The barrier of a join level that passes rows to code that is not
+-- leakproof: other tenants' rows are left out before that code sees them.
+CREATE FUNCTION tenant_guard.filter_row(relation regclass, tenant anyelement)
+RETURNS boolean
+LANGUAGE c
+STABLE PARALLEL SAFE COST 100
+AS 'MODULE_PATHNAME', 'tenant_guard_filter_row';
+COMMENT ON FUNCTION tenant_guard.filter_row(regclass, anyelement) IS
+	'Barrier of a join that passes rows to code that is not leakproof: true for a row of tenant_guard.tenant, false for another tenant''s';

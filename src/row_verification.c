@@ -69,9 +69,11 @@
 #include "utils/lsyscache.h"
 
 PG_FUNCTION_INFO_V1(tenant_guard_verify_row);
+PG_FUNCTION_INFO_V1(tenant_guard_filter_row);
 PG_FUNCTION_INFO_V1(tenant_guard_verify_shard_row);
 
 static Oid	verify_row_oid = InvalidOid;
+static Oid	filter_row_oid = InvalidOid;
 
 static bool
 is_tenant_relation(RangeTblEntry *rte)
@@ -657,7 +659,7 @@ level_uses_unreturned_rows(Query *level)
  * is checked too.
  */
 static void
-add_barrier(Query *level, Index rti, Oid fn)
+add_barrier(Query *level, Index rti, Oid fn, bool filters)
 {
 	RangeTblEntry *rte = rt_fetch(rti, level->rtable);
 	AttrNumber	attnum = tenant_table_attnum(rte->relid);
@@ -667,11 +669,12 @@ add_barrier(Query *level, Index rti, Oid fn)
 	List	   *args;
 
 	get_atttypetypmodcoll(rte->relid, attnum, &typid, &typmod, &collid);
-	args = list_make4(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+	args = list_make2(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
 								ObjectIdGetDatum(rte->relid), false, true),
-					  makeVar(rti, attnum, typid, typmod, collid, 0),
-					  makeBoolConst(rti == (Index) level->resultRelation, false),
-					  makeBoolConst(false, false));
+					  makeVar(rti, attnum, typid, typmod, collid, 0));
+	if (!filters)
+		args = lappend(lappend(args, makeBoolConst(rti == (Index) level->resultRelation, false)),
+					   makeBoolConst(false, false));
 	rte->securityQuals = lappend(rte->securityQuals,
 								 makeFuncExpr(fn, BOOLOID, args, InvalidOid,
 											  InvalidOid, COERCE_SQL_SYNTAX));
@@ -682,7 +685,8 @@ typedef struct BarrierWalk
 {
 	List	   *findings;
 	List	   *changeable;		/* OIDs of tables scoped by changeable values */
-	Oid			fn;
+	Oid			fn;				/* verify_row() */
+	Oid			filter_fn;		/* filter_row(), or InvalidOid */
 	bool		added;
 } BarrierWalk;
 
@@ -694,8 +698,12 @@ typedef struct BarrierWalk
  * only that table and passes its rows to code that is not leakproof or
  * uses rows it does not return (a window function, DISTINCT, OFFSET,
  * ORDER BY with LIMIT).  With joins, a barrier would check rows that the
- * join conditions leave out, depending on the join method; those stay
- * checked where they come out.
+ * join conditions leave out, depending on the join method, so those stay
+ * checked where they come out; but when such a level passes rows to code
+ * that is not leakproof or uses rows it does not return, its tables get a
+ * barrier that leaves other tenants' rows out instead of refusing them
+ * (filter_row), as row-level security does: such code never sees them, and
+ * rows the join conditions would have dropped cause no refusal.
  */
 static void
 add_level_barriers(Query *level, BarrierWalk *walk)
@@ -712,16 +720,21 @@ add_level_barriers(Query *level, BarrierWalk *walk)
 	while ((rti = bms_next_member(in_tree, rti)) >= 0)
 	{
 		RangeTblEntry *rte = rt_fetch(rti, level->rtable);
+		bool		exposed;
 
 		if (!is_tenant_relation(rte))
 			continue;
+		exposed = statement_has_leaky_code(level) || level_uses_unreturned_rows(level);
 		if (!list_member_oid(walk->changeable, rte->relid) &&
 			(!scoping_guard_findings_name(walk->findings, rte->relid) ||
-			 (row_verification_covers(rte) &&
-			  !(single && (statement_has_leaky_code(level) ||
-						   level_uses_unreturned_rows(level))))))
+			 (row_verification_covers(rte) && !exposed)))
 			continue;
-		add_barrier(level, rti, walk->fn);
+		if (!single && exposed && row_verification_covers(rte) &&
+			!list_member_oid(walk->changeable, rte->relid) &&
+			OidIsValid(walk->filter_fn))
+			add_barrier(level, rti, walk->filter_fn, true);
+		else
+			add_barrier(level, rti, walk->fn, false);
 		walk->added = true;
 	}
 }
@@ -768,7 +781,7 @@ row_verification_referential_checks(Query *parse)
 	while ((rti = bms_next_member(in_tree, rti)) >= 0)
 	{
 		if (is_tenant_relation(rt_fetch(rti, parse->rtable)))
-			add_barrier(parse, rti, fn);
+			add_barrier(parse, rti, fn, false);
 	}
 }
 
@@ -776,7 +789,9 @@ row_verification_referential_checks(Query *parse)
 static bool
 add_barriers(Query *query, List *findings, List *changeable, Oid fn)
 {
-	BarrierWalk walk = {findings, changeable, fn, false};
+	static const Oid filter_argtypes[2] = {REGCLASSOID, ANYELEMENTOID};
+	BarrierWalk walk = {findings, changeable, fn,
+		tenant_guard_function("filter_row", 2, filter_argtypes, &filter_row_oid), false};
 
 	check_stack_depth();
 	(void) add_barriers_walker((Node *) query, &walk);
@@ -915,6 +930,31 @@ tenant_guard_verify_row(PG_FUNCTION_ARGS)
 					PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2),
 					PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3));
 	PG_RETURN_BOOL(true);
+}
+
+/*
+ * tenant_guard.filter_row(relation regclass, tenant anyelement) RETURNS
+ * boolean: whether the row belongs to the context in force, the barrier of
+ * a join level that passes rows to code that is not leakproof.  Without a
+ * context, or with verify_rows off, every row passes, as with verify_row.
+ */
+Datum
+tenant_guard_filter_row(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	TenantTableInfo info;
+
+	require_planned_check(fcinfo, "tenant_guard.filter_row");
+	if (tenant_guard_mode == GUARD_MODE_OFF || !row_verification_in_force())
+		PG_RETURN_BOOL(true);
+	tenant_table_describe(relid, &info);
+	if (info.tenant_attnum == InvalidAttrNumber)
+		PG_RETURN_BOOL(true);	/* no longer a tenant table */
+	if (PG_ARGISNULL(1))
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(tenant_context_contains(get_fn_expr_argtype(fcinfo->flinfo, 1),
+										   PG_GETARG_DATUM(1), relid,
+										   NameStr(info.tenant_column)));
 }
 
 /*-----------------------------------------------------------------------
