@@ -353,6 +353,41 @@ SELECT i.id, c.name FROM sc.invoices i JOIN sc.clients c ON c.id = i.client_id
 SELECT i.id, c.name FROM sc.invoices i JOIN sc.clients c ON c.id = i.client_id WHERE i.id = 1;
 ROLLBACK;
 RESET ROLE;
+-- views and subqueries in FROM hand their rows to the level above: a window
+-- function or code that is not leakproof there gets the same barriers
+CREATE VIEW sc.all_invoices AS SELECT * FROM sc.invoices;
+CREATE VIEW sc.all_invoices_barrier WITH (security_barrier) AS SELECT * FROM sc.invoices;
+CREATE FUNCTION sc.cheap_leak_note(note text) RETURNS boolean LANGUAGE plpgsql COST 0.0001
+	AS $$ BEGIN RAISE NOTICE 'saw %', note; RETURN true; END $$;
+GRANT SELECT ON sc.all_invoices, sc.all_invoices_barrier TO regress_sc_app;
+UPDATE sc.invoices SET amount = 100 + id WHERE firm_id IN (1, 2);
+SET ROLE regress_sc_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+SELECT id, string_agg(amount::text, ' ') OVER () FROM (SELECT * FROM sc.invoices) s ORDER BY id LIMIT 1;
+SELECT id, lead(amount) OVER (ORDER BY id) FROM sc.all_invoices ORDER BY id LIMIT 2;
+SELECT id FROM sc.all_invoices WHERE firm_id = 1 AND sc.cheap_leak_note(amount::text) ORDER BY id;
+SELECT id FROM sc.all_invoices_barrier WHERE firm_id = 1 AND sc.cheap_leak_note(amount::text) ORDER BY id;
+SELECT id FROM (SELECT * FROM sc.invoices LIMIT 100) s WHERE id = 1 AND (amount::text)::int = 0;
+ROLLBACK;
+-- a plan made while no context was set keeps its row checks for when one is
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+SET LOCAL enable_indexscan = off;
+SET LOCAL enable_bitmapscan = off;
+SET LOCAL plan_cache_mode = force_generic_plan;
+PREPARE made_without AS SELECT id FROM sc.invoices WHERE firm_id = 1 AND sc.cheap_leak_note(amount::text) ORDER BY id;
+SAVEPOINT s;
+SELECT set_config('tenant_guard.tenant', '', true);
+EXECUTE made_without;	-- planned while no context is set
+ROLLBACK TO s;
+SHOW tenant_guard.tenant;
+EXECUTE made_without;
+DEALLOCATE made_without;
+ROLLBACK;
+RESET ROLE;
+DROP VIEW sc.all_invoices, sc.all_invoices_barrier;
+DROP FUNCTION sc.cheap_leak_note(text);
 DROP TABLE sc.clients;
 ALTER TABLE sc.invoices DROP COLUMN client_id;
 DROP FUNCTION sc.cheap_leak(int, int), sc.firm_two_count(), sc.cheap_leak_name(text);

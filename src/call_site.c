@@ -31,6 +31,7 @@
 
 #include "call_site.h"
 
+#include "hex_digits.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/json.h"
@@ -54,18 +55,6 @@ is_ident_char(char c)
 		(c >= '0' && c <= '9') || c == '_' || (unsigned char) c >= 0x80;
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Undo sqlcommenter's escaping (%XX, and \' inside quotes) into buf.  The
  * raw text stays when the result would hold a NUL or invalid characters.
@@ -76,8 +65,8 @@ unescape(const char *s, int len, StringInfo buf)
 	resetStringInfo(buf);
 	for (int i = 0; i < len; i++)
 	{
-		int			hi = (i + 2 < len) ? hex_value(s[i + 1]) : -1;
-		int			lo = (i + 2 < len) ? hex_value(s[i + 2]) : -1;
+		int			hi = (i + 2 < len) ? hex_digit_value(s[i + 1]) : -1;
+		int			lo = (i + 2 < len) ? hex_digit_value(s[i + 2]) : -1;
 
 		if (s[i] == '%' && hi >= 0 && lo >= 0 && (hi | lo) != 0)
 		{

@@ -255,15 +255,15 @@ plainly_scoped(Query *parse, bool *all_pinned)
 }
 
 /*
- * Under a context, a condition that is not leakproof next to the scope
- * may run before it, on every row the scan reads (scope_analysis.c): then
- * the scope does not exempt the table from the row checks.
+ * A condition that is not leakproof next to the scope may run before it,
+ * on every row the scan reads (scope_analysis.c): under a context the
+ * scope then does not exempt the table from the row checks, and a plan
+ * made without one gets them too, for when it runs under one.
  */
 static bool
 scope_may_come_after_leaky_code(Query *parse)
 {
-	return row_verification_in_force() &&
-		contain_leaked_vars(parse->jointree->quals);
+	return contain_leaked_vars(parse->jointree->quals);
 }
 
 /*
@@ -648,6 +648,13 @@ level_uses_unreturned_rows(Query *level)
 		(level->limitCount != NULL && level->sortClause != NIL);
 }
 
+/* Could rows reach code, or uses, that the output checks come after? */
+static bool
+level_is_exposed(Query *level)
+{
+	return statement_has_leaky_code(level) || level_uses_unreturned_rows(level);
+}
+
 /*
  * The row check as a security barrier of a scan, as row-level security
  * applies its policies: verify_row(), the table's own tenant column, in the
@@ -687,6 +694,7 @@ typedef struct BarrierWalk
 	List	   *changeable;		/* OIDs of tables scoped by changeable values */
 	Oid			fn;				/* verify_row() */
 	Oid			filter_fn;		/* filter_row(), or InvalidOid */
+	bool		outer_exposed;	/* a level whose FROM list holds this one is */
 	bool		added;
 } BarrierWalk;
 
@@ -720,16 +728,16 @@ add_level_barriers(Query *level, BarrierWalk *walk)
 	while ((rti = bms_next_member(in_tree, rti)) >= 0)
 	{
 		RangeTblEntry *rte = rt_fetch(rti, level->rtable);
-		bool		exposed;
+		bool		own;
 
 		if (!is_tenant_relation(rte))
 			continue;
-		exposed = statement_has_leaky_code(level) || level_uses_unreturned_rows(level);
+		own = level_is_exposed(level);
 		if (!list_member_oid(walk->changeable, rte->relid) &&
 			(!scoping_guard_findings_name(walk->findings, rte->relid) ||
-			 (row_verification_covers(rte) && !exposed)))
+			 (row_verification_covers(rte) && !own && !walk->outer_exposed)))
 			continue;
-		if (!single && exposed && row_verification_covers(rte) &&
+		if (row_verification_covers(rte) && (walk->outer_exposed || (!single && own)) &&
 			!list_member_oid(walk->changeable, rte->relid) &&
 			OidIsValid(walk->filter_fn))
 			add_barrier(level, rti, walk->filter_fn, true);
@@ -742,14 +750,36 @@ add_level_barriers(Query *level, BarrierWalk *walk)
 static bool
 add_barriers_walker(Node *node, BarrierWalk *walk)
 {
+	Query	   *query;
+	bool		outer_exposed = walk->outer_exposed;
+	ListCell   *lc;
+	bool		result;
+
 	if (node == NULL)
 		return false;
-	if (IsA(node, Query))
+	if (!IsA(node, Query))
+		return expression_tree_walker(node, add_barriers_walker, walk);
+	query = (Query *) node;
+	add_level_barriers(query, walk);
+
+	/*
+	 * The subqueries and views of its FROM list hand their rows to this
+	 * level's code: exposed when it is (a window function over a view, a
+	 * condition that is not leakproof above a subquery).  Sublinks and
+	 * CTEs get barriers whatever their consumer does.
+	 */
+	walk->outer_exposed = outer_exposed || level_is_exposed(query);
+	foreach(lc, query->rtable)
 	{
-		add_level_barriers((Query *) node, walk);
-		return query_tree_walker((Query *) node, add_barriers_walker, walk, 0);
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_SUBQUERY)
+			(void) add_barriers_walker((Node *) rte->subquery, walk);
 	}
-	return expression_tree_walker(node, add_barriers_walker, walk);
+	walk->outer_exposed = false;
+	result = query_tree_walker(query, add_barriers_walker, walk, QTW_IGNORE_RT_SUBQUERIES);
+	walk->outer_exposed = outer_exposed;
+	return result;
 }
 
 /*
@@ -791,7 +821,7 @@ add_barriers(Query *query, List *findings, List *changeable, Oid fn)
 {
 	static const Oid filter_argtypes[2] = {REGCLASSOID, ANYELEMENTOID};
 	BarrierWalk walk = {findings, changeable, fn,
-		tenant_guard_function("filter_row", 2, filter_argtypes, &filter_row_oid), false};
+		tenant_guard_function("filter_row", 2, filter_argtypes, &filter_row_oid), false, false};
 
 	check_stack_depth();
 	(void) add_barriers_walker((Node *) query, &walk);

@@ -495,7 +495,7 @@ reads_correlation(Node *node, PlannerInfo *root)
  * Does a condition of the scan pass its columns to code that is not
  * leakproof?  The scan then runs that code on every row it reads.
  */
-static bool
+bool
 restriction_has_leaky_code(RelOptInfo *rel)
 {
 	ListCell   *lc;

@@ -316,6 +316,7 @@ scoping_guard_begin_planning(ScopeCollector *collector, Query *parse,
 	collector->findings = NIL;
 	collector->value_checks = NIL;
 	collector->verified = NIL;
+	collector->exposed_scopes = NIL;
 	collector->examined_relation = false;
 	collector->skip_citus_shards = citus_internal_planning(query_string);
 	collector->outer = scoping_guard_collector;
@@ -455,6 +456,16 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 			scope_values_collect(scoping_guard_collector->value_checks, root, rel,
 								 rte->relid, tenant_attnum,
 								 is_result_relation(root, rel, rti));
+
+		/*
+		 * Planned without a context, the scope counts even next to code
+		 * that is not leakproof, which the scan may run first; the plan
+		 * can run later under a context, so it gets a row check too
+		 * (row_verification.c), which passes every row until then.
+		 */
+		if (restriction_has_leaky_code(rel))
+			scoping_guard_collector->exposed_scopes =
+				list_append_unique_oid(scoping_guard_collector->exposed_scopes, rte->relid);
 		return;
 	}
 

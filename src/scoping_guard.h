@@ -48,6 +48,7 @@ typedef struct ScopeCollector
 	/* tenant context (doc/tenant-context.md) */
 	List	   *value_checks;	/* tenant values of scopes (scope_values.c) */
 	List	   *verified;		/* findings that row verification covers */
+	List	   *exposed_scopes; /* OIDs: scoped next to code that is not leakproof */
 } ScopeCollector;
 
 extern bool scoping_guard_applies(void);

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "common/hmac.h"
+#include "hex_digits.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/resowner.h"
@@ -159,18 +160,6 @@ signature_holds(const char *key, const char *message, size_t len,
 	return diff == 0;
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 64 hex digits, and nothing after them, into bytes. */
 static bool
 read_signature(const char *hex, uint8 signature[SIGNATURE_BYTES])
@@ -179,8 +168,8 @@ read_signature(const char *hex, uint8 signature[SIGNATURE_BYTES])
 		return false;
 	for (int i = 0; i < SIGNATURE_BYTES; i++)
 	{
-		int			high = hex_digit(hex[2 * i]);
-		int			low = hex_digit(hex[2 * i + 1]);
+		int			high = hex_digit_value(hex[2 * i]);
+		int			low = hex_digit_value(hex[2 * i + 1]);
 
 		if (high < 0 || low < 0)
 			return false;

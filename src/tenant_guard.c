@@ -238,7 +238,8 @@ planner_judging(Query *parse, const char *query_string,
 	 * value the statement may change while it runs: plan again with checks.
 	 */
 	if (again != NULL)
-		changeable = scope_values_changeable_tables(collector.value_checks);
+		changeable = list_concat_unique_oid(scope_values_changeable_tables(collector.value_checks),
+											collector.exposed_scopes);
 	if (again != NULL && !citus_is_loaded() &&
 		(collector.findings != NIL || changeable != NIL) &&
 		row_verification_instrument(again, collector.findings, changeable,

@@ -158,21 +158,6 @@ break_glass_markdown(const Report *r, StrBuf *out)
 /* --- json ------------------------------------------------------------------ */
 
 static void
-json_strings(StrBuf *out, char **items, size_t n)
-{
-	size_t		i;
-
-	sb_append_char(out, '[');
-	for (i = 0; i < n; i++)
-	{
-		if (i > 0)
-			sb_append(out, ", ");
-		append_json_string(out, items[i]);
-	}
-	sb_append_char(out, ']');
-}
-
-static void
 json_use(StrBuf *out, const BreakGlassUse *u)
 {
 	sb_append(out, "{\"database\": "), append_json_string(out, u->database);
@@ -184,8 +169,8 @@ json_use(StrBuf *out, const BreakGlassUse *u)
 	sb_append(out, ", \"first_seen\": "), append_iso_time(out, u->first_seen);
 	sb_append(out, ", \"last_seen\": "), append_iso_time(out, u->last_seen);
 	sb_printf(out, ", \"statements\": %lld, \"rows\": %lld", u->statements, u->rows);
-	sb_append(out, ", \"tables\": "), json_strings(out, u->tables, u->ntables);
-	sb_append(out, ", \"commands\": "), json_strings(out, u->commands, u->ncommands);
+	sb_append(out, ", \"tables\": "), json_string_array(out, u->tables, u->ntables);
+	sb_append(out, ", \"commands\": "), json_string_array(out, u->commands, u->ncommands);
 	sb_append_char(out, '}');
 }
 

@@ -15,8 +15,9 @@ key(StrBuf *out, const char *name)
 	sb_append(out, ": ");
 }
 
-static void
-string_array(StrBuf *out, char **items, size_t n)
+/* A JSON array of these strings, on one line. */
+void
+json_string_array(StrBuf *out, char **items, size_t n)
 {
 	size_t		i;
 
@@ -51,7 +52,7 @@ overview(const Report *r, StrBuf *out)
 	sb_append(out, ",\n  ");
 	key(out, "since"), append_iso_time(out, r->since);
 	sb_append(out, ",\n  ");
-	key(out, "databases"), string_array(out, r->databases, r->ndatabases);
+	key(out, "databases"), json_string_array(out, r->databases, r->ndatabases);
 	sb_printf(out, ",\n  \"call_sites_recorded\": %s,\n  ", r->has_call_sites ? "true" : "false");
 	key(out, "totals");
 	sb_printf(out, "{\"violations\": %lld, \"shapes\": %zu, \"first_seen\": ", r->total, r->nshapes);
@@ -99,9 +100,9 @@ shape_object(StrBuf *out, const Shape *s)
 	sb_printf(out, ", \"count\": %lld, \"first_seen\": ", s->count);
 	append_iso_time(out, s->first_seen);
 	sb_append(out, ", \"last_seen\": "), append_iso_time(out, s->last_seen);
-	sb_append(out, ", \"users\": "), string_array(out, s->users, s->nusers);
+	sb_append(out, ", \"users\": "), json_string_array(out, s->users, s->nusers);
 	sb_append(out, ", \"applications\": ");
-	string_array(out, s->applications, s->napplications);
+	json_string_array(out, s->applications, s->napplications);
 	sb_append(out, ", \"sample_query\": "), append_json_string(out, s->sample_query);
 	sb_append_char(out, '}');
 }

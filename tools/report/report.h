@@ -204,6 +204,7 @@ char	   *normalize_text(const char *s);
 char	   *shorten(const char *s, size_t width, bool middle);
 size_t		display_width(const char *s);
 void		append_json_string(StrBuf *out, const char *s);
+void		json_string_array(StrBuf *out, char **items, size_t n);
 void		append_html(StrBuf *out, const char *s);
 void		append_markdown(StrBuf *out, const char *s);
 void		append_iso_time(StrBuf *out, const char *timestamp);
