@@ -13,8 +13,11 @@ source "$(dirname "$0")/lib.sh"
 
 # The Rails suite's ActiveRecord 6.1, pg and marginalia; marginalia loads
 # rails/railtie, which Debian's ruby-marginalia does not depend on.
+# The signing snippets' runtimes (test/signing): Node, Go, and OpenSSL's
+# headers for the C one.
 tg_ensure_packages sqlsmith python3-django python3-psycopg2 \
-	ruby ruby-activerecord ruby-pg ruby-marginalia ruby-railties || exit 1
+	ruby ruby-activerecord ruby-pg ruby-marginalia ruby-railties \
+	nodejs golang-go libssl-dev || exit 1
 # The report's browser check (test/t/010_report.pl) opens its html page in
 # chromium; run without root, it is skipped when chromium is missing.
 if [ "$(id -u)" -eq 0 ]; then
