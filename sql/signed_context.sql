@@ -386,6 +386,45 @@ EXECUTE made_without;
 DEALLOCATE made_without;
 ROLLBACK;
 RESET ROLE;
+-- MERGE: a condition that is not leakproof in ON never sees other tenants'
+-- rows, and a MERGE of the context's own row runs
+CREATE FUNCTION sc.cheap_leak_false(note text) RETURNS boolean LANGUAGE plpgsql COST 0.0001
+	AS $$ BEGIN RAISE NOTICE 'saw %', note; RETURN false; END $$;
+GRANT UPDATE ON sc.invoices TO regress_sc_app;
+-- the query of a SQL function the planner inlines gets no row check: a
+-- scope by a value the statement changes is refused there
+CREATE FUNCTION sc.invoices_of_setting() RETURNS SETOF sc.invoices LANGUAGE sql STABLE
+	AS $$ SELECT * FROM sc.invoices WHERE firm_id = current_setting('sc.firm')::int $$;
+SET tenant_guard.require_signed_tenant = on;
+SET ROLE regress_sc_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+SAVEPOINT s;
+MERGE INTO sc.invoices t USING (SELECT 1 AS x) s ON sc.cheap_leak_false(t.amount::text)
+	WHEN MATCHED THEN DO NOTHING;
+ROLLBACK TO s;
+ROLLBACK;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+MERGE INTO sc.invoices t USING (SELECT 2 AS id) s ON t.id = s.id AND t.firm_id = 1
+	WHEN MATCHED THEN UPDATE SET amount = t.amount + 1;
+ROLLBACK;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+SET LOCAL enable_indexscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT set_config('sc.firm', '1', true);
+SELECT id, set_config('sc.firm', '2', true) FROM sc.invoices_of_setting();
+ROLLBACK;
+-- EXPLAIN ANALYZE counts the rows a scan reads and removes, other tenants'
+-- too: refused where contexts must be signed
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM sc.invoices WHERE firm_id = 1;
+ROLLBACK;
+RESET ROLE;
+RESET tenant_guard.require_signed_tenant;
+DROP FUNCTION sc.cheap_leak_false(text), sc.invoices_of_setting();
 DROP VIEW sc.all_invoices, sc.all_invoices_barrier;
 DROP FUNCTION sc.cheap_leak_note(text);
 DROP TABLE sc.clients;

@@ -126,6 +126,17 @@
 #define TG_MY_PROC_NUMBER (MyProc->pgprocno)
 #endif
 
+/* MERGE's ON condition, a field of its own from 17 on (else in the jointree). */
+static inline Node *
+tg_merge_join_condition(Query *parse)
+{
+#if PG_VERSION_NUM >= 170000
+	return parse->mergeJoinCondition;
+#else
+	return NULL;
+#endif
+}
+
 /* Every setting's definition, and how many there are. */
 static inline struct config_generic **
 tg_guc_variables(int *count)

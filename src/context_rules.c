@@ -41,6 +41,7 @@
 #include "citus_cluster.h"
 #include "compat.h"
 #include "executor/executor.h"
+#include "commands/defrem.h"
 #include "executor/spi.h"
 #include "nodes/pathnodes.h"
 #include "scoping_guard.h"
@@ -494,4 +495,28 @@ context_rules_check_utility(Node *parsetree)
 		return;
 	check_tables(scoping_guard_utility_tables(parsetree),
 				 GetCommandTagName(CreateCommandTag(parsetree)));
+}
+
+/*
+ * EXPLAIN ANALYZE reports how many rows each scan read and removed, also
+ * rows of other tenants that the statement's own conditions look at:
+ * where contexts must be signed, it is refused.
+ */
+void
+context_rules_check_explain(Node *parsetree)
+{
+	ListCell   *lc;
+
+	if (!require_signed_tenant || !IsA(parsetree, ExplainStmt) || context_trusted())
+		return;
+	foreach(lc, ((ExplainStmt *) parsetree)->options)
+	{
+		DefElem    *option = lfirst_node(DefElem, lc);
+
+		if (strcmp(option->defname, "analyze") == 0 && defGetBoolean(option))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("EXPLAIN ANALYZE refused"),
+					 errdetail("tenant_guard.require_signed_tenant is on for this session: the rows a plan reads and removes can count other tenants' rows.")));
+	}
 }

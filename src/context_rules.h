@@ -59,5 +59,6 @@ context_rules_check_session_change(void)
 extern bool context_rules_statement_checks;
 extern void context_rules_check_statement(QueryDesc *queryDesc, int eflags);
 extern void context_rules_check_utility(Node *parsetree);
+extern void context_rules_check_explain(Node *parsetree);
 
 #endif							/* TENANT_GUARD_CONTEXT_RULES_H */

@@ -783,6 +783,23 @@ add_barriers_walker(Node *node, BarrierWalk *walk)
 }
 
 /*
+ * Does a MERGE pass target rows to code that is not leakproof in its ON
+ * condition?  Without Citus, its target rows are checked by a condition
+ * like Citus's (row_verification_citus_instrument), which the planner may
+ * evaluate after that code: such a MERGE is judged unscoped instead.  The
+ * WHEN conditions and SET expressions see only the rows that matched.
+ */
+bool
+row_verification_merge_exposed(Query *parse)
+{
+	Node	   *on = tg_merge_join_condition(parse);
+
+	return parse->commandType == CMD_MERGE &&
+		(passes_columns_to_leaky_code((Node *) parse->jointree, NULL) ||
+		 passes_columns_to_leaky_code(on, NULL));
+}
+
+/*
  * A referential-integrity query (the look-up of the row a foreign key
  * points at, a cascaded DELETE, UPDATE or SET NULL) gets a barrier on each
  * tenant table it reads, whatever the context when it is planned, since
@@ -1138,6 +1155,9 @@ adopt_setting(const char *name, text *value)
 	char	   *wanted = text_to_cstring(value);
 	const char *current = GetConfigOption(name, true, false);
 
+	/* the context as current_setting() gives it: a signed value's tenants */
+	if (strcmp(name, "tenant_guard.tenant") == 0)
+		current = tenant_context_text() ? tenant_context_text() : "";
 	if (current == NULL || strcmp(current, wanted) != 0)
 		(void) set_config_option(name, wanted, PGC_SUSET, PGC_S_SESSION,
 								 GUC_ACTION_LOCAL, true, 0, false);

@@ -32,4 +32,6 @@ extern bool row_verification_citus_instrument(Query *query, List *findings,
 extern bool row_verification_planned_settings_hold(List *planned);
 extern void row_verification_citus_remark(Query *parse);
 
+extern bool row_verification_merge_exposed(Query *parse);
+
 #endif							/* TENANT_GUARD_ROW_VERIFICATION_H */

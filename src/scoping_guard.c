@@ -480,6 +480,22 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 			add_finding(scoping_guard_collector->findings, rte->relid, kind, ACCESS_SCAN);
 }
 
+/*
+ * Scans scoped by a value the statement can change, or next to code that
+ * is not leakproof, that no row check could be added to (the query of a
+ * SQL function the planner inlined): judged unscoped, so that the
+ * statement fails closed.
+ */
+void
+scoping_guard_unverifiable_scopes(ScopeCollector *collector, List *relids)
+{
+	ListCell   *lc;
+
+	foreach(lc, relids)
+		collector->findings = add_finding(collector->findings, lfirst_oid(lc),
+										  VIOLATION_UNSCOPED_READ, ACCESS_SCAN);
+}
+
 static List *
 remove_findings_of(List *findings, Oid relid)
 {

@@ -164,6 +164,23 @@ plan_citus_verified(Query *again, const char *query_string, int cursorOptions,
 }
 
 /*
+ * Does the statement read a function in FROM?  The planner may inline a
+ * SQL function's query there, whose tables no check can be added to.
+ */
+static bool
+query_has_function_scans(Query *parse)
+{
+	ListCell   *lc;
+
+	foreach(lc, parse->rtable)
+	{
+		if (lfirst_node(RangeTblEntry, lc)->rtekind == RTE_FUNCTION)
+			return true;
+	}
+	return false;
+}
+
+/*
  * The planner hook's work for a statement the guards judge.  A function of
  * its own, so that the statements that skip it do not pay for its locals.
  */
@@ -181,6 +198,7 @@ planner_judging(Query *parse, const char *query_string,
 	List	   *written = NIL;
 	List	   *verified_under = NIL;
 	List	   *changeable = NIL;
+	bool		function_scans;
 	PlannedStmt *result;
 
 	/*
@@ -228,6 +246,8 @@ planner_judging(Query *parse, const char *query_string,
 	else if (!citus_is_loaded() && scoping_guard_in_referential_query(parse))
 		row_verification_referential_checks(parse);
 
+	/* before the planner inlines them */
+	function_scans = query_has_function_scans(parse);
 	result = plan_judged(parse, query_string, cursorOptions, boundParams,
 						 &collector, &collected);
 	if (may_go_unplanned && collected)
@@ -237,7 +257,7 @@ planner_judging(Query *parse, const char *query_string,
 	 * Unscoped scans that a row check can cover, and scans scoped by a
 	 * value the statement may change while it runs: plan again with checks.
 	 */
-	if (again != NULL)
+	if (again != NULL || function_scans)
 		changeable = list_concat_unique_oid(scope_values_changeable_tables(collector.value_checks),
 											collector.exposed_scopes);
 	if (again != NULL && !citus_is_loaded() &&
@@ -247,10 +267,13 @@ planner_judging(Query *parse, const char *query_string,
 		result = plan_judged(again, query_string, cursorOptions, boundParams,
 							 &collector, &collected);
 	else if (again != NULL && collector.findings != NIL &&
+			 (citus_is_loaded() || !row_verification_merge_exposed(again)) &&
 			 row_verification_citus_instrument(again, collector.findings,
 											   &verified_under))
 		result = plan_citus_verified(again, query_string, cursorOptions,
 									 boundParams, &collector);
+	else if (changeable != NIL && !citus_is_loaded())
+		scoping_guard_unverifiable_scopes(&collector, changeable);
 
 	plan_carrier_attach(result, collector.findings, relative_amounts,
 						list_concat(collector.value_checks, written),
@@ -647,6 +670,7 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (resets_tenant_context(parsetree))
 		tenant_context_refuse_reset();
 	context_rules_check_utility(parsetree);
+	context_rules_check_explain(parsetree);
 	scoping_guard_check_utility(parsetree, context != PROCESS_UTILITY_TOPLEVEL);
 	pstmt = copy_from_checked(pstmt);
 	parsetree = pstmt->utilityStmt;
