@@ -431,6 +431,44 @@ DROP TABLE sc.clients;
 ALTER TABLE sc.invoices DROP COLUMN client_id;
 DROP FUNCTION sc.cheap_leak(int, int), sc.firm_two_count(), sc.cheap_leak_name(text);
 
+-- 4d. deferred checks run at COMMIT or SET CONSTRAINTS, outside any
+-- statement: where a context is required, a foreign key's look-up without
+-- one is refused, and constraint errors keep their details to the server
+-- log even after the context was cleared
+CREATE TABLE sc.owners (id int PRIMARY KEY, firm_id int NOT NULL);
+INSERT INTO sc.owners VALUES (1, 1), (2, 2);
+CREATE TABLE sc.tasks (id int PRIMARY KEY, firm_id int NOT NULL,
+	owner_id int REFERENCES sc.owners DEFERRABLE INITIALLY DEFERRED);
+CREATE TABLE sc.bookings (id int PRIMARY KEY, firm_id int NOT NULL, during int4range,
+	EXCLUDE USING gist (during WITH &&) DEFERRABLE INITIALLY DEFERRED);
+INSERT INTO sc.bookings VALUES (1, 2, '[100,200)');
+GRANT SELECT, INSERT ON sc.owners, sc.tasks, sc.bookings TO regress_sc_app;
+SET tenant_guard.require_tenant = on;
+SET ROLE regress_sc_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+INSERT INTO sc.tasks VALUES (1, 1, 2);			-- firm 2's owner
+SELECT set_config('tenant_guard.tenant', '', true);
+COMMIT;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', :'t1', true) IS NOT NULL AS set;
+INSERT INTO sc.bookings VALUES (2, 1, '[150,160)');	-- overlaps firm 2's booking
+SELECT set_config('tenant_guard.tenant', '', true);
+DO $$
+DECLARE
+	detail text;
+BEGIN
+	SET CONSTRAINTS ALL IMMEDIATE;
+EXCEPTION WHEN exclusion_violation THEN
+	GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+	RAISE NOTICE 'detail: %', detail;
+END $$;
+ROLLBACK;
+RESET ROLE;
+RESET tenant_guard.require_tenant;
+SELECT count(*) AS tasks FROM sc.tasks WHERE firm_id IN (1, 2);
+DROP TABLE sc.tasks, sc.owners, sc.bookings;
+
 -- 5. require_tenant: a statement on tenant tables without a context is a
 -- missing_tenant violation, refused in enforce, logged in log mode
 SET tenant_guard.require_tenant = on;

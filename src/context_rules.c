@@ -436,8 +436,26 @@ plan_tenant_tables(PlannedStmt *plan)
 	return relids;
 }
 
-static void
-report_missing_tenant(Oid relid, const char *command)
+/*
+ * Must statements on tenant tables have a context here?  Also asked for
+ * the checks PostgreSQL runs on its own (a deferred foreign key at COMMIT),
+ * which no statement hook sees: they must not run without one either.
+ */
+bool
+context_rules_tenant_required(void)
+{
+	return require_tenant && !context_trusted();
+}
+
+/* Are constraint errors' details withheld even without a context? */
+bool
+context_rules_withhold_details(void)
+{
+	return (require_tenant || require_signed_tenant) && !context_trusted();
+}
+
+void
+context_rules_report_missing_tenant(Oid relid, const char *command)
 {
 	Violation	violation;
 	AttrNumber	attnum = tenant_table_attnum(relid);
@@ -474,7 +492,7 @@ check_tables(List *relids, const char *command)
 	if (!require_tenant || tenant_context_is_set() || tenant_guard_mode == GUARD_MODE_OFF)
 		return;
 	foreach(lc, relids)
-		report_missing_tenant(lfirst_oid(lc), command);
+		context_rules_report_missing_tenant(lfirst_oid(lc), command);
 }
 
 void

@@ -60,5 +60,8 @@ extern bool context_rules_statement_checks;
 extern void context_rules_check_statement(QueryDesc *queryDesc, int eflags);
 extern void context_rules_check_utility(Node *parsetree);
 extern void context_rules_check_explain(Node *parsetree);
+extern bool context_rules_tenant_required(void);
+extern bool context_rules_withhold_details(void);
+extern void context_rules_report_missing_tenant(Oid relid, const char *command);
 
 #endif							/* TENANT_GUARD_CONTEXT_RULES_H */

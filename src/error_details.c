@@ -32,6 +32,7 @@
 
 #include "error_details.h"
 
+#include "context_rules.h"
 #include "extension_state.h"
 #include "tenant_context.h"
 #include "utils/elog.h"
@@ -53,13 +54,24 @@ withhold_detail(ErrorData *edata)
 	if (edata->detail_log == NULL)
 		edata->detail_log = edata->detail;
 	edata->detail = pstrdup("The detail can show another tenant's values and is "
-							"withheld while tenant_guard.tenant is set; the server log has it.");
+							"withheld while a tenant context is set or required; the server log has it.");
+}
+
+/*
+ * While a context is set, and for roles that must work under one (whose
+ * context an injected statement could clear before a deferred check).
+ */
+bool
+error_details_withheld(void)
+{
+	return extension_present &&
+		(tenant_context_is_set() || context_rules_withhold_details());
 }
 
 static void
 withhold_constraint_detail(ErrorData *edata)
 {
-	if (detail_can_show_rows(edata) && extension_present && tenant_context_is_set())
+	if (detail_can_show_rows(edata) && error_details_withheld())
 		withhold_detail(edata);
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);

@@ -15,4 +15,6 @@
 extern void error_details_init(void);
 extern void error_details_rethrow(MemoryContext cxt);	/* does not return */
 
+extern bool error_details_withheld(void);
+
 #endif							/* TENANT_GUARD_ERROR_DETAILS_H */

@@ -166,11 +166,29 @@ find_columns(RowCheckRun *run, List *checks, List *targetlist)
 	return n == list_length(checks);
 }
 
+/*
+ * SELECT ... FOR UPDATE locks each row in its LockRows node, under the
+ * top or under a LIMIT: the rows are checked below it, before they are
+ * locked, so that a lock another tenant's row holds (NOWAIT, SKIP LOCKED,
+ * a lock timeout) tells nothing about it.  Neither node projects: the
+ * rows have the columns of the top node's output, in the same places.
+ */
+static PlanState *
+rows_before_locking(PlanState *top)
+{
+	PlanState  *node = top;
+
+	while (IsA(node, LimitState))
+		node = outerPlanState(node);
+	return IsA(node, LockRowsState) ? outerPlanState(node) : top;
+}
+
 void
 row_checks_start(QueryDesc *queryDesc, int eflags)
 {
 	List	   *checks;
 	PlanState  *node = queryDesc->planstate;
+	PlanState  *checked;
 	MemoryContext old;
 	MemoryContextCallback *callback;
 	RowCheckRun *run;
@@ -181,13 +199,14 @@ row_checks_start(QueryDesc *queryDesc, int eflags)
 	/* the target rows of UPDATE and DELETE come from the node below */
 	if (IsA(node, ModifyTableState))
 		node = outerPlanState(node);
+	checked = rows_before_locking(node);
 
 	old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
 	run = palloc0(sizeof(RowCheckRun));
-	run->node = node;
+	run->node = checked;
 	if (!find_columns(run, checks, node->plan->targetlist))
 		elog(ERROR, "tenant_guard: the plan lost its row check columns");
-	run->real = node->ExecProcNodeReal;
+	run->real = checked->ExecProcNodeReal;
 	callback = palloc(sizeof(MemoryContextCallback));
 	callback->func = forget_run;
 	callback->arg = run;
@@ -195,5 +214,5 @@ row_checks_start(QueryDesc *queryDesc, int eflags)
 	MemoryContextSwitchTo(TopMemoryContext);
 	running = lappend(running, run);
 	MemoryContextSwitchTo(old);
-	node->ExecProcNode = exec_checked;
+	checked->ExecProcNode = exec_checked;
 }

@@ -48,6 +48,8 @@
 
 #include "row_verification.h"
 
+#include "context_rules.h"
+
 #include "access/transam.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_collation.h"
@@ -933,9 +935,21 @@ check_row_value(FunctionCallInfo fcinfo, Oid relid, bool writes, bool nullable)
 	Oid			typid;
 	char	   *bad;
 
-	if (tenant_guard_mode == GUARD_MODE_OFF || !row_verification_in_force() ||
-		(state != NULL && state->reported))
+	if (tenant_guard_mode == GUARD_MODE_OFF || (state != NULL && state->reported))
 		return;
+	if (!row_verification_in_force())
+	{
+		/* a foreign key's look-up at COMMIT after the context was cleared */
+		if (context_rules_tenant_required() && !tenant_context_is_set())
+		{
+			if (state == NULL)
+				state = fcinfo->flinfo->fn_extra =
+					MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RowCheckState));
+			state->reported = true;
+			context_rules_report_missing_tenant(relid, NULL);
+		}
+		return;
+	}
 	tenant_table_describe(relid, &info);
 	if (info.tenant_attnum == InvalidAttrNumber)
 		return;					/* no longer a tenant table */

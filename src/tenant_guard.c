@@ -702,7 +702,8 @@ tenant_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		scoping_guard_end_utility(&saved_state);
 		if (relaying)
 			citus_relay_end(true, cxt);
-		if (pinned)
+		/* deferred checks run here too, before an exception handler */
+		if (pinned || (IsA(parsetree, ConstraintsSetStmt) && error_details_withheld()))
 			error_details_rethrow(cxt);
 		PG_RE_THROW();
 	}

@@ -417,7 +417,8 @@ violation_report_tenant(const Violation *violation, GuardMode mode,
 	(void) record_violation(violation, relation, rejected, tenant, row_tenant, NULL);
 	citus_relay_note_recorded(violation);
 	if (rejected && (violation->kind == VIOLATION_CROSS_TENANT_READ ||
-					 violation->kind == VIOLATION_CROSS_TENANT_WRITE))
+					 violation->kind == VIOLATION_CROSS_TENANT_WRITE ||
+					 violation->kind == VIOLATION_MISSING_TENANT))
 		context_rules_note_refusal();
 	violation_tell_client(violation, rejected);
 	pfree(relation);

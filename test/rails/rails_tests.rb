@@ -5,7 +5,7 @@
 require "open3"
 
 WITHHELD = "The detail can show another tenant's values and is withheld while " \
-           "tenant_guard.tenant is set; the server log has it."
+           "a tenant context is set or required; the server log has it."
 ABORTED = "current transaction is aborted, commands ignored until end of transaction block"
 
 connect("rails_app")

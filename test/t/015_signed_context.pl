@@ -169,6 +169,24 @@ like($parallel_err,
 	qr/cross-tenant read of tenant table "public\.many".*CONTEXT:  parallel worker.*tenant tables are closed for the rest of this transaction/s,
 	'the worker\'s refusal closes the tenant tables');
 
+# 9. FOR UPDATE NOWAIT: another tenant's row is refused before it is
+# locked, so a lock held on it answers nothing
+my $locker = $node->background_psql('postgres');
+$locker->query_safe('BEGIN');
+$locker->query_safe('SELECT * FROM invoices WHERE id = 2 FOR UPDATE');
+$node->safe_psql('postgres', 'GRANT UPDATE ON invoices TO app');
+my (undef, undef, $lock_err) = $node->psql(
+	'postgres', q{
+	BEGIN;
+	SELECT set_config('tenant_guard.tenant', '} . signed($key2, '1') . q{', true) IS NOT NULL;
+	SELECT id FROM invoices WHERE id = 2 FOR UPDATE NOWAIT;
+}, on_error_stop => 0, extra_params => [ '-U', 'app' ]);
+like($lock_err, qr/cross-tenant read of tenant table "public\.invoices"/,
+	'FOR UPDATE NOWAIT on a locked row of another tenant is refused for its tenant');
+unlike($lock_err, qr/could not obtain lock/, 'not answered by the lock');
+$locker->query_safe('ROLLBACK');
+$locker->quit;
+
 $a->quit;
 $b->quit;
 $node->stop;
