@@ -27,6 +27,7 @@ OBJS = \
 	src/break_glass.o \
 	src/error_details.o \
 	src/scope_analysis.o \
+	src/leaky_code.o \
 	src/scope_params.o \
 	src/plan_carrier.o \
 	src/scoping_guard.o \

@@ -49,6 +49,7 @@
 #include "row_verification.h"
 
 #include "context_rules.h"
+#include "leaky_code.h"
 
 #include "access/transam.h"
 #include "catalog/pg_aggregate.h"
@@ -265,7 +266,7 @@ plainly_scoped(Query *parse, bool *all_pinned)
 static bool
 scope_may_come_after_leaky_code(Query *parse)
 {
-	return contain_leaked_vars(parse->jointree->quals);
+	return expression_may_leak(parse->jointree->quals);
 }
 
 /*

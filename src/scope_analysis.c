@@ -64,6 +64,7 @@
 #include "nodes/primnodes.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
+#include "leaky_code.h"
 #include "scope_params.h"
 #include "tenant_context.h"
 #include "utils/catcache.h"
@@ -504,7 +505,7 @@ restriction_has_leaky_code(RelOptInfo *rel)
 	{
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
 
-		if (!rinfo->pseudoconstant && contain_leaked_vars((Node *) rinfo->clause))
+		if (!rinfo->pseudoconstant && expression_may_leak((Node *) rinfo->clause))
 			return true;
 	}
 	return false;
