@@ -642,12 +642,17 @@ statement_has_leaky_code(Query *query)
 		passes_columns_to_leaky_code((Node *) query->returningList, NULL);
 }
 
-/* Does the level use rows it does not return? */
+/*
+ * Does the level use rows it does not return?  Row marks count too: a
+ * level that locks rows (FOR UPDATE in a subquery, where no check below
+ * its LockRows node is possible from outside) would lock rows it has not
+ * checked, and a lock held on one answers whether it met the conditions.
+ */
 static bool
 level_uses_unreturned_rows(Query *level)
 {
 	return level->hasWindowFuncs || level->distinctClause != NIL ||
-		level->limitOffset != NULL ||
+		level->limitOffset != NULL || level->rowMarks != NIL ||
 		(level->limitCount != NULL && level->sortClause != NIL);
 }
 

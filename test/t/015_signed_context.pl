@@ -184,6 +184,15 @@ my (undef, undef, $lock_err) = $node->psql(
 like($lock_err, qr/cross-tenant read of tenant table "public\.invoices"/,
 	'FOR UPDATE NOWAIT on a locked row of another tenant is refused for its tenant');
 unlike($lock_err, qr/could not obtain lock/, 'not answered by the lock');
+(undef, undef, $lock_err) = $node->psql(
+	'postgres', q{
+	BEGIN;
+	SELECT set_config('tenant_guard.tenant', '} . signed($key2, '1') . q{', true) IS NOT NULL;
+	SELECT 1 FROM (SELECT id FROM invoices WHERE id = 2 FOR UPDATE NOWAIT) s;
+}, on_error_stop => 0, extra_params => [ '-U', 'app' ]);
+like($lock_err, qr/cross-tenant read of tenant table "public\.invoices"/,
+	'also inside a subquery in FROM');
+unlike($lock_err, qr/could not obtain lock/, 'where the lock comes before the row check at the top');
 $locker->query_safe('ROLLBACK');
 $locker->quit;
 
