@@ -929,6 +929,18 @@ typedef struct RowCheckState
 	bool		reported;
 } RowCheckState;
 
+/* This call site has reported its statement's violation. */
+static void
+mark_reported(FunctionCallInfo fcinfo)
+{
+	RowCheckState *state = (RowCheckState *) fcinfo->flinfo->fn_extra;
+
+	if (state == NULL)
+		state = fcinfo->flinfo->fn_extra =
+			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RowCheckState));
+	state->reported = true;
+}
+
 /*
  * Check the tenant value in argument 1 against the context in force; a
  * statement is reported once per call site and execution.
@@ -948,10 +960,7 @@ check_row_value(FunctionCallInfo fcinfo, Oid relid, bool writes, bool nullable)
 		/* a foreign key's look-up at COMMIT after the context was cleared */
 		if (context_rules_tenant_required() && !tenant_context_is_set())
 		{
-			if (state == NULL)
-				state = fcinfo->flinfo->fn_extra =
-					MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RowCheckState));
-			state->reported = true;
+			mark_reported(fcinfo);
 			context_rules_report_missing_tenant(relid, NULL);
 		}
 		return;
@@ -972,10 +981,7 @@ check_row_value(FunctionCallInfo fcinfo, Oid relid, bool writes, bool nullable)
 	else
 		bad = tenant_value_text(typid, PG_GETARG_DATUM(1), false);
 
-	if (state == NULL)
-		state = fcinfo->flinfo->fn_extra =
-			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RowCheckState));
-	state->reported = true;
+	mark_reported(fcinfo);
 	report_cross_tenant(writes ? VIOLATION_CROSS_TENANT_WRITE : VIOLATION_CROSS_TENANT_READ,
 						writes ? TENANT_VALUE_CHANGED : TENANT_VALUE_READ,
 						relid, NameStr(info.tenant_column), bad);
