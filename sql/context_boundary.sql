@@ -317,6 +317,92 @@ SELECT id, upper(notes) FROM cb.invoices WHERE id IN (1, 2, 10, 11) AND firm_id 
 ROLLBACK;
 RESET ROLE;
 
+-- Code that reads no column still runs once for each row that reaches
+-- it, and would tell by failing (a division by zero, a NOTICE) that
+-- another tenant's row met the conditions before it: a cheap function
+-- without arguments, a division in a condition or the output list, an
+-- aggregate, an initplan's output, next to a scope too.  Each is refused
+-- for id 10 (firm 2's) and returns nothing for id 99 (no row): the answer
+-- is the same as without that code.  The context's rows still pass.
+SET ROLE regress_cb_app;
+CREATE FUNCTION pg_temp.ping() RETURNS int LANGUAGE plpgsql VOLATILE COST 0.0001
+	AS $$ BEGIN RAISE NOTICE 'a row reached ping()'; RETURN 1; END $$;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SAVEPOINT s;
+SELECT id FROM cb.invoices WHERE id = 10 AND 1 / (random() * 0)::int = 1;
+ROLLBACK TO s;
+SELECT id FROM cb.invoices WHERE id = 99 AND 1 / (random() * 0)::int = 1;
+SELECT id FROM cb.invoices WHERE notes = 'F2SECRET10' AND pg_temp.ping() = 1;
+ROLLBACK TO s;
+SELECT id FROM cb.invoices WHERE notes = 'F2SECRET99' AND pg_temp.ping() = 1;
+SELECT id FROM cb.invoices WHERE id = 10 AND pg_temp.ping() = 1 AND firm_id = 1;
+SELECT 1 / (random() * 0)::int FROM cb.invoices WHERE id = 10;
+ROLLBACK TO s;
+SELECT sum(1 / (random() * 0)::int) FROM cb.invoices WHERE id = 10;
+ROLLBACK TO s;
+SELECT id FROM cb.invoices
+ WHERE id = 10 AND notes <> (SELECT (1 / (random() * 0)::int)::text);
+ROLLBACK TO s;
+SELECT id FROM cb.invoices
+ WHERE id = 99 AND notes <> (SELECT (1 / (random() * 0)::int)::text);
+SELECT id FROM cb.invoices
+ WHERE id = 10 AND notes <> (SELECT (1 / (random() * 0)::int)::text) AND firm_id = 1;
+SELECT i.id FROM cb.invoices i JOIN cb.firms f ON f.id = i.firm_id
+ WHERE i.id = 10 AND 1 / (random() * 0)::int = 1;
+UPDATE cb.invoices SET notes = notes WHERE id = 10 AND pg_temp.ping() = 1;
+ROLLBACK TO s;
+-- the barrier comes first in the scan, after the leakproof conditions
+EXPLAIN (COSTS OFF) SELECT id FROM cb.invoices WHERE id = 10 AND pg_temp.ping() = 1;
+SELECT id, pg_temp.ping() FROM cb.invoices WHERE id IN (1, 99) AND pg_temp.ping() = 1;
+-- a scope by current_setting() is computed when the statement starts:
+-- it fails there, whether a row exists or not, and still filters first
+SELECT id FROM cb.invoices WHERE id = 99 AND firm_id = current_setting('cb.nothing')::int;
+ROLLBACK TO s;
+SELECT count(*) FROM cb.invoices WHERE firm_id = current_setting('tenant_guard.tenant')::int;
+ROLLBACK;
+DROP FUNCTION pg_temp.ping();
+RESET ROLE;
+
+-- Code that calls no function and still fails: a multidimensional ARRAY[]
+-- whose dimensions differ, a scalar subquery of two rows, LIMIT -1; and a
+-- counter (nextval) or a division on a partitioned tenant table, whose
+-- partitions get the check through their parent
+CREATE TABLE cb.parts (id int, firm_id int NOT NULL, notes text) PARTITION BY LIST (firm_id);
+CREATE TABLE cb.parts_1 PARTITION OF cb.parts FOR VALUES IN (1);
+CREATE TABLE cb.parts_2 PARTITION OF cb.parts FOR VALUES IN (2);
+CREATE INDEX ON cb.parts (id);
+INSERT INTO cb.parts SELECT id, firm_id, notes FROM cb.invoices WHERE firm_id IN (1, 2);
+CREATE SEQUENCE cb.counter;
+GRANT ALL ON cb.parts, cb.parts_1, cb.parts_2, cb.counter TO regress_cb_app;
+SET ROLE regress_cb_app;
+BEGIN;
+SELECT set_config('tenant_guard.tenant', '1', true);
+SET LOCAL enable_seqscan = off;
+SAVEPOINT s;
+SELECT id FROM cb.invoices
+ WHERE id = 10 AND ARRAY[ARRAY[amount_paid], ARRAY[amount_paid, 1]] IS NULL;
+ROLLBACK TO s;
+SELECT id FROM cb.invoices
+ WHERE id = 99 AND ARRAY[ARRAY[amount_paid], ARRAY[amount_paid, 1]] IS NULL;
+SELECT id FROM cb.invoices WHERE id = 10 AND notes <> (SELECT name FROM cb.firms);
+ROLLBACK TO s;
+SELECT id FROM cb.invoices WHERE id = 99 AND notes <> (SELECT name FROM cb.firms);
+SELECT id FROM cb.invoices WHERE id = 10 AND id IN (SELECT 1 FROM cb.firms LIMIT -1);
+ROLLBACK TO s;
+SELECT id FROM cb.invoices WHERE id = 99 AND id IN (SELECT 1 FROM cb.firms LIMIT -1);
+SELECT id FROM cb.parts WHERE id = 10 AND 1 / (random() * 0)::int = 1;
+ROLLBACK TO s;
+SELECT id FROM cb.parts WHERE id = 99 AND 1 / (random() * 0)::int = 1;
+SELECT count(*) FROM cb.parts WHERE notes LIKE 'F2%' AND nextval('cb.counter') < 0;
+ROLLBACK TO s;
+SELECT count(*) FROM cb.parts WHERE id IN (1, 2) AND nextval('cb.counter') > 0;
+SELECT currval('cb.counter');
+ROLLBACK;
+RESET ROLE;
+DROP TABLE cb.parts;
+DROP SEQUENCE cb.counter;
+
 -- 7. A scope by a value the scan evaluates again is no exemption from the
 -- row checks: the statement cannot change that value after the check at
 -- its start and read another tenant's rows

@@ -1,17 +1,23 @@
 /*-------------------------------------------------------------------------
  *
  * leaky_code.c
- *	  PostgreSQL's contain_leaked_vars(), for the expressions nearly every
- *	  statement has, at a fraction of its cost: a scope next to code that
- *	  is not leakproof does not exempt its table (scope_analysis.c,
+ *	  Does an expression run code that is not leakproof?  A scope next to
+ *	  such code does not exempt its table (scope_analysis.c,
  *	  row_verification.c), so every scoped scan asks.
+ *
+ * Stricter than PostgreSQL's contain_leaked_vars(), which counts only code
+ * that reads a column: code that reads none (1/(random()*0)::int, a user
+ * function without arguments, a cast of a parameter) still runs once for
+ * each row that reaches it, and by failing or by its side effects tells
+ * whether a row did.  So any function that is not leakproof counts.
  *
  * contain_leaked_vars() looks every operator's function up in the system
  * cache.  Here the common nodes (columns, constants, parameters, AND, OR,
  * NOT, relabelings, operators and functions over them) are walked with
  * the answer for each function kept in a small table, emptied when any
- * function changes; any other node is left to contain_leaked_vars(), so
- * that the answer is never more permissive than PostgreSQL's.
+ * function changes; any other node is left to contain_leaked_vars() and
+ * to a walk for functions that are not leakproof, so that the answer is
+ * never more permissive than PostgreSQL's.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,12 +25,15 @@
 
 #include "leaky_code.h"
 
+#include "access/transam.h"
+
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #define LEAKPROOF_SLOTS 32
 
@@ -61,13 +70,13 @@ function_is_leakproof(Oid funcid)
 	return slot->leakproof;
 }
 
-/* A function applied to args: leaky when it is not leakproof and reads a column. */
+/* A function applied to args: leaky when it or code in its args is not leakproof. */
 static bool
 call_may_leak(Oid funcid, List *args)
 {
 	ListCell   *lc;
 
-	if (!function_is_leakproof(funcid) && contain_var_clause((Node *) args))
+	if (!function_is_leakproof(funcid))
 		return true;
 	foreach(lc, args)
 	{
@@ -75,6 +84,106 @@ call_may_leak(Oid funcid, List *args)
 			return true;
 	}
 	return false;
+}
+
+static bool
+function_is_not_leakproof(Oid funcid, void *context)
+{
+	return !function_is_leakproof(funcid);
+}
+
+/* GREATEST and LEAST call their type's comparison function. */
+static bool
+min_max_may_fail(MinMaxExpr *minmax)
+{
+	TypeCacheEntry *typentry = lookup_type_cache(minmax->minmaxtype, TYPECACHE_CMP_PROC);
+
+	return !OidIsValid(typentry->cmp_proc) || !function_is_leakproof(typentry->cmp_proc);
+}
+
+/*
+ * Does this node itself, apart from its arguments, run code that is not
+ * leakproof, or that can fail or act (a scalar subquery that returns two
+ * rows, a multidimensional ARRAY[] whose dimensions differ, a domain's
+ * check, a subscript, XML)?  A built-in aggregate or window function runs
+ * only its arguments; any other, and any node not known here, counts.
+ */
+bool
+node_runs_code(Node *node)
+{
+	switch (nodeTag(node))
+	{
+		case T_Aggref:
+			return ((Aggref *) node)->aggfnoid >= FirstNormalObjectId;
+		case T_WindowFunc:
+			return ((WindowFunc *) node)->winfnoid >= FirstNormalObjectId;
+		case T_FuncExpr:
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+		case T_ScalarArrayOpExpr:
+		case T_CoerceViaIO:
+		case T_RowCompareExpr:
+			return check_functions_in_node(node, function_is_not_leakproof, NULL);
+		case T_ArrayExpr:
+			return ((ArrayExpr *) node)->multidims;
+		case T_MinMaxExpr:
+			return min_max_may_fail((MinMaxExpr *) node);
+		case T_SubLink:
+			/* more than one row is an error; EXISTS and IN are judged by their query */
+			return ((SubLink *) node)->subLinkType == EXPR_SUBLINK ||
+				((SubLink *) node)->subLinkType == ROWCOMPARE_SUBLINK ||
+				((SubLink *) node)->subLinkType == MULTIEXPR_SUBLINK;
+		case T_Var:
+		case T_Const:
+		case T_Param:
+		case T_List:
+		case T_TargetEntry:
+		case T_FromExpr:
+		case T_JoinExpr:
+		case T_RangeTblRef:
+		case T_BoolExpr:
+		case T_RelabelType:
+		case T_CollateExpr:
+		case T_CaseExpr:
+		case T_CaseWhen:
+		case T_CaseTestExpr:
+		case T_CoalesceExpr:
+		case T_RowExpr:
+		case T_NullTest:
+		case T_BooleanTest:
+		case T_FieldSelect:
+		case T_FieldStore:
+		case T_NamedArgExpr:
+		case T_SQLValueFunction:
+		case T_CurrentOfExpr:
+		case T_GroupingFunc:
+		case T_ConvertRowtypeExpr:
+		case T_ArrayCoerceExpr:
+		case T_CoerceToDomainValue:
+		case T_SetToDefault:
+		case T_SetOperationStmt:
+		case T_CommonTableExpr:
+		case T_RangeTblFunction:
+		case T_OnConflictExpr:
+		case T_InferenceElem:
+		case T_WithCheckOption:
+		case T_MergeAction:
+			return false;
+		default:
+			return true;
+	}
+}
+
+/* Any such code in the expression, whether or not it reads a column. */
+static bool
+runs_code_anywhere(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query) || node_runs_code(node))
+		return true;
+	return expression_tree_walker(node, runs_code_anywhere, context);
 }
 
 bool
@@ -112,6 +221,6 @@ expression_may_leak(Node *node)
 		case T_FuncExpr:
 			return call_may_leak(((FuncExpr *) node)->funcid, ((FuncExpr *) node)->args);
 		default:
-			return contain_leaked_vars(node);
+			return contain_leaked_vars(node) || runs_code_anywhere(node, NULL);
 	}
 }

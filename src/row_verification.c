@@ -553,83 +553,47 @@ row_check_targets(Query *query, List *findings, int depth, bool outer_nullable)
 	return targets;
 }
 
+/*
+ * Does a sublink's query run code that is not leakproof or may fail
+ * anywhere (a function, an operator, a cast, a domain's check, a user
+ * aggregate, a scalar subquery, LIMIT)?  Evaluated for the first row of
+ * the outer level that reaches it, or for every one, it tells by failing
+ * whether such a row did.
+ */
 static bool
-function_may_leak(Oid funcid, void *context)
+query_runs_code(Node *node, void *context)
 {
-	return !get_func_leakproof(funcid);
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return ((Query *) node)->limitCount != NULL || ((Query *) node)->limitOffset != NULL ||
+			query_tree_walker((Query *) node, query_runs_code, context, 0);
+	if (node_runs_code(node))
+		return true;
+	return expression_tree_walker(node, query_runs_code, context);
 }
 
 /*
- * Does the statement pass a column of its own rows to code that is not
- * leakproof (a cast that can fail, a user function, RAISE, a division that
- * can fail by zero, a domain's check), in its conditions, output list,
- * grouping, ordering or RETURNING?  A built-in aggregate or window function
- * counts by its arguments, any other as code of its own; a sublink by its
- * test and by whether it reads the outer row.  A node this does not know
- * counts as leaky when it reads a column, as in PostgreSQL's
- * contain_leaked_vars.
+ * Does the statement run code that is not leakproof, or may fail (a cast
+ * that can fail, a user function, RAISE, a division that can fail by zero,
+ * a domain's check, a scalar subquery), in its conditions, output list,
+ * grouping, ordering or RETURNING?  Code that reads no column counts too:
+ * it runs once for each row that reaches it, and by failing tells whether
+ * one did.  A sublink counts by its test, by whether it reads the outer
+ * row and by the code its query runs (leaky_code.c).
  */
 static bool
 passes_columns_to_leaky_code(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	switch (nodeTag(node))
-	{
-		case T_SubLink:
-			return passes_columns_to_leaky_code(((SubLink *) node)->testexpr, context) ||
-				contain_vars_of_level(((SubLink *) node)->subselect, 1);
-		case T_Aggref:
-			if (((Aggref *) node)->aggfnoid >= FirstNormalObjectId &&
-				contain_var_clause(node))
-				return true;
-			break;
-		case T_WindowFunc:
-			if (((WindowFunc *) node)->winfnoid >= FirstNormalObjectId &&
-				contain_var_clause(node))
-				return true;
-			break;
-		case T_FuncExpr:
-		case T_OpExpr:
-		case T_DistinctExpr:
-		case T_NullIfExpr:
-		case T_ScalarArrayOpExpr:
-		case T_CoerceViaIO:
-		case T_RowCompareExpr:
-			if (check_functions_in_node(node, function_may_leak, NULL) &&
-				contain_var_clause(node))
-				return true;
-			break;
-		case T_Var:
-		case T_Const:
-		case T_Param:
-		case T_List:
-		case T_TargetEntry:
-		case T_FromExpr:
-		case T_JoinExpr:
-		case T_RangeTblRef:
-		case T_BoolExpr:
-		case T_RelabelType:
-		case T_CollateExpr:
-		case T_CaseExpr:
-		case T_CaseWhen:
-		case T_CaseTestExpr:
-		case T_CoalesceExpr:
-		case T_RowExpr:
-		case T_NullTest:
-		case T_BooleanTest:
-		case T_ArrayExpr:
-		case T_FieldSelect:
-		case T_NamedArgExpr:
-		case T_SQLValueFunction:
-		case T_CurrentOfExpr:
-			break;
-		default:
-			/* a domain's check, an array cast, XML, JSON, subscripts, ... */
-			if (contain_var_clause(node))
-				return true;
-			break;
-	}
+	if (IsA(node, SubLink))
+		return node_runs_code(node) ||
+			passes_columns_to_leaky_code(((SubLink *) node)->testexpr, context) ||
+			contain_vars_of_level(((SubLink *) node)->subselect, 1) ||
+			query_runs_code(((SubLink *) node)->subselect, NULL);
+	if (node_runs_code(node))
+		return true;
 	return expression_tree_walker(node, passes_columns_to_leaky_code, context);
 }
 
@@ -694,6 +658,53 @@ add_barrier(Query *level, Index rti, Oid fn, bool filters)
 								 makeFuncExpr(fn, BOOLOID, args, InvalidOid,
 											  InvalidOid, COERCE_SQL_SYNTAX));
 	rte->ctename = pstrdup(ROW_CHECK_MARK);
+}
+
+/* Is the clause a row check added as a barrier (verify_row or filter_row)? */
+static bool
+is_barrier_clause(Node *clause)
+{
+	Oid			fn;
+
+	if (!IsA(clause, FuncExpr))
+		return false;
+	fn = ((FuncExpr *) clause)->funcid;
+	return (fn == verify_row_oid || fn == filter_row_oid) && OidIsValid(fn);
+}
+
+/*
+ * The planner runs a scan's conditions that are leakproof by its measure
+ * before the barriers, in order of cost.  By its measure code that reads
+ * no column is leakproof, yet it runs once for each row that reaches it:
+ * a cheap one (1/(random()*0)::int = 1, a user function of low COST, a
+ * condition on an initplan's output, which runs at the first row) would
+ * tell by failing whether another tenant's row met the conditions before
+ * it.  Such conditions of a scan with a barrier are marked as not
+ * leakproof, so that they run after it.  Called for each relation the
+ * planner builds paths for, before it makes the scan's plan.
+ */
+void
+row_verification_order_barriers(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
+{
+	ListCell   *lc;
+	bool		barrier = false;
+
+	/* a partition's entry has no securityQuals: its parent's are in its conditions */
+	if (root->qual_security_level == 0)
+		return;
+	foreach(lc, rel->baserestrictinfo)
+		barrier |= is_barrier_clause((Node *) lfirst_node(RestrictInfo, lc)->clause);
+	if (!barrier)
+		return;
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (rinfo->leakproof && restriction_may_answer(root, rinfo) &&
+			!clause_is_checked_scope(root, rel->relid, tenant_table_attnum(rte->relid),
+									 (Node *) rinfo->clause))
+			rinfo->leakproof = false;
+	}
 }
 
 typedef struct BarrierWalk

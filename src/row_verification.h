@@ -14,6 +14,7 @@
 
 #include "nodes/bitmapset.h"
 #include "nodes/parsenodes.h"
+#include "nodes/pathnodes.h"
 
 extern Query *row_verification_candidate(Query *parse);
 extern bool row_verification_instrument(Query *query, List *findings,
@@ -33,5 +34,7 @@ extern bool row_verification_planned_settings_hold(List *planned);
 extern void row_verification_citus_remark(Query *parse);
 
 extern bool row_verification_merge_exposed(Query *parse);
+extern void row_verification_order_barriers(PlannerInfo *root, RelOptInfo *rel,
+											RangeTblEntry *rte);
 
 #endif							/* TENANT_GUARD_ROW_VERIFICATION_H */

@@ -55,6 +55,7 @@
 
 #include "access/htup_details.h"
 #include "access/stratnum.h"
+#include "access/transam.h"
 #include "catalog/pg_amop.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_am_d.h"
@@ -492,12 +493,69 @@ reads_correlation(Node *node, PlannerInfo *root)
 	return expression_tree_walker(node, reads_correlation, (void *) root);
 }
 
+/* Does the clause read an initplan's output? */
+static bool
+reads_initplan_output(Node *node, PlannerInfo *root)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+		return exec_param_is_initplan_output(root, ((Param *) node)->paramid);
+	return expression_tree_walker(node, reads_initplan_output, (void *) root);
+}
+
 /*
- * Does a condition of the scan pass its columns to code that is not
- * leakproof?  The scan then runs that code on every row it reads.
+ * Could a condition of a scan tell, by failing or by its side effects,
+ * that a row reached it?  Code that is not leakproof can, whether or not
+ * it reads a column, and so can an initplan whose output the condition
+ * reads: the initplan runs when the first row reaches it.
  */
 bool
-restriction_has_leaky_code(RelOptInfo *rel)
+restriction_may_answer(PlannerInfo *root, RestrictInfo *rinfo)
+{
+	return !rinfo->pseudoconstant &&
+		(expression_may_leak((Node *) rinfo->clause) ||
+		 reads_initplan_output((Node *) rinfo->clause, root));
+}
+
+static bool
+is_user_function(Oid funcid, void *context)
+{
+	return funcid >= FirstNormalObjectId;
+}
+
+static bool
+calls_user_function(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, is_user_function, NULL))
+		return true;
+	return expression_tree_walker(node, calls_user_function, context);
+}
+
+/*
+ * Is the clause the table's tenant column compared with a value of
+ * built-in code that is not volatile (current_setting(...)::int, an
+ * initplan's output)?  The value checks compute that value against the
+ * context when the statement starts, so it has failed then if it fails at
+ * all: it answers nothing about the rows, and stays a scope.
+ */
+bool
+clause_is_checked_scope(PlannerInfo *root, Index relid, AttrNumber tenant_attnum,
+						Node *clause)
+{
+	return (IsA(clause, OpExpr) || IsA(clause, ScalarArrayOpExpr)) &&
+		clause_is_tenant_scope(root, clause, relid, tenant_attnum) &&
+		!contain_volatile_functions(clause) && !calls_user_function(clause, NULL);
+}
+
+/*
+ * Does a condition of the scan other than a checked scope run such code
+ * on every row it reads?
+ */
+bool
+restriction_has_leaky_code(PlannerInfo *root, RelOptInfo *rel, AttrNumber tenant_attnum)
 {
 	ListCell   *lc;
 
@@ -505,7 +563,8 @@ restriction_has_leaky_code(RelOptInfo *rel)
 	{
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
 
-		if (!rinfo->pseudoconstant && expression_may_leak((Node *) rinfo->clause))
+		if (restriction_may_answer(root, rinfo) &&
+			!clause_is_checked_scope(root, rel->relid, tenant_attnum, (Node *) rinfo->clause))
 			return true;
 	}
 	return false;
@@ -561,5 +620,5 @@ restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 	if (!constant && !correlated &&
 		!semi_join_correlation_is_scope(root, rel->relid, tenant_attnum))
 		return false;
-	return !restriction_has_leaky_code(rel);
+	return !restriction_has_leaky_code(root, rel, tenant_attnum);
 }

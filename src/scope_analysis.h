@@ -17,7 +17,11 @@ extern bool clause_is_tenant_scope(PlannerInfo *root, Node *clause,
 								   Index relid, AttrNumber tenant_attnum);
 extern bool restriction_has_tenant_scope(PlannerInfo *root, RelOptInfo *rel,
 										 AttrNumber tenant_attnum);
-extern bool restriction_has_leaky_code(RelOptInfo *rel);
+extern bool restriction_may_answer(PlannerInfo *root, RestrictInfo *rinfo);
+extern bool restriction_has_leaky_code(PlannerInfo *root, RelOptInfo *rel,
+									   AttrNumber tenant_attnum);
+extern bool clause_is_checked_scope(PlannerInfo *root, Index relid,
+									AttrNumber tenant_attnum, Node *clause);
 extern bool clause_equates_columns(Node *clause, Var **left, Var **right);
 extern bool clause_pins_column(Node *clause, Index relid, AttrNumber attnum);
 extern bool is_single_value(Node *node);

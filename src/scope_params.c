@@ -299,6 +299,26 @@ exec_param_is_tenant_value(PlannerInfo *root, int paramid)
 	return column != NULL && where_restricts_column(owner, column, &fixing);
 }
 
+/*
+ * Is the PARAM_EXEC Param the output of an initplan of this level or an
+ * outer one?  The initplan runs when a row first reaches the Param.
+ */
+bool
+exec_param_is_initplan_output(PlannerInfo *root, int paramid)
+{
+	for (PlannerInfo *level = root; level != NULL; level = level->parent_root)
+	{
+		ListCell   *lc;
+
+		foreach(lc, level->init_plans)
+		{
+			if (list_member_int(lfirst_node(SubPlan, lc)->setParam, paramid))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* Is the PARAM_EXEC Param a correlated (or lateral) reference to an outer row? */
 bool
 exec_param_is_correlation(PlannerInfo *root, int paramid)

@@ -16,6 +16,7 @@
 
 extern bool exec_param_is_tenant_value(PlannerInfo *root, int paramid);
 extern bool exec_param_is_correlation(PlannerInfo *root, int paramid);
+extern bool exec_param_is_initplan_output(PlannerInfo *root, int paramid);
 extern Node *correlated_scope_term(PlannerInfo *root, int paramid,
 								   PlannerInfo **owner, Var **column);
 extern bool semi_join_correlation_is_scope(PlannerInfo *root, Index relid,

@@ -463,7 +463,7 @@ scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		 * can run later under a context, so it gets a row check too
 		 * (row_verification.c), which passes every row until then.
 		 */
-		if (restriction_has_leaky_code(rel))
+		if (restriction_has_leaky_code(root, rel, tenant_attnum))
 			scoping_guard_collector->exposed_scopes =
 				list_append_unique_oid(scoping_guard_collector->exposed_scopes, rte->relid);
 		return;

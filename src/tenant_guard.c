@@ -297,6 +297,7 @@ set_rel_pathlist_examined(PlannerInfo *root, RelOptInfo *rel,
 {
 	if (prev_set_rel_pathlist_hook)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
+	row_verification_order_barriers(root, rel, rte);
 	scoping_guard_examine_rel(root, rel, rti, rte);
 }
 
