@@ -75,7 +75,7 @@ REGRESS += signed_context
 # test/isolation/expected.
 ISOLATION = registry_visibility cached_plan_invalidation \
 	amount_rmw amount_relative amount_lock amount_webhook amount_refund
-ISOLATION += cross_tenant_upsert
+ISOLATION += cross_tenant_upsert amount_version
 ISOLATION_OPTS = --inputdir=test/isolation
 
 # TAP tests live in test/t (PROVE_FLAGS is set after PGXS, which resets it).

@@ -524,8 +524,23 @@ AS 'MODULE_PATHNAME', 'amount_guard';
 -- CASCADE, is cloned to partitions and comes back with pg_dump.
 -- Partitions share the protection of their partitioned table and are not
 -- listed on their own.
+-- The version column declared for rel's protected amounts: the argument
+-- of its tenant_guard_amounts trigger, or NULL.
+CREATE FUNCTION tenant_guard.amount_version_of(rel regclass)
+RETURNS name
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT convert_from(substring(t.tgargs FROM 1 FOR position('\x00'::bytea IN t.tgargs) - 1),
+						current_setting('server_encoding'))::name
+	  FROM pg_trigger t
+	 WHERE t.tgrelid = rel AND t.tgname = 'tenant_guard_amounts' AND t.tgnargs > 0
+$$;
+
 CREATE VIEW tenant_guard.protected_amounts AS
-	SELECT t.tgrelid::pg_catalog.regclass AS relid, a.attname AS amount_column
+	SELECT t.tgrelid::pg_catalog.regclass AS relid, a.attname AS amount_column,
+		   tenant_guard.amount_version_of(t.tgrelid) AS version_column
 	  FROM pg_catalog.pg_trigger t
 	 CROSS JOIN LATERAL pg_catalog.unnest(t.tgattr::pg_catalog.int2[]) AS k(attnum)
 	  JOIN pg_catalog.pg_attribute a
@@ -604,9 +619,10 @@ BEGIN
 END;
 $$;
 
--- Puts the tenant_guard_amounts trigger on rel for the given columns
--- (CREATE OR REPLACE keeps one trigger per table), or drops it for none.
-CREATE FUNCTION tenant_guard.set_amount_trigger(rel regclass, columns smallint[])
+-- Puts the tenant_guard_amounts trigger on rel for the given columns, with
+-- the version column as its argument when there is one (CREATE OR REPLACE
+-- keeps one trigger per table), or drops it for none.
+CREATE FUNCTION tenant_guard.write_amount_trigger(rel regclass, columns smallint[], version name)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -630,12 +646,23 @@ BEGIN
 		 WHERE a.attrelid = rel AND a.attnum = ANY (columns);
 		EXECUTE format('CREATE OR REPLACE TRIGGER tenant_guard_amounts'
 					   ' BEFORE UPDATE OF %s ON %s'
-					   ' FOR EACH ROW EXECUTE FUNCTION tenant_guard.amount_guard()',
-					   names, rel);
+					   ' FOR EACH ROW EXECUTE FUNCTION tenant_guard.amount_guard(%s)',
+					   names, rel, coalesce(quote_literal(version), ''));
 	END IF;
 	IF unsafe_off THEN
 		PERFORM set_config('citus.enable_unsafe_triggers', 'off', true);
 	END IF;
+END;
+$$;
+
+-- Rewrites the trigger for other columns, keeping its version column.
+CREATE FUNCTION tenant_guard.set_amount_trigger(rel regclass, columns smallint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM tenant_guard.write_amount_trigger(rel, columns, tenant_guard.amount_version_of(rel));
 END;
 $$;
 
@@ -712,6 +739,56 @@ REVOKE ALL ON FUNCTION tenant_guard.set_amount_trigger(regclass, smallint[]) FRO
 REVOKE ALL ON FUNCTION tenant_guard.lock_amount_columns(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.protect_amount(regclass, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_guard.unprotect_amount(regclass, name) FROM PUBLIC;
+
+-- Declares (or with NULL, clears) the optimistic-locking column of a table
+-- whose amounts are protected: every change of an amount must then change
+-- it, and an UPDATE that compares it in WHERE is a compare-and-set.
+CREATE FUNCTION tenant_guard.set_amount_version_column(rel regclass, version_column name)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	columns	smallint[] := tenant_guard.lock_amount_columns(rel);
+	col		smallint;
+	typ		regtype;
+BEGIN
+	IF cardinality(columns) = 0 THEN
+		RAISE EXCEPTION 'relation "%" has no protected amount column', tenant_guard.relation_message_name(rel)
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Protect its amount columns first with tenant_guard.protect_amount().';
+	END IF;
+	IF version_column IS NOT NULL THEN
+		SELECT a.attnum, a.atttypid INTO col, typ
+		  FROM pg_attribute a
+		 WHERE a.attrelid = rel AND a.attname = version_column
+		   AND a.attnum > 0 AND NOT a.attisdropped;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'column "%" of relation "%" does not exist',
+					version_column, tenant_guard.relation_message_name(rel)
+				USING ERRCODE = 'undefined_column';
+		END IF;
+		IF col = ANY (columns) THEN
+			RAISE EXCEPTION 'column "%" of relation "%" is a protected amount, not a version column',
+					version_column, tenant_guard.relation_message_name(rel)
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype,
+					   'timestamp'::regtype, 'timestamptz'::regtype) THEN
+			RAISE EXCEPTION 'column "%" of relation "%" is of type %, which cannot be a version column',
+					version_column, tenant_guard.relation_message_name(rel), typ
+				USING ERRCODE = 'datatype_mismatch',
+					  DETAIL = 'A version column is an integer, numeric or timestamp column.';
+		END IF;
+	END IF;
+	PERFORM tenant_guard.write_amount_trigger(rel, columns, version_column);
+END;
+$$;
+REVOKE ALL ON FUNCTION tenant_guard.write_amount_trigger(regclass, smallint[], name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_guard.set_amount_version_column(regclass, name) FROM PUBLIC;
+COMMENT ON FUNCTION tenant_guard.set_amount_version_column(regclass, name) IS
+	'Declare the optimistic-locking column of a table with protected amounts (NULL: none): amount changes must change it, and comparing it in WHERE makes an update a compare-and-set';
 
 ------------------------------------------------------------------------------
 -- Descriptions (\dx+, \df+, \d+), for the objects users call or read

@@ -491,5 +491,62 @@ SELECT funds FROM am.wallets;
 RESET plan_cache_mode;
 DEALLOCATE pay_wallet;
 
+-- A version column (optimistic locking: Rails' lock_version, Hibernate's
+-- @Version).  Declared, every change of a protected amount must change it,
+-- relative ones too, and an update that compares it in WHERE is a
+-- compare-and-set, whatever value it writes.
+CREATE TABLE am.accounts (id int PRIMARY KEY, firm_id int, credit numeric NOT NULL,
+	lock_version int NOT NULL DEFAULT 0, note text, opened date);
+INSERT INTO am.accounts VALUES (1, 1, 100, 0), (2, 1, 50, 0);
+SELECT tenant_guard.set_amount_version_column('am.accounts', 'lock_version');
+SELECT tenant_guard.protect_amount('am.accounts', 'credit');
+SELECT tenant_guard.set_amount_version_column('am.accounts', 'nothing');
+SELECT tenant_guard.set_amount_version_column('am.accounts', 'credit');
+SELECT tenant_guard.set_amount_version_column('am.accounts', 'note');
+SELECT tenant_guard.set_amount_version_column('am.accounts', 'lock_version');
+SELECT * FROM tenant_guard.protected_amounts WHERE relid = 'am.accounts'::regclass;
+-- compare-and-set: an absolute amount, the version compared and changed
+UPDATE am.accounts SET credit = 60, lock_version = 1 WHERE firm_id = 1 AND id = 1 AND lock_version = 0;
+UPDATE am.accounts SET credit = 70, lock_version = lock_version + 1
+ WHERE firm_id = 1 AND id = 1 AND lock_version = 1;
+-- a stale compare-and-set changes nothing
+UPDATE am.accounts SET credit = 5, lock_version = 1 WHERE firm_id = 1 AND id = 1 AND lock_version = 0;
+-- absolute without comparing the version: refused
+UPDATE am.accounts SET credit = 80, lock_version = lock_version + 1 WHERE firm_id = 1 AND id = 1;
+-- relative, leaving the version alone: refused
+UPDATE am.accounts SET credit = credit + 1 WHERE firm_id = 1 AND id = 1;
+-- comparing the version without changing it: refused
+UPDATE am.accounts SET credit = 90 WHERE firm_id = 1 AND id = 1 AND lock_version = 2;
+-- relative with the version changed: accepted; other columns: accepted
+UPDATE am.accounts SET credit = credit + 1, lock_version = lock_version + 1 WHERE firm_id = 1 AND id = 1;
+UPDATE am.accounts SET note = 'x' WHERE firm_id = 1 AND id = 1;
+-- a generic plan of the compare-and-set, and ON CONFLICT DO UPDATE ... WHERE
+PREPARE cas(numeric, int, int, int) AS UPDATE am.accounts SET credit = $1, lock_version = $2
+ WHERE firm_id = 1 AND id = $3 AND lock_version = $4;
+SET plan_cache_mode = force_generic_plan;
+EXECUTE cas(100, 4, 1, 3);
+RESET plan_cache_mode;
+DEALLOCATE cas;
+INSERT INTO am.accounts AS a VALUES (1, 1, 110, 5) ON CONFLICT (id)
+ DO UPDATE SET credit = excluded.credit, lock_version = excluded.lock_version
+ WHERE a.lock_version = 4;
+INSERT INTO am.accounts AS a VALUES (1, 1, 120, 6) ON CONFLICT (id)
+ DO UPDATE SET credit = excluded.credit, lock_version = excluded.lock_version;
+SELECT id, credit, lock_version, note FROM am.accounts WHERE firm_id = 1 ORDER BY id;
+-- protecting another column keeps the version column; a renamed one is
+-- an error until it is declared again
+ALTER TABLE am.accounts ADD COLUMN debit numeric NOT NULL DEFAULT 0;
+SELECT tenant_guard.protect_amount('am.accounts', 'debit');
+SELECT * FROM tenant_guard.protected_amounts WHERE relid = 'am.accounts'::regclass;
+ALTER TABLE am.accounts RENAME COLUMN lock_version TO row_version;
+UPDATE am.accounts SET credit = credit + 1, row_version = row_version + 1 WHERE firm_id = 1 AND id = 1;
+SELECT tenant_guard.set_amount_version_column('am.accounts', 'row_version');
+UPDATE am.accounts SET credit = credit + 1, row_version = row_version + 1 WHERE firm_id = 1 AND id = 1;
+-- none: back to the rules without a version column
+SELECT tenant_guard.set_amount_version_column('am.accounts', NULL);
+SELECT * FROM tenant_guard.protected_amounts WHERE relid = 'am.accounts'::regclass;
+UPDATE am.accounts SET credit = credit + 1 WHERE firm_id = 1 AND id = 1;
+SELECT id, credit, row_version FROM am.accounts WHERE firm_id = 1 ORDER BY id;
+
 DROP SCHEMA am CASCADE;
 DROP ROLE regress_amount_app;

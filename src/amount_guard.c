@@ -82,6 +82,35 @@ relation_has_amount_guard(Relation rel)
 	return amount_trigger(rel) != NULL;
 }
 
+/*
+ * The version column declared for the relation's protected amounts (the
+ * trigger's argument, set by tenant_guard.set_amount_version_column), or
+ * NULL.  Its name, like a trigger's column list, is what pg_dump restores.
+ */
+const char *
+amount_version_column(Relation rel)
+{
+	Trigger    *trigger = amount_trigger(rel);
+
+	return trigger != NULL && trigger->tgnargs > 0 ? trigger->tgargs[0] : NULL;
+}
+
+/* The version column's number; an error when it no longer exists. */
+static AttrNumber
+version_attnum(Relation rel, const char *column)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), column);
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("version column \"%s\" of table \"%s\" does not exist",
+						column, relation_message_name(RelationGetRelid(rel))),
+				 errdetail("It was declared for the table's protected amounts, which cannot be judged without it."),
+				 errhint("Declare the column again with tenant_guard.set_amount_version_column(), or none with NULL.")));
+	return attnum;
+}
+
 /* Is the column one of the relation's protected amounts? */
 bool
 amount_column_is_protected(Relation rel, AttrNumber attnum)
@@ -193,7 +222,8 @@ amount_text(Oid typid, Datum value, bool isnull)
 
 static void
 report_non_atomic_amount(TriggerData *trigdata, Form_pg_attribute attr,
-						 const char *old_text, const char *new_text)
+						 const char *old_text, const char *new_text,
+						 const char *version)
 {
 	/* a Citus shard is reported as its distributed table */
 	Oid			relid = citus_table_of(protected_relation(trigdata));
@@ -210,25 +240,75 @@ report_non_atomic_amount(TriggerData *trigdata, Form_pg_attribute attr,
 	violation.message =
 		psprintf("non-atomic update of amount column \"%s\" of table \"%s\"",
 				 column, relation);
-	violation.detail =
-		psprintf("The statement changes %s from %s to %s with a value not computed "
-				 "from the column itself, on a row this transaction neither locked "
-				 "FOR UPDATE before the statement nor inserted: a concurrent update "
-				 "of the row would be lost.",
-				 quoted, old_text, new_text);
-	violation.hint =
-		psprintf("Compute the new value in the UPDATE (SET %s = %s + <amount>), or "
-				 "lock the row first with SELECT ... FOR UPDATE in the same transaction.",
-				 quoted, quoted);
+	if (version != NULL)
+	{
+		violation.detail =
+			psprintf("The statement changes %s from %s to %s and leaves its version "
+					 "column %s as it was: a writer that compares the version would "
+					 "not notice the change.",
+					 quoted, old_text, new_text, quote_identifier(version));
+		violation.hint =
+			psprintf("Change %s with every change of %s (SET %s = %s + 1).",
+					 quote_identifier(version), quoted, quote_identifier(version),
+					 quote_identifier(version));
+	}
+	else
+	{
+		violation.detail =
+			psprintf("The statement changes %s from %s to %s with a value not computed "
+					 "from the column itself, on a row this transaction neither locked "
+					 "FOR UPDATE before the statement nor inserted%s: a concurrent update "
+					 "of the row would be lost.",
+					 quoted, old_text, new_text,
+					 amount_version_column(trigdata->tg_relation) ?
+					 ", nor compared with its version column in WHERE" : "");
+		violation.hint =
+			psprintf("Compute the new value in the UPDATE (SET %s = %s + <amount>), or "
+					 "lock the row first with SELECT ... FOR UPDATE in the same transaction.",
+					 quoted, quoted);
+	}
 	violation_report(&violation, (GuardMode) tenant_guard_amount_mode);
 }
 
+/* Does the update change the column's value (by its type's equality)? */
+static bool
+column_changes(TriggerData *trigdata, AttrNumber attnum, char **old_text, char **new_text)
+{
+	TupleDesc	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	Oid			typid = TupleDescAttr(tupdesc, attnum - 1)->atttypid;
+	Datum		old;
+	Datum		new;
+	bool		oldnull;
+	bool		newnull;
+
+	old = heap_getattr(trigdata->tg_trigtuple, attnum, tupdesc, &oldnull);
+	new = heap_getattr(trigdata->tg_newtuple, attnum, tupdesc, &newnull);
+	if (amounts_equal(typid, old, oldnull, new, newnull))
+		return false;
+	if (old_text != NULL)
+	{
+		*old_text = amount_text(typid, old, oldnull);
+		*new_text = amount_text(typid, new, newnull);
+	}
+	return true;
+}
+
+/*
+ * Each protected column the update changes.  With a version column
+ * declared, the update must change it too (a relative update that leaves
+ * it alone would be lost to a writer's compare-and-set), and a statement
+ * that compares it in WHERE is a compare-and-set, safe whatever value it
+ * writes.
+ */
 static void
 judge_row(TriggerData *trigdata)
 {
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	Trigger    *trigger = trigdata->tg_trigger;
+	const char *version = trigger->tgnargs > 0 ? trigger->tgargs[0] : NULL;
+	bool		version_known = false;
+	bool		version_changes = false;
 	bool		held_known = false;
 	bool		held = false;
 
@@ -236,21 +316,32 @@ judge_row(TriggerData *trigdata)
 	{
 		AttrNumber	attnum = trigger->tgattr[i];
 		Form_pg_attribute attr;
-		Datum		old;
-		Datum		new;
-		bool		oldnull;
-		bool		newnull;
+		char	   *old_text;
+		char	   *new_text;
 
 		if (attnum <= 0 || attnum > tupdesc->natts)
 			continue;
 		attr = TupleDescAttr(tupdesc, attnum - 1);
-		/* relative first: it needs neither row's value */
-		if (attr->attisdropped ||
-			amount_statement_is_relative(rel, NameStr(attr->attname)))
+		if (attr->attisdropped)
 			continue;
-		old = heap_getattr(trigdata->tg_trigtuple, attnum, tupdesc, &oldnull);
-		new = heap_getattr(trigdata->tg_newtuple, attnum, tupdesc, &newnull);
-		if (amounts_equal(attr->atttypid, old, oldnull, new, newnull))
+		/* without a version column, relative first: it needs neither row */
+		if (version == NULL && amount_statement_is_relative(rel, NameStr(attr->attname)))
+			continue;
+		if (!column_changes(trigdata, attnum, &old_text, &new_text))
+			continue;
+		if (version != NULL && !version_known)
+		{
+			version_changes = column_changes(trigdata, version_attnum(rel, version), NULL, NULL);
+			version_known = true;
+		}
+		if (version != NULL && !version_changes)
+		{
+			report_non_atomic_amount(trigdata, attr, old_text, new_text, version);
+			continue;
+		}
+		if (version != NULL &&
+			(amount_statement_is_relative(rel, NameStr(attr->attname)) ||
+			 amount_statement_compares(rel, version)))
 			continue;
 		if (!held_known)
 		{
@@ -258,9 +349,7 @@ judge_row(TriggerData *trigdata)
 			held_known = true;
 		}
 		if (!held)
-			report_non_atomic_amount(trigdata, attr,
-									 amount_text(attr->atttypid, old, oldnull),
-									 amount_text(attr->atttypid, new, newnull));
+			report_non_atomic_amount(trigdata, attr, old_text, new_text, NULL);
 	}
 }
 
@@ -277,6 +366,9 @@ trigger_accepts_every_row(QueryDesc *queryDesc, ResultRelInfo *rri,
 	Bitmapset  *updated = NULL;
 	bool		updated_known = false;
 
+	/* with a version column, a relative update must change it too */
+	if (trigger->tgnargs > 0)
+		return false;
 	for (int i = 0; i < trigger->tgnattr; i++)
 	{
 		AttrNumber	attnum = trigger->tgattr[i];

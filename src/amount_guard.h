@@ -31,6 +31,7 @@
 /* amount_guard.c */
 extern bool relation_has_amount_guard(Relation rel);
 extern bool amount_column_is_protected(Relation rel, AttrNumber attnum);
+extern const char *amount_version_column(Relation rel);
 extern void amount_guard_skip_for_relative_statement(QueryDesc *queryDesc);
 
 /* amount_statement.c */
@@ -51,6 +52,7 @@ extern void amount_statement_enter(AmountStatement *statement,
 								   QueryDesc *queryDesc);
 extern void amount_statement_leave(AmountStatement *statement);
 extern bool amount_statement_is_relative(Relation rel, const char *column);
+extern bool amount_statement_compares(Relation rel, const char *column);
 extern bool amount_plan_is_relative(PlannedStmt *plan, Relation rel,
 									const char *column);
 extern const char *amount_statement_command(void);

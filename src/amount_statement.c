@@ -47,7 +47,9 @@
 #include "access/xact.h"
 #include "catalog/partition.h"
 #include "extension_state.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "scope_analysis.h"
 #include "nodes/value.h"
 #include "parser/parsetree.h"
 #include "plan_carrier.h"
@@ -63,6 +65,7 @@ typedef struct Assignment
 	Oid			relid;
 	char	   *column;
 	bool		relative;
+	bool		compares_version;	/* its WHERE pins the table's version column */
 } Assignment;
 
 /* The column an assignment writes, in the result relation. */
@@ -147,16 +150,54 @@ reads_own_column(Node *node, OwnColumn *own)
  * a child may protect a column its parent does not.  The parser has locked
  * the result relation.
  */
+/*
+ * Does a top-level term of the condition compare the version column with
+ * one value (lock_version = $5)?  Re-evaluated on the newest row version
+ * when another transaction updated it first, such a condition skips the
+ * row: a compare-and-set.
+ */
+static bool
+compares_version(Query *query, Node *quals, Relation rel)
+{
+	const char *version = amount_version_column(rel);
+	AttrNumber	attnum;
+	ListCell   *lc;
+
+	if (version == NULL || quals == NULL)
+		return false;
+	attnum = get_attnum(RelationGetRelid(rel), version);
+	if (attnum <= 0)
+		return false;
+	if (!is_andclause(quals))
+		return clause_pins_column(quals, query->resultRelation, attnum);
+	foreach(lc, ((BoolExpr *) quals)->args)
+	{
+		if (clause_pins_column(lfirst(lc), query->resultRelation, attnum))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The assignments of protected amount columns: only they are judged, so
+ * only they are carried (a plan carrier is an extra range-table entry,
+ * which EXPLAIN VERBOSE shows as qualified column names).  A table with
+ * partitions or inheritance children has every assignment carried, since
+ * a child may protect a column its parent does not.  The parser has locked
+ * the result relation.  quals is the condition the rows must meet.
+ */
 static List *
-add_assignments(Query *query, List *targetList, List *assignments)
+add_assignments(Query *query, List *targetList, Node *quals, List *assignments)
 {
 	RangeTblEntry *target = rt_fetch(query->resultRelation, query->rtable);
 	Relation	rel;
 	ListCell   *lc;
+	bool		compares;
 
 	if (target->rtekind != RTE_RELATION)
 		return assignments;
 	rel = table_open(target->relid, NoLock);
+	compares = compares_version(query, quals, rel);
 	foreach(lc, targetList)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -173,6 +214,7 @@ add_assignments(Query *query, List *targetList, List *assignments)
 		assignment->relid = target->relid;
 		assignment->column = column;
 		assignment->relative = reads_own_column((Node *) tle->expr, &own);
+		assignment->compares_version = compares;
 		assignments = lappend(assignments, assignment);
 	}
 	table_close(rel, NoLock);
@@ -187,12 +229,14 @@ collect_assignments(Query *query, List *assignments)
 	switch (query->commandType)
 	{
 		case CMD_UPDATE:
-			assignments = add_assignments(query, query->targetList, assignments);
+			assignments = add_assignments(query, query->targetList,
+										  query->jointree->quals, assignments);
 			break;
 		case CMD_INSERT:
 			if (query->onConflict != NULL &&
 				query->onConflict->action == ONCONFLICT_UPDATE)
 				assignments = add_assignments(query, query->onConflict->onConflictSet,
+											  query->onConflict->onConflictWhere,
 											  assignments);
 			break;
 		case CMD_MERGE:
@@ -202,7 +246,7 @@ collect_assignments(Query *query, List *assignments)
 
 				if (action->commandType == CMD_UPDATE)
 					assignments = add_assignments(query, action->targetList,
-												  assignments);
+												  action->qual, assignments);
 			}
 			break;
 		default:
@@ -236,15 +280,34 @@ relative_everywhere(List *assignments, Assignment *one)
 	return true;
 }
 
+/* Does every place of the statement that assigns the table's amounts compare its version? */
+static bool
+compares_everywhere(List *assignments, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, assignments)
+	{
+		Assignment *other = lfirst(lc);
+
+		if (other->relid == relid && !other->compares_version)
+			return false;
+	}
+	return true;
+}
+
 /*
  * The relative assignments of a statement about to be planned (anything
- * but a plain SELECT), in the carried form.
+ * but a plain SELECT), in the carried form: (relid, column) pairs, and
+ * (relid, version column, 1) for a table whose version column the
+ * statement compares wherever it assigns the table's amounts.
  */
 List *
 amount_relative_assignments(Query *parse)
 {
 	List	   *assignments;
 	List	   *relative = NIL;
+	List	   *comparing = NIL;
 	ListCell   *lc;
 
 	/* amount_mode = off judges nothing (a change of it makes plans again) */
@@ -260,6 +323,18 @@ amount_relative_assignments(Query *parse)
 			relative = lappend(relative,
 							   list_make2(makeInteger((int) one->relid),
 										  makeString(one->column)));
+		if (one->compares_version && !list_member_oid(comparing, one->relid) &&
+			compares_everywhere(assignments, one->relid))
+		{
+			Relation	rel = table_open(one->relid, NoLock);
+
+			relative = lappend(relative,
+							   list_make3(makeInteger((int) one->relid),
+										  makeString(pstrdup(amount_version_column(rel))),
+										  makeInteger(1)));
+			table_close(rel, NoLock);
+			comparing = lappend_oid(comparing, one->relid);
+		}
 	}
 	return relative;
 }
@@ -314,32 +389,59 @@ statement_partition_ancestors(AmountStatement *statement, Oid relid)
 static bool
 names_relative_column(List *entry, Oid relid, const char *column)
 {
-	return (Oid) intVal(linitial(entry)) == relid &&
+	return list_length(entry) == 2 && (Oid) intVal(linitial(entry)) == relid &&
 		strcmp(strVal(lsecond(entry)), column) == 0;
 }
+
+/* A compared version column: (relid, column, 1). */
+static bool
+names_compared_column(List *entry, Oid relid, const char *column)
+{
+	return list_length(entry) == 3 && (Oid) intVal(linitial(entry)) == relid &&
+		strcmp(strVal(lsecond(entry)), column) == 0;
+}
+
+typedef bool (*EntryMatch) (List *entry, Oid relid, const char *column);
 
 /* Does the carried list name this column of this relation, or of one of these ancestors? */
 static bool
 relative_list_names(List *relative, Oid relid, List *ancestors,
-					const char *column)
+					const char *column, EntryMatch matches)
 {
 	ListCell   *lc;
 	ListCell   *ancestor;
 
 	foreach(lc, relative)
 	{
-		if (names_relative_column(lfirst(lc), relid, column))
+		if (matches(lfirst(lc), relid, column))
 			return true;
 	}
 	foreach(ancestor, ancestors)
 	{
 		foreach(lc, relative)
 		{
-			if (names_relative_column(lfirst(lc), lfirst_oid(ancestor), column))
+			if (matches(lfirst(lc), lfirst_oid(ancestor), column))
 				return true;
 		}
 	}
 	return false;
+}
+
+/* Does the running statement's carried list name the column of the relation or its ancestors? */
+static bool
+statement_names(Relation rel, const char *column, EntryMatch matches)
+{
+	AmountStatement *statement = current_statement;
+	Oid			relid = RelationGetRelid(rel);
+
+	if (statement == NULL || statement->relative == NIL)
+		return false;
+	if (relative_list_names(statement->relative, relid, NIL, column, matches))
+		return true;
+	return rel->rd_rel->relispartition &&
+		relative_list_names(statement->relative, relid,
+							statement_partition_ancestors(statement, relid),
+							column, matches);
 }
 
 /*
@@ -349,17 +451,17 @@ relative_list_names(List *relative, Oid relid, List *ancestors,
 bool
 amount_statement_is_relative(Relation rel, const char *column)
 {
-	AmountStatement *statement = current_statement;
-	Oid			relid = RelationGetRelid(rel);
+	return statement_names(rel, column, names_relative_column);
+}
 
-	if (statement == NULL || statement->relative == NIL)
-		return false;
-	if (relative_list_names(statement->relative, relid, NIL, column))
-		return true;
-	return rel->rd_rel->relispartition &&
-		relative_list_names(statement->relative, relid,
-							statement_partition_ancestors(statement, relid),
-							column);
+/*
+ * Does it compare this version column in its condition, wherever it
+ * assigns the relation's amounts?
+ */
+bool
+amount_statement_compares(Relation rel, const char *column)
+{
+	return statement_names(rel, column, names_compared_column);
 }
 
 /*
@@ -374,11 +476,11 @@ amount_plan_is_relative(PlannedStmt *plan, Relation rel, const char *column)
 
 	if (relative == NIL)
 		return false;
-	if (relative_list_names(relative, relid, NIL, column))
+	if (relative_list_names(relative, relid, NIL, column, names_relative_column))
 		return true;
 	return rel->rd_rel->relispartition &&
 		relative_list_names(relative, relid, get_partition_ancestors(relid),
-							column);
+							column, names_relative_column);
 }
 
 /*

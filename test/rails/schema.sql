@@ -48,6 +48,7 @@ INSERT INTO payments (firm_id, invoice_id, amount)
 
 SELECT tenant_guard.exclude_table('users');
 SELECT tenant_guard.protect_amount('invoices', 'amount_paid');
+SELECT tenant_guard.set_amount_version_column('invoices', 'lock_version');
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public
     TO rails_app, rails_local, rails_log;

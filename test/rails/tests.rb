@@ -69,11 +69,20 @@ passes("optimistic locking (lock_version)") do
     expect_raise(ActiveRecord::StaleObjectError) { b.save! }
   end
 end
-passes("increment! (relative update)") do
+passes("increment! (relative, Rails bumps lock_version)") do
   in_request { Invoice.find(OWN[0]).increment!(:amount_paid, 10); expect_eq(Invoice.find(OWN[0]).amount_paid, 10) }
 end
-passes("update_counters (relative update)") do
-  in_request { Invoice.update_counters(OWN[0], amount_paid: 5); expect_eq(Invoice.find(OWN[0]).amount_paid, 15) }
+passes("update_counters (relative, Rails bumps lock_version)") do
+  in_request do
+    before = Invoice.find(OWN[0]).lock_version
+    Invoice.update_counters(OWN[0], amount_paid: 5)
+    expect_eq([Invoice.find(OWN[0]).amount_paid, Invoice.find(OWN[0]).lock_version], [15, before + 1])
+  end
+end
+refused("a relative update_all that leaves lock_version alone", "23TG1",
+        'non-atomic update of amount column "amount_paid" of table "public.invoices"',
+        kind: "non_atomic_amount") do
+  in_request { Invoice.where(id: OWN[0], firm_id: 1).update_all("amount_paid = amount_paid + 5") }
 end
 passes("lock! then write the amount") do
   in_request do
@@ -90,15 +99,27 @@ passes("with_lock then write the amount") do
     expect_eq(Invoice.find(OWN[1]).amount_paid, 8)
   end
 end
-refused("amount read-modify-write without a lock", "23TG1",
+refused("amount read-modify-write that skips the version (update_columns)", "23TG1",
         'non-atomic update of amount column "amount_paid" of table "public.invoices"',
         kind: "non_atomic_amount") do
-  in_request { invoice = Invoice.find(OWN[0]); invoice.update!(amount_paid: invoice.amount_paid + 1) }
+  in_request { invoice = Invoice.find(OWN[0]); invoice.update_columns(amount_paid: invoice.amount_paid + 1) }
 end
-refused("amount change under optimistic locking only", "23TG1",
-        'non-atomic update of amount column "amount_paid" of table "public.invoices"',
-        kind: "non_atomic_amount") do
-  in_request { invoice = Invoice.find(OWN[2]); invoice.update!(amount_paid: invoice.amount_paid + 1) }
+passes("amount change under optimistic locking (compare-and-set on lock_version)") do
+  in_request do
+    invoice = Invoice.find(OWN[2])
+    invoice.update!(amount_paid: invoice.amount_paid + 3)
+    expect_eq(Invoice.find(OWN[2]).amount_paid, invoice.amount_paid)
+  end
+end
+passes("a stale compare-and-set of the amount is Rails' StaleObjectError") do
+  in_request do
+    a = Invoice.find(OWN[2])
+    b = Invoice.find(OWN[2])
+    a.update!(amount_paid: a.amount_paid + 1)
+    b.amount_paid = b.amount_paid + 100
+    expect_raise(ActiveRecord::StaleObjectError) { b.save! }
+    expect_eq(Invoice.find(OWN[2]).amount_paid, a.amount_paid)
+  end
 end
 
 # --- another firm's rows: refused, audited with the call site -------------
