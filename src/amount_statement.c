@@ -47,12 +47,11 @@
 #include "access/xact.h"
 #include "catalog/partition.h"
 #include "extension_state.h"
-#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
-#include "scope_analysis.h"
 #include "nodes/value.h"
 #include "parser/parsetree.h"
 #include "plan_carrier.h"
+#include "scope_analysis.h"
 #include "settings.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
@@ -65,7 +64,7 @@ typedef struct Assignment
 	Oid			relid;
 	char	   *column;
 	bool		relative;
-	bool		compares_version;	/* its WHERE pins the table's version column */
+	const char *compared_version;	/* the version column its WHERE pins, or NULL */
 } Assignment;
 
 /* The column an assignment writes, in the result relation. */
@@ -143,39 +142,31 @@ reads_own_column(Node *node, OwnColumn *own)
 }
 
 /*
- * The assignments of protected amount columns: only they are judged, so
- * only they are carried (a plan carrier is an extra range-table entry,
- * which EXPLAIN VERBOSE shows as qualified column names).  A table with
- * partitions or inheritance children has every assignment carried, since
- * a child may protect a column its parent does not.  The parser has locked
- * the result relation.
+ * The table's version column when a top-level term of the condition
+ * compares it with one value (lock_version = $5), else NULL.  Re-evaluated
+ * on the newest row version when another transaction updated it first,
+ * such a condition skips the row: a compare-and-set.
  */
-/*
- * Does a top-level term of the condition compare the version column with
- * one value (lock_version = $5)?  Re-evaluated on the newest row version
- * when another transaction updated it first, such a condition skips the
- * row: a compare-and-set.
- */
-static bool
-compares_version(Query *query, Node *quals, Relation rel)
+static const char *
+compared_version(Query *query, Node *quals, Relation rel)
 {
 	const char *version = amount_version_column(rel);
 	AttrNumber	attnum;
 	ListCell   *lc;
 
 	if (version == NULL || quals == NULL)
-		return false;
+		return NULL;
 	attnum = get_attnum(RelationGetRelid(rel), version);
 	if (attnum <= 0)
-		return false;
+		return NULL;
 	if (!is_andclause(quals))
-		return clause_pins_column(quals, query->resultRelation, attnum);
+		return clause_pins_column(quals, query->resultRelation, attnum) ? version : NULL;
 	foreach(lc, ((BoolExpr *) quals)->args)
 	{
 		if (clause_pins_column(lfirst(lc), query->resultRelation, attnum))
-			return true;
+			return version;
 	}
-	return false;
+	return NULL;
 }
 
 /*
@@ -192,12 +183,14 @@ add_assignments(Query *query, List *targetList, Node *quals, List *assignments)
 	RangeTblEntry *target = rt_fetch(query->resultRelation, query->rtable);
 	Relation	rel;
 	ListCell   *lc;
-	bool		compares;
+	const char *version;
 
 	if (target->rtekind != RTE_RELATION)
 		return assignments;
 	rel = table_open(target->relid, NoLock);
-	compares = compares_version(query, quals, rel);
+	version = compared_version(query, quals, rel);
+	if (version != NULL)
+		version = pstrdup(version);	/* the relcache entry's copy may go */
 	foreach(lc, targetList)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -214,7 +207,7 @@ add_assignments(Query *query, List *targetList, Node *quals, List *assignments)
 		assignment->relid = target->relid;
 		assignment->column = column;
 		assignment->relative = reads_own_column((Node *) tle->expr, &own);
-		assignment->compares_version = compares;
+		assignment->compared_version = version;
 		assignments = lappend(assignments, assignment);
 	}
 	table_close(rel, NoLock);
@@ -290,7 +283,7 @@ compares_everywhere(List *assignments, Oid relid)
 	{
 		Assignment *other = lfirst(lc);
 
-		if (other->relid == relid && !other->compares_version)
+		if (other->relid == relid && other->compared_version == NULL)
 			return false;
 	}
 	return true;
@@ -323,16 +316,13 @@ amount_relative_assignments(Query *parse)
 			relative = lappend(relative,
 							   list_make2(makeInteger((int) one->relid),
 										  makeString(one->column)));
-		if (one->compares_version && !list_member_oid(comparing, one->relid) &&
+		if (one->compared_version != NULL && !list_member_oid(comparing, one->relid) &&
 			compares_everywhere(assignments, one->relid))
 		{
-			Relation	rel = table_open(one->relid, NoLock);
-
 			relative = lappend(relative,
 							   list_make3(makeInteger((int) one->relid),
-										  makeString(pstrdup(amount_version_column(rel))),
+										  makeString(pstrdup(one->compared_version)),
 										  makeInteger(1)));
-			table_close(rel, NoLock);
 			comparing = lappend_oid(comparing, one->relid);
 		}
 	}

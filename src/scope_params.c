@@ -100,23 +100,37 @@ initplan_is_uncorrelated(PlannerInfo *level, SubPlan *initplan)
 	return true;
 }
 
-static bool
-param_is_fixed_initplan_output(PlannerInfo *root, int paramid)
+/* The initplan of this level or an outer one that sets the Param, and its level; or NULL. */
+static SubPlan *
+initplan_setting(PlannerInfo *root, int paramid, PlannerInfo **owner)
 {
-	check_stack_depth();
 	for (PlannerInfo *level = root; level != NULL; level = level->parent_root)
 	{
 		ListCell   *lc;
 
 		foreach(lc, level->init_plans)
 		{
-			SubPlan    *initplan = (SubPlan *) lfirst(lc);
+			SubPlan    *initplan = lfirst_node(SubPlan, lc);
 
 			if (list_member_int(initplan->setParam, paramid))
-				return initplan_is_uncorrelated(level, initplan);
+			{
+				*owner = level;
+				return initplan;
+			}
 		}
 	}
-	return false;
+	return NULL;
+}
+
+static bool
+param_is_fixed_initplan_output(PlannerInfo *root, int paramid)
+{
+	PlannerInfo *owner;
+	SubPlan    *initplan;
+
+	check_stack_depth();
+	initplan = initplan_setting(root, paramid, &owner);
+	return initplan != NULL && initplan_is_uncorrelated(owner, initplan);
 }
 
 /* The outer query's column a correlation Param stands for, and its level. */
@@ -306,17 +320,9 @@ exec_param_is_tenant_value(PlannerInfo *root, int paramid)
 bool
 exec_param_is_initplan_output(PlannerInfo *root, int paramid)
 {
-	for (PlannerInfo *level = root; level != NULL; level = level->parent_root)
-	{
-		ListCell   *lc;
+	PlannerInfo *owner;
 
-		foreach(lc, level->init_plans)
-		{
-			if (list_member_int(lfirst_node(SubPlan, lc)->setParam, paramid))
-				return true;
-		}
-	}
-	return false;
+	return initplan_setting(root, paramid, &owner) != NULL;
 }
 
 /* Is the PARAM_EXEC Param a correlated (or lateral) reference to an outer row? */
