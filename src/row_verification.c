@@ -51,9 +51,11 @@
 #include "context_rules.h"
 #include "leaky_code.h"
 
+#include "access/sysattr.h"
 #include "access/transam.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "citus_cluster.h"
 #include "nodes/makefuncs.h"
@@ -83,6 +85,33 @@ is_tenant_relation(RangeTblEntry *rte)
 {
 	return rte->rtekind == RTE_RELATION &&
 		tenant_table_attnum(rte->relid) != InvalidAttrNumber;
+}
+
+/*
+ * Is the entry a table without a tenant column whose inheritance children
+ * may have one?  Its scan reads their rows, which no condition written on
+ * it can scope.
+ */
+static bool
+is_tenant_parent(RangeTblEntry *rte)
+{
+	return rte->rtekind == RTE_RELATION && rte->inh &&
+		tenant_table_attnum(rte->relid) == InvalidAttrNumber &&
+		!tenant_table_ruled_out(rte->relid);
+}
+
+/* Does a finding name one of the parent's descendants? */
+static bool
+findings_name_descendant(List *findings, Oid parent)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(parent, NoLock, NULL))
+	{
+		if (lfirst_oid(lc) != parent && scoping_guard_findings_name(findings, lfirst_oid(lc)))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -297,6 +326,8 @@ row_verification_candidate(Query *parse)
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
 		if (rte->rtekind == RTE_SUBQUERY)
+			return copyObject(parse);
+		if (is_tenant_parent(rte))
 			return copyObject(parse);
 		has_tenant_table |= is_tenant_relation(rte);
 	}
@@ -628,6 +659,25 @@ level_is_exposed(Query *level)
 }
 
 /*
+ * The value a barrier of the table checks: its tenant column; for a parent
+ * without one, its tableoid, a stand-in that each child with the column
+ * replaces by it (place_child_barrier).
+ */
+static Var *
+row_tenant_var(Oid relid, Index varno)
+{
+	AttrNumber	attnum = tenant_table_attnum(relid);
+	Oid			typid;
+	int32		typmod;
+	Oid			collid;
+
+	if (attnum == InvalidAttrNumber)
+		return makeVar(varno, TableOidAttributeNumber, OIDOID, -1, InvalidOid, 0);
+	get_atttypetypmodcoll(relid, attnum, &typid, &typmod, &collid);
+	return makeVar(varno, attnum, typid, typmod, collid, 0);
+}
+
+/*
  * The row check as a security barrier of a scan, as row-level security
  * applies its policies: verify_row(), the table's own tenant column, in the
  * range-table entry's securityQuals.  The planner evaluates it before the
@@ -641,16 +691,11 @@ static void
 add_barrier(Query *level, Index rti, Oid fn, bool filters)
 {
 	RangeTblEntry *rte = rt_fetch(rti, level->rtable);
-	AttrNumber	attnum = tenant_table_attnum(rte->relid);
-	Oid			typid;
-	int32		typmod;
-	Oid			collid;
 	List	   *args;
 
-	get_atttypetypmodcoll(rte->relid, attnum, &typid, &typmod, &collid);
 	args = list_make2(makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
 								ObjectIdGetDatum(rte->relid), false, true),
-					  makeVar(rti, attnum, typid, typmod, collid, 0));
+					  row_tenant_var(rte->relid, rti));
 	if (!filters)
 		args = lappend(lappend(args, makeBoolConst(rti == (Index) level->resultRelation, false)),
 					   makeBoolConst(false, false));
@@ -670,6 +715,30 @@ is_barrier_clause(Node *clause)
 		return false;
 	fn = ((FuncExpr *) clause)->funcid;
 	return (fn == verify_row_oid || fn == filter_row_oid) && OidIsValid(fn);
+}
+
+/*
+ * A parent without a tenant column has, as its barrier, a stand-in that
+ * reads the row's tableoid; the planner copies it into the conditions of
+ * each child, and a child with the column gets it to read that column
+ * instead.  The stand-in passes the rows of the parent itself and of the
+ * children without the column, and refuses to judge any other
+ * (check_row_value).
+ */
+static void
+place_child_barrier(RelOptInfo *rel, RangeTblEntry *rte, RestrictInfo *rinfo)
+{
+	FuncExpr   *barrier = (FuncExpr *) rinfo->clause;
+	Node	   *value = lsecond(barrier->args);
+
+	if (!IsA(value, Var) || ((Var *) value)->varattno != TableOidAttributeNumber ||
+		!is_tenant_relation(rte))
+		return;
+	barrier = copyObject(barrier);
+	linitial(barrier->args) = makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+										ObjectIdGetDatum(rte->relid), false, true);
+	lsecond(barrier->args) = row_tenant_var(rte->relid, rel->relid);
+	rinfo->clause = (Expr *) barrier;
 }
 
 /*
@@ -693,7 +762,15 @@ row_verification_order_barriers(PlannerInfo *root, RelOptInfo *rel, RangeTblEntr
 	if (root->qual_security_level == 0)
 		return;
 	foreach(lc, rel->baserestrictinfo)
-		barrier |= is_barrier_clause((Node *) lfirst_node(RestrictInfo, lc)->clause);
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (is_barrier_clause((Node *) rinfo->clause))
+		{
+			place_child_barrier(rel, rte, rinfo);
+			barrier = true;
+		}
+	}
 	if (!barrier)
 		return;
 	foreach(lc, rel->baserestrictinfo)
@@ -750,7 +827,23 @@ add_level_barriers(Query *level, BarrierWalk *walk)
 		bool		own;
 
 		if (!is_tenant_relation(rte))
+		{
+			/*
+			 * A parent without a tenant column: no condition nor output
+			 * column can read its children's, so a barrier always; in a
+			 * join, one that leaves other tenants' rows out, so that the
+			 * verdict does not depend on which rows the join reads.
+			 */
+			if (is_tenant_parent(rte) &&
+				findings_name_descendant(walk->findings, rte->relid))
+			{
+				add_barrier(level, rti,
+							single || !OidIsValid(walk->filter_fn) ? walk->fn : walk->filter_fn,
+							!single && OidIsValid(walk->filter_fn));
+				walk->added = true;
+			}
 			continue;
+		}
 		own = level_is_exposed(level);
 		if (!list_member_oid(walk->changeable, rte->relid) &&
 			(!scoping_guard_findings_name(walk->findings, rte->relid) ||
@@ -953,6 +1046,28 @@ mark_reported(FunctionCallInfo fcinfo)
 }
 
 /*
+ * The barrier of a parent without a tenant column reads the row's tableoid
+ * until a child with the column replaces it (place_child_barrier): it must
+ * never meet a row of such a child, which it would pass unchecked.
+ */
+static void
+require_placed_barrier(FunctionCallInfo fcinfo, Oid relid, Oid typid)
+{
+	Oid			row_table;
+
+	if (typid != OIDOID || PG_ARGISNULL(1))
+		return;
+	row_table = DatumGetObjectId(PG_GETARG_DATUM(1));
+	if (row_table != relid && tenant_table_attnum(row_table) != InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("row check of inheritance child \"%s\" was not placed",
+						get_rel_name(row_table)),
+				 errdetail("The row comes from a child of \"%s\" that has a tenant column.",
+						   get_rel_name(relid))));
+}
+
+/*
  * Check the tenant value in argument 1 against the context in force; a
  * statement is reported once per call site and execution.
  */
@@ -977,9 +1092,12 @@ check_row_value(FunctionCallInfo fcinfo, Oid relid, bool writes, bool nullable)
 		return;
 	}
 	tenant_table_describe(relid, &info);
-	if (info.tenant_attnum == InvalidAttrNumber)
-		return;					/* no longer a tenant table */
 	typid = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	if (info.tenant_attnum == InvalidAttrNumber)
+	{
+		require_placed_barrier(fcinfo, relid, typid);
+		return;					/* no longer a tenant table, or a parent's */
+	}
 	if (PG_ARGISNULL(1))
 	{
 		if (nullable)
@@ -1033,7 +1151,10 @@ tenant_guard_filter_row(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(true);
 	tenant_table_describe(relid, &info);
 	if (info.tenant_attnum == InvalidAttrNumber)
-		PG_RETURN_BOOL(true);	/* no longer a tenant table */
+	{
+		require_placed_barrier(fcinfo, relid, get_fn_expr_argtype(fcinfo->flinfo, 1));
+		PG_RETURN_BOOL(true);	/* no longer a tenant table, or a parent's */
+	}
 	if (PG_ARGISNULL(1))
 		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(tenant_context_contains(get_fn_expr_argtype(fcinfo->flinfo, 1),
