@@ -216,6 +216,18 @@ SELECT count(*) FROM tc.t_uuid WHERE firm_id = 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd38
 SET tenant_guard.tenant = 'acme';
 SELECT count(*) FROM tc.t_varchar WHERE firm_id = 'acme';
 SELECT count(*) FROM tc.t_varchar WHERE firm_id = 'other';
+-- a scope in another type than the column's names the rows whose column
+-- converts to its value: the context is compared as the column writes it
+SET tenant_guard.tenant = '05';
+SELECT count(*) FROM tc.t_bigint WHERE firm_id::text = '5';
+SELECT count(*) FROM tc.t_bigint WHERE firm_id::text IN ('5', '6');
+SELECT count(*) FROM tc.t_bigint WHERE firm_id = 5.0;
+SET tenant_guard.tenant = 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11';
+SELECT count(*) FROM tc.t_uuid WHERE firm_id::text = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT count(*) FROM tc.t_uuid WHERE firm_id::text = 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+PREPARE other_type(text) AS SELECT count(*) FROM tc.t_uuid WHERE firm_id::text = $1;
+EXECUTE other_type('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
+DEALLOCATE other_type;
 RESET tenant_guard.tenant;
 
 -- log mode: the statement runs, is reported once, and the audit row has

@@ -390,7 +390,11 @@ needs_outer_row(Node *node, void *context)
 	return expression_tree_walker(node, needs_outer_row, context);
 }
 
-/* Is every non-null tenant value of the evaluated scope in the context? */
+/*
+ * Is every non-null tenant value of the evaluated scope in the context?  A
+ * value of another type than the column's is compared with the context's
+ * values as the column holds them (firm_id::text = '1' names tenant "01").
+ */
 static bool
 value_in_context(const ValueCheck *check, Oid typid, Datum value, char **bad)
 {
@@ -411,7 +415,8 @@ value_in_context(const ValueCheck *check, Oid typid, Datum value, char **bad)
 		for (int i = 0; i < count; i++)
 		{
 			if (!nulls[i] &&
-				!tenant_context_contains(elemtype, elems[i], check->relid, check->column))
+				!tenant_context_contains_as(elemtype, elems[i], check->column_type,
+											check->relid, check->column))
 			{
 				*bad = tenant_value_text(elemtype, elems[i], false);
 				return false;
@@ -419,7 +424,8 @@ value_in_context(const ValueCheck *check, Oid typid, Datum value, char **bad)
 		}
 		return true;
 	}
-	if (tenant_context_contains(typid, value, check->relid, check->column))
+	if (tenant_context_contains_as(typid, value, check->column_type, check->relid,
+								   check->column))
 		return true;
 	*bad = tenant_value_text(typid, value, false);
 	return false;

@@ -118,6 +118,7 @@ static uint64 context_changes = 0;
 typedef struct Conversion
 {
 	Oid			typid;			/* the type asked for (maybe a domain) */
+	Oid			column_type;	/* converted through it first, or InvalidOid */
 	Oid			basetype;		/* compared in this one */
 	int			count;			/* values converted: the context's count */
 	Datum	   *datums;
@@ -539,8 +540,32 @@ convert_value(const char *value, Oid typid, Oid relid, const char *column)
  * memory, and installed in a slot only once every conversion has returned.
  * A context that changed meanwhile is an error, not a half-filled slot.
  */
+/*
+ * A context value as the column's type writes it, in another type: "01"
+ * for an integer column is 1, and so '1' when the scope compares the
+ * column as text (firm_id::text = '1'); an upper-case uuid is compared in
+ * lower case.  The scope names rows by the column's value, whatever type
+ * it compares in.
+ */
+static Datum
+convert_value_through(const char *value, Oid typid, Oid column_type, Oid relid,
+					  const char *column)
+{
+	Datum		in_column;
+	Oid			output;
+	bool		varlena;
+
+	in_column = convert_value(value, column_type, relid, column);
+	getTypeOutputInfo(column_type, &output, &varlena);
+	return convert_value(OidOutputFunctionCall(output, in_column), typid, relid, column);
+}
+
+/*
+ * The context's values in type typid; converted through the tenant
+ * column's type first when column_type is valid and another type.
+ */
 static Conversion *
-conversion_for(Oid typid, Oid relid, const char *column)
+conversion_for(Oid typid, Oid column_type, Oid relid, const char *column)
 {
 	const ContextValues *in_force = values_in_force();
 	uint64		generation = generation_in_force();
@@ -554,11 +579,13 @@ conversion_for(Oid typid, Oid relid, const char *column)
 	int16		typlen;
 	bool		typbyval;
 
+	if (column_type == typid)
+		column_type = InvalidOid;
 	if (generation == conversions_generation)
 	{
 		for (int i = 0; i < conversion_count; i++)
 		{
-			if (conversions[i].typid == typid)
+			if (conversions[i].typid == typid && conversions[i].column_type == column_type)
 				return &conversions[i];
 		}
 	}
@@ -575,7 +602,9 @@ conversion_for(Oid typid, Oid relid, const char *column)
 	for (int i = 0; i < count; i++)
 		values[i] = pstrdup(in_force->values[i]);
 	for (int i = 0; i < count; i++)
-		datums[i] = convert_value(values[i], typid, relid, column);
+		datums[i] = OidIsValid(column_type) ?
+			convert_value_through(values[i], typid, column_type, relid, column) :
+			convert_value(values[i], typid, relid, column);
 	if (generation != generation_in_force())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -592,6 +621,7 @@ conversion_for(Oid typid, Oid relid, const char *column)
 	conversion_count = Max(conversion_count, conversion_next);
 	conversion_next %= CONVERSION_SLOTS;
 	slot->typid = typid;
+	slot->column_type = column_type;
 	slot->basetype = basetype;
 	slot->count = count;
 	entry = lookup_type_cache(basetype, TYPECACHE_EQ_OPR_FINFO);
@@ -613,14 +643,25 @@ void
 tenant_context_validate(Oid typid, Oid relid, const char *column)
 {
 	if (tenant_context_is_set())
-		(void) conversion_for(typid, relid, column);
+		(void) conversion_for(typid, InvalidOid, relid, column);
 }
 
 /* Is this non-null value of type typid one of the context's tenants? */
 bool
 tenant_context_contains(Oid typid, Datum value, Oid relid, const char *column)
 {
-	Conversion *conversion = conversion_for(typid, relid, column);
+	return tenant_context_contains_as(typid, value, InvalidOid, relid, column);
+}
+
+/*
+ * Is the value, of type typid, one of the context's values as the tenant
+ * column (of column_type) holds them, converted to typid?
+ */
+bool
+tenant_context_contains_as(Oid typid, Datum value, Oid column_type, Oid relid,
+						   const char *column)
+{
+	Conversion *conversion = conversion_for(typid, column_type, relid, column);
 
 	for (int i = 0; i < conversion->count; i++)
 	{
