@@ -28,6 +28,16 @@ SELECT id, firm_id FROM rv.invoices WHERE id = 10;
 -- locking reads (select_for_update) check the rows they lock and return
 SELECT id, firm_id FROM rv.invoices WHERE id = 20 FOR UPDATE;
 SELECT id, firm_id FROM rv.invoices WHERE id = 10 FOR UPDATE;
+-- planned once: the table that no condition as written scopes is known
+-- before planning (a function the planner folds tells how often it plans);
+-- one that only row-level security scopes is planned twice (below)
+CREATE FUNCTION rv.planned(int) RETURNS int IMMUTABLE LEAKPROOF LANGUAGE plpgsql
+  AS $$BEGIN RAISE NOTICE 'planned'; RETURN $1; END$$;
+SELECT id, firm_id FROM rv.invoices WHERE id = rv.planned(20);
+SELECT i.id, c.name FROM rv.invoices i JOIN rv.clients c ON c.id = i.client_id
+ WHERE i.id = rv.planned(20);
+UPDATE rv.invoices SET amount = amount WHERE id = rv.planned(20);
+SELECT id, firm_id FROM rv.invoices WHERE id = rv.planned(10);
 -- no row, nothing to check
 SELECT id FROM rv.invoices WHERE id = 99999;
 -- rows the statement's own conditions filter out are not checked, with
@@ -179,6 +189,7 @@ RESET tenant_guard.verify_rows;
 CREATE ROLE rv_app;
 GRANT USAGE ON SCHEMA rv TO rv_app;
 GRANT ALL ON ALL TABLES IN SCHEMA rv TO rv_app;
+GRANT EXECUTE ON FUNCTION rv.planned(int) TO rv_app;
 ALTER TABLE rv.invoices ENABLE ROW LEVEL SECURITY;
 CREATE POLICY first_clients ON rv.invoices USING (client_id <= 10);
 SET tenant_guard.tenant = '1';
@@ -194,6 +205,9 @@ SET ROLE rv_app;
 SELECT count(*) FROM rv.invoices WHERE client_id IN (1, 11);
 SET app.firm_id = '2';
 SELECT count(*) FROM rv.invoices WHERE client_id IN (1, 11);
+-- found in planning, not as written: planned a second time with its check
+SET app.firm_id = '1';
+SELECT count(*) FROM rv.invoices WHERE client_id IN (1, rv.planned(11));
 RESET ROLE;
 DROP POLICY by_firm ON rv.invoices;
 ALTER TABLE rv.invoices DISABLE ROW LEVEL SECURITY;

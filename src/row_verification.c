@@ -237,54 +237,113 @@ note_inner_conditions(Node *node, WrittenScopes *ws)
  * *all_pinned tells whether each is pinned to a constant or parameter, so
  * that no scope value can change while the statement runs.
  */
-static bool
-plainly_scoped(Query *parse, bool *all_pinned)
+static void
+note_written_scopes(Query *parse, WrittenScopes *ws)
 {
-	WrittenScopes ws;
 	ListCell   *lc;
 	Index		rti = 0;
 	bool		grew;
 
-	ws.nrels = list_length(parse->rtable);
-	ws.tenant_attnum = palloc0((ws.nrels + 1) * sizeof(AttrNumber));
-	ws.scope = palloc0(ws.nrels + 1);
-	ws.equal_pairs = NIL;
+	ws->nrels = list_length(parse->rtable);
+	ws->tenant_attnum = palloc0((ws->nrels + 1) * sizeof(AttrNumber));
+	ws->scope = palloc0(ws->nrels + 1);
+	ws->equal_pairs = NIL;
 	foreach(lc, parse->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
 		rti++;
 		if (rte->rtekind == RTE_RELATION)
-			ws.tenant_attnum[rti] = tenant_table_attnum(rte->relid);
+			ws->tenant_attnum[rti] = tenant_table_attnum(rte->relid);
 	}
-	note_inner_conditions((Node *) parse->jointree, &ws);
+	note_inner_conditions((Node *) parse->jointree, ws);
 	/* pass pinned values on through equal tenant columns */
 	do
 	{
 		grew = false;
-		for (int i = 0; i + 1 < list_length(ws.equal_pairs); i += 2)
+		for (int i = 0; i + 1 < list_length(ws->equal_pairs); i += 2)
 		{
-			int			a = list_nth_int(ws.equal_pairs, i);
-			int			b = list_nth_int(ws.equal_pairs, i + 1);
+			int			a = list_nth_int(ws->equal_pairs, i);
+			int			b = list_nth_int(ws->equal_pairs, i + 1);
 
-			if ((ws.scope[a] == PINNED) != (ws.scope[b] == PINNED))
+			if ((ws->scope[a] == PINNED) != (ws->scope[b] == PINNED))
 			{
-				ws.scope[ws.scope[a] == PINNED ? b : a] = PINNED;
+				ws->scope[ws->scope[a] == PINNED ? b : a] = PINNED;
 				grew = true;
 			}
 		}
 	} while (grew);
+}
+
+static bool
+plainly_scoped(WrittenScopes *ws, bool *all_pinned)
+{
 	*all_pinned = true;
-	for (rti = 1; rti <= (Index) ws.nrels; rti++)
+	for (Index rti = 1; rti <= (Index) ws->nrels; rti++)
 	{
-		if (ws.tenant_attnum[rti] == InvalidAttrNumber)
+		if (ws->tenant_attnum[rti] == InvalidAttrNumber)
 			continue;
-		if (ws.scope[rti] == NOT_SCOPED)
+		if (ws->scope[rti] == NOT_SCOPED)
 			return false;
-		*all_pinned &= ws.scope[rti] == PINNED;
+		*all_pinned &= ws->scope[rti] == PINNED;
 	}
 	return true;
 }
+
+/* Are all the joins of the FROM list inner joins? */
+static bool
+only_inner_joins(Node *node)
+{
+	ListCell   *lc;
+
+	if (node == NULL || IsA(node, RangeTblRef))
+		return true;
+	if (IsA(node, JoinExpr))
+		return ((JoinExpr *) node)->jointype == JOIN_INNER &&
+			only_inner_joins(((JoinExpr *) node)->larg) &&
+			only_inner_joins(((JoinExpr *) node)->rarg);
+	foreach(lc, castNode(FromExpr, node)->fromlist)
+	{
+		if (!only_inner_joins(lfirst(lc)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The findings the planner will make of a statement of one level (tables
+ * and inner joins only): its tenant tables that its conditions as written
+ * do not scope.  So that the statement is planned once, with its row
+ * checks, instead of once to find them and once more with them.  The
+ * planner may find one of them scoped after all (it then gets a row check
+ * it did not need, which passes the rows a scope would); whatever it finds
+ * beyond them sends the statement to a second planning (planner_judging,
+ * in tenant_guard.c).  NIL when there is no prediction.
+ */
+static List *
+predicted_findings(Query *parse, WrittenScopes *ws)
+{
+	List	   *findings = NIL;
+	ListCell   *lc;
+
+	if (parse->commandType == CMD_MERGE || !only_inner_joins((Node *) parse->jointree))
+		return NIL;
+	foreach(lc, parse->rtable)
+	{
+		RTEKind		kind = lfirst_node(RangeTblEntry, lc)->rtekind;
+
+		if (kind != RTE_RELATION && kind != RTE_JOIN)
+			return NIL;
+	}
+	for (Index rti = 1; rti <= (Index) ws->nrels; rti++)
+	{
+		if (ws->tenant_attnum[rti] != InvalidAttrNumber && ws->scope[rti] == NOT_SCOPED)
+			findings = scoping_guard_predict_finding(findings, rt_fetch(rti, parse->rtable)->relid,
+													 rti == (Index) parse->resultRelation);
+	}
+	return findings;
+}
+
 
 /*
  * A condition that is not leakproof next to the scope may run before it,
@@ -308,11 +367,14 @@ scope_may_come_after_leaky_code(Query *parse)
  * which the common statement, scoped as written, does not pay.
  */
 Query *
-row_verification_candidate(Query *parse)
+row_verification_candidate(Query *parse, List **predicted)
 {
 	ListCell   *lc;
 	bool		has_tenant_table = false;
 	bool		all_pinned;
+	WrittenScopes ws;
+
+	*predicted = NIL;
 
 	if (!tenant_guard_verify_rows || tenant_guard_mode == GUARD_MODE_OFF)
 		return NULL;
@@ -338,10 +400,12 @@ row_verification_candidate(Query *parse)
 	 */
 	if (!has_tenant_table || parse->commandType == CMD_INSERT)
 		return NULL;
-	if (parse->commandType != CMD_MERGE && plainly_scoped(parse, &all_pinned) &&
+	note_written_scopes(parse, &ws);
+	if (parse->commandType != CMD_MERGE && plainly_scoped(&ws, &all_pinned) &&
 		(all_pinned || !contain_mutable_functions(parse->jointree->quals)) &&
 		!scope_may_come_after_leaky_code(parse))
 		return NULL;
+	*predicted = predicted_findings(parse, &ws);
 	return copyObject(parse);
 }
 

@@ -16,7 +16,7 @@
 #include "nodes/parsenodes.h"
 #include "nodes/pathnodes.h"
 
-extern Query *row_verification_candidate(Query *parse);
+extern Query *row_verification_candidate(Query *parse, List **predicted);
 extern bool row_verification_instrument(Query *query, List *findings,
 										List *changeable,
 										List **row_checks);

@@ -208,6 +208,32 @@ add_finding(List *findings, Oid relid, ViolationKind kind, AccessPath path)
 	return lappend(findings, make_finding(relid, kind, path));
 }
 
+/* A finding predicted before planning (row_verification.c). */
+List *
+scoping_guard_predict_finding(List *findings, Oid relid, bool writes)
+{
+	return add_finding(findings, relid,
+					   writes ? VIOLATION_UNSCOPED_WRITE : VIOLATION_UNSCOPED_READ,
+					   ACCESS_SCAN);
+}
+
+/* Does each of the findings name a relation that one of the others names? */
+bool
+scoping_guard_findings_named_by(List *findings, List *others)
+{
+	ListCell   *lc;
+
+	foreach(lc, findings)
+	{
+		UnscopedAccess seen;
+
+		read_finding(lfirst(lc), &seen);
+		if (!scoping_guard_findings_name(others, seen.relid))
+			return false;
+	}
+	return true;
+}
+
 /*
  * Are checks that a plan carries from planning made where it runs now?
  * (The tenant context's value checks ask, as the findings are.)

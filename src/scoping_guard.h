@@ -121,6 +121,8 @@ extern void scoping_guard_end_utility(const UtilityGuardState *saved);
 
 extern List *scoping_guard_plan_findings(PlannedStmt *stmt);
 extern bool scoping_guard_findings_name(List *findings, Oid relid);
+extern List *scoping_guard_predict_finding(List *findings, Oid relid, bool writes);
+extern bool scoping_guard_findings_named_by(List *findings, List *others);
 extern bool scoping_guard_judges_execution(void);
 extern List *scoping_guard_utility_findings(Node *parsetree);
 extern List *scoping_guard_utility_tables(Node *parsetree);

@@ -181,6 +181,44 @@ query_has_function_scans(Query *parse)
 }
 
 /*
+ * A statement of one level whose unscoped tables its conditions as written
+ * tell (row_verification_candidate): planned once, with their row checks,
+ * instead of once to find them and once more with them.  Should that
+ * planning find more to check (a table scoped only in appearance, a scope
+ * by a value the statement may change while it runs), the statement, still
+ * unplanned, gets checks for all of it and is planned once more.
+ */
+static PlannedStmt *
+plan_predicted(Query *parse, Query *again, List *predicted, const char *query_string,
+			   int cursorOptions, ParamListInfo boundParams,
+			   ScopeCollector *collector, List **row_checks)
+{
+	bool		collected;
+	PlannedStmt *result;
+	List	   *changeable;
+
+	if (!row_verification_instrument(again, predicted, NIL, row_checks))
+		return plan_judged(parse, query_string, cursorOptions, boundParams,
+						   collector, &collected);
+	result = plan_judged(again, query_string, cursorOptions, boundParams,
+						 collector, &collected);
+	changeable = list_concat_unique_oid(scope_values_changeable_tables(collector->value_checks),
+										collector->exposed_scopes);
+	if (changeable == NIL && scoping_guard_findings_named_by(collector->findings, predicted))
+		return result;
+
+	*row_checks = NIL;
+	again = copyObject(parse);
+	if (row_verification_instrument(again, list_concat(predicted, collector->findings),
+									changeable, row_checks))
+		result = plan_judged(again, query_string, cursorOptions, boundParams,
+							 collector, &collected);
+	else if (changeable != NIL)
+		scoping_guard_unverifiable_scopes(collector, changeable);
+	return result;
+}
+
+/*
  * The planner hook's work for a statement the guards judge.  A function of
  * its own, so that the statements that skip it do not pay for its locals.
  */
@@ -198,6 +236,7 @@ planner_judging(Query *parse, const char *query_string,
 	List	   *written = NIL;
 	List	   *verified_under = NIL;
 	List	   *changeable = NIL;
+	List	   *predicted = NIL;
 	bool		function_scans;
 	PlannedStmt *result;
 
@@ -234,7 +273,7 @@ planner_judging(Query *parse, const char *query_string,
 		else if (query_may_update(parse))
 			written = written_rows_known_values(parse);
 		again = citus_is_loaded() ? row_verification_citus_candidate(parse) :
-			row_verification_candidate(parse);
+			row_verification_candidate(parse, &predicted);
 
 		/*
 		 * Citus plans some single-table statements without PostgreSQL's
@@ -245,6 +284,16 @@ planner_judging(Query *parse, const char *query_string,
 	}
 	else if (!citus_is_loaded() && scoping_guard_in_referential_query(parse))
 		row_verification_referential_checks(parse);
+
+	if (predicted != NIL)
+	{
+		result = plan_predicted(parse, again, predicted, query_string, cursorOptions,
+								boundParams, &collector, &row_checks);
+		plan_carrier_attach(result, collector.findings, relative_amounts,
+							list_concat(collector.value_checks, written),
+							collector.verified, row_checks, NIL);
+		return result;
+	}
 
 	/* before the planner inlines them */
 	function_scans = query_has_function_scans(parse);

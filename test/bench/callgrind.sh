@@ -380,7 +380,7 @@ BAR_FLAT_SHARE=2
 # the row check wraps (row_checks.c runs them), so theirs is the tenant
 # context's bar: fewer instructions than the RLS policy
 # (doc/tenant-context.md#speed).
-BAR_VERIFIED_WORKLOADS=" pk_select_verified pk_update_verified "
+BAR_VERIFIED_WORKLOADS=" pk_select_verified pk_update_verified pk_select_verified_simple pk_update_verified_simple "
 
 # bar OK TEXT: a PASS line when OK is 1, a FAIL line otherwise.
 bar() {

@@ -54,11 +54,13 @@ declare -gA WORKLOAD=(
 	[point_context]="point select, prepared, tenant context set|bench|-M prepared -f point_select.sql|0.99|tenant|context"
 	[pk_select_verified]="primary-key select, row-verified, prepared|bench|-M prepared -f pk_select.sql|0.97|tenant|context"
 	[pk_update_verified]="primary-key update, row-verified, prepared|bench|-M prepared -f pk_update.sql|0.97|tenant|context"
+	[pk_select_verified_simple]="primary-key select, row-verified, simple|bench|-M simple -f pk_select.sql|0.97|tenant|context"
+	[pk_update_verified_simple]="primary-key update, row-verified, simple|bench|-M simple -f pk_update.sql|0.97|tenant|context"
 	# not in the table: the audit-trail phase of run.sh runs it in log mode
 	[audit_unscoped]="point select without its scope, prepared|bench|-M prepared -f point_select_unscoped.sql|0.80|audit"
 )
 # shellcheck disable=SC2034
-BENCH_ALL_WORKLOADS=point_prepared,point_simple,join3,amount_update,select_only,point_simple_many,point_context,pk_select_verified,pk_update_verified
+BENCH_ALL_WORKLOADS=point_prepared,point_simple,join3,amount_update,select_only,point_simple_many,point_context,pk_select_verified,pk_update_verified,pk_select_verified_simple,pk_update_verified_simple
 
 # postgresql.conf lines that every benchmark cluster shares, after those of
 # tg_start_cluster (which also sets fsync = off).  No autovacuum, so that a
