@@ -207,7 +207,8 @@ RESET ROLE;
 
 -- Statements that touch only the tenant's rows pass, where rows are used
 -- in sublinks, scalar subqueries, CTEs, UNION, nested and LATERAL
--- subqueries, MERGE; the same with another tenant's row is refused
+-- subqueries, MERGE; the same with another tenant's row is refused, or,
+-- where the rows meet a join condition, left out
 CREATE TABLE cb.clients (id int PRIMARY KEY, firm_id int NOT NULL, name text);
 INSERT INTO cb.clients VALUES (16, 1, 'c16'), (26, 2, 'c26');
 ALTER TABLE cb.invoices ADD COLUMN client_id int;
@@ -239,7 +240,17 @@ MERGE INTO cb.invoices i USING (SELECT 1 AS id) v ON i.id = v.id
 ROLLBACK TO s;
 SELECT id FROM cb.clients WHERE id = 16 AND EXISTS (SELECT 1 FROM cb.invoices i WHERE i.client_id = 26);
 ROLLBACK TO s;
+-- an IN, or an EXISTS on the outer row, becomes a join: another tenant's
+-- rows are left out of it instead, so that a hash join that reads them in
+-- full (a hash anti-join over every invoice, with nested loops and merge
+-- joins off) refuses nothing, as a nested loop that never fetches them
 SELECT count(*) FROM cb.invoices WHERE client_id IN (SELECT id FROM cb.clients WHERE name = 'c26');
+SET enable_nestloop = off; SET enable_mergejoin = off;
+INSERT INTO cb.clients VALUES (17, 1, 'c17');
+SELECT id FROM cb.clients c
+  WHERE firm_id = 1 AND NOT EXISTS (SELECT 1 FROM cb.invoices i WHERE i.client_id = c.id);
+SELECT id FROM cb.clients c WHERE c.firm_id = 1 AND c.id IN (SELECT client_id FROM cb.invoices);
+RESET enable_nestloop; RESET enable_mergejoin;
 ROLLBACK TO s;
 WITH theirs AS (SELECT id FROM cb.invoices WHERE client_id = 26) SELECT count(*) FROM theirs;
 ROLLBACK TO s;

@@ -855,6 +855,7 @@ typedef struct BarrierWalk
 	Oid			fn;				/* verify_row() */
 	Oid			filter_fn;		/* filter_row(), or InvalidOid */
 	bool		outer_exposed;	/* a level whose FROM list holds this one is */
+	bool		joined;			/* the next level's rows meet conditions outside it */
 	bool		added;
 } BarrierWalk;
 
@@ -871,10 +872,16 @@ typedef struct BarrierWalk
  * that is not leakproof or uses rows it does not return, its tables get a
  * barrier that leaves other tenants' rows out instead of refusing them
  * (filter_row), as row-level security does: such code never sees them, and
- * rows the join conditions would have dropped cause no refusal.
+ * rows the join conditions would have dropped cause no refusal.  The same
+ * holds for a SELECT whose rows meet join conditions of another level
+ * (joined): the planner turns an IN or a correlated EXISTS into a join, and
+ * pulls subqueries, CTEs and LATERAL subqueries up into their parent's
+ * joins, so a barrier that refused would refuse rows a hash join reads in
+ * full but the conditions leave out.  Other tenants' rows are left out of
+ * those instead.
  */
 static void
-add_level_barriers(Query *level, BarrierWalk *walk)
+add_level_barriers(Query *level, BarrierWalk *walk, bool joined)
 {
 	Bitmapset  *in_tree = NULL;
 	Bitmapset  *nullable = NULL;
@@ -901,9 +908,9 @@ add_level_barriers(Query *level, BarrierWalk *walk)
 			if (is_tenant_parent(rte) &&
 				findings_name_descendant(walk->findings, rte->relid))
 			{
-				add_barrier(level, rti,
-							single || !OidIsValid(walk->filter_fn) ? walk->fn : walk->filter_fn,
-							!single && OidIsValid(walk->filter_fn));
+				bool		filters = (joined || !single) && OidIsValid(walk->filter_fn);
+
+				add_barrier(level, rti, filters ? walk->filter_fn : walk->fn, filters);
 				walk->added = true;
 			}
 			continue;
@@ -913,7 +920,8 @@ add_level_barriers(Query *level, BarrierWalk *walk)
 			(!scoping_guard_findings_name(walk->findings, rte->relid) ||
 			 (row_verification_covers(rte) && !own && !walk->outer_exposed)))
 			continue;
-		if (row_verification_covers(rte) && (walk->outer_exposed || (!single && own)) &&
+		if (((joined && level->commandType == CMD_SELECT) ||
+			 (row_verification_covers(rte) && (walk->outer_exposed || (!single && own)))) &&
 			!list_member_oid(walk->changeable, rte->relid) &&
 			OidIsValid(walk->filter_fn))
 			add_barrier(level, rti, walk->filter_fn, true);
@@ -921,6 +929,28 @@ add_level_barriers(Query *level, BarrierWalk *walk)
 			add_barrier(level, rti, walk->fn, false);
 		walk->added = true;
 	}
+}
+
+/* Does the level join the items of its FROM list: several, or a JOIN? */
+static bool
+level_joins(Query *level)
+{
+	List	   *from = level->jointree != NULL ? level->jointree->fromlist : NIL;
+
+	return list_length(from) > 1 || (from != NIL && !IsA(linitial(from), RangeTblRef));
+}
+
+/*
+ * Can the planner turn the sublink into a join with the level around it:
+ * IN and = ANY (their test becomes the join condition), EXISTS with a
+ * condition on the outer row (a semi- or anti-join)?
+ */
+static bool
+sublink_may_become_join(SubLink *sublink)
+{
+	return sublink->subLinkType == ANY_SUBLINK ||
+		(sublink->subLinkType == EXISTS_SUBLINK &&
+		 contain_vars_of_level(sublink->subselect, 1));
 }
 
 static bool
@@ -933,10 +963,20 @@ add_barriers_walker(Node *node, BarrierWalk *walk)
 
 	if (node == NULL)
 		return false;
+	if (IsA(node, SubLink))
+	{
+		SubLink    *sublink = (SubLink *) node;
+
+		if (add_barriers_walker(sublink->testexpr, walk))
+			return true;
+		walk->joined = sublink_may_become_join(sublink);
+		return add_barriers_walker(sublink->subselect, walk);
+	}
 	if (!IsA(node, Query))
 		return expression_tree_walker(node, add_barriers_walker, walk);
 	query = (Query *) node;
-	add_level_barriers(query, walk);
+	add_level_barriers(query, walk, walk->joined);
+	walk->joined = false;
 
 	/*
 	 * The subqueries and views of its FROM list hand their rows to this
@@ -950,10 +990,19 @@ add_barriers_walker(Node *node, BarrierWalk *walk)
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
 		if (rte->rtekind == RTE_SUBQUERY)
+		{
+			walk->joined = level_joins(query);
 			(void) add_barriers_walker((Node *) rte->subquery, walk);
+		}
 	}
 	walk->outer_exposed = false;
-	result = query_tree_walker(query, add_barriers_walker, walk, QTW_IGNORE_RT_SUBQUERIES);
+	foreach(lc, query->cteList)
+	{
+		walk->joined = level_joins(query);
+		(void) add_barriers_walker(lfirst_node(CommonTableExpr, lc)->ctequery, walk);
+	}
+	result = query_tree_walker(query, add_barriers_walker, walk,
+							   QTW_IGNORE_RT_SUBQUERIES | QTW_IGNORE_CTE_SUBQUERIES);
 	walk->outer_exposed = outer_exposed;
 	return result;
 }
@@ -1014,7 +1063,7 @@ add_barriers(Query *query, List *findings, List *changeable, Oid fn)
 {
 	static const Oid filter_argtypes[2] = {REGCLASSOID, ANYELEMENTOID};
 	BarrierWalk walk = {findings, changeable, fn,
-		tenant_guard_function("filter_row", 2, filter_argtypes, &filter_row_oid), false, false};
+		tenant_guard_function("filter_row", 2, filter_argtypes, &filter_row_oid), false, false, false};
 
 	check_stack_depth();
 	(void) add_barriers_walker((Node *) query, &walk);

@@ -197,12 +197,18 @@ current_database_name(void)
 	return name;
 }
 
+/*
+ * The role the session acts as (its login role, or SET ROLE's), not the
+ * one a SECURITY DEFINER function or a foreign key's check switches to:
+ * the look-up of the row a written foreign key points at runs as the
+ * table's owner, yet the statement that wrote it is the application's.
+ */
 static const char *
 current_role_name(void)
 {
 	static Oid	cached_role = InvalidOid;
 	static NameData cached_name;
-	Oid			role = GetUserId();
+	Oid			role = GetOuterUserId();
 
 	if (role != cached_role)
 	{

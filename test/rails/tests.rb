@@ -122,6 +122,50 @@ passes("a stale compare-and-set of the amount is Rails' StaleObjectError") do
   end
 end
 
+# --- what ActiveRecord writes with subqueries and joins: the firm's rows pass
+# (the superuser has no context: its queries name the firm)
+def su_count(sql) = SU.exec(sql).getvalue(0, 0).to_i
+
+passes("update_all on a relation with joins (WHERE id IN (SELECT ... JOIN ...))") do
+  in_request do
+    n = su_count("SELECT count(*) FROM invoices WHERE firm_id = 1 AND client_id = #{OWN_CLIENT}")
+    expect_eq(Invoice.joins(:client).where(clients: { id: OWN_CLIENT }).update_all(amount_due: 80), n)
+  end
+end
+passes("delete_all on a relation with joins") do
+  in_request { expect_eq(Payment.joins(:invoice).where(invoices: { id: OWN[1] }).delete_all, 1) }
+end
+passes("where(id: a relation) and where.not(id: a relation)") do
+  in_request do
+    paid = Payment.where(invoice_id: OWN[0]).select(:invoice_id)
+    n = su_count("SELECT count(*) FROM invoices WHERE firm_id = 1 AND client_id = #{OWN_CLIENT}")
+    expect_eq(Invoice.where(client_id: OWN_CLIENT).where(id: paid).count, 1)
+    expect_eq(Invoice.where(client_id: OWN_CLIENT).where.not(id: paid).count, n - 1)
+  end
+end
+passes("NOT EXISTS correlated on the client") do
+  in_request do
+    unpaid = "NOT EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = invoices.id)"
+    expect_eq(Invoice.where(client_id: OWN_CLIENT).where(unpaid).count,
+              su_count("SELECT count(*) FROM invoices WHERE firm_id = 1 AND client_id = #{OWN_CLIENT} AND " \
+                       "NOT EXISTS (SELECT 1 FROM payments p WHERE p.firm_id = 1 AND p.invoice_id = invoices.id)"))
+  end
+end
+passes("a UNION of two association arms") do
+  in_request do
+    arms = "(#{Invoice.where(client_id: OWN_CLIENT).to_sql} UNION #{Invoice.where(id: OWN[3]).to_sql}) AS invoices"
+    expect_eq(Invoice.from(arms).count,
+              su_count("SELECT count(*) FROM invoices WHERE firm_id = 1 AND (client_id = #{OWN_CLIENT} OR id = #{OWN[3]})"))
+  end
+end
+passes("a correlated count(*) in the select list") do
+  in_request do
+    counted = "clients.*, (SELECT count(*) FROM invoices i WHERE i.client_id = clients.id) AS invoice_count"
+    expect_eq(Client.where(id: OWN_CLIENT).select(counted).first.invoice_count,
+              su_count("SELECT count(*) FROM invoices WHERE firm_id = 1 AND client_id = #{OWN_CLIENT}"))
+  end
+end
+
 # --- another firm's rows: refused, audited with the call site -------------
 refused("find another firm's invoice (IDOR)", "42501",
         'cross-tenant read of tenant table "public.invoices"', kind: "cross_tenant_read",
@@ -140,6 +184,13 @@ end
 refused("create an invoice for another firm", "42501",
         'cross-tenant write to tenant table "public.invoices"', kind: "cross_tenant_write") do
   in_request { Invoice.create!(firm_id: 2, client_id: OWN_CLIENT, number: "X-2") }
+end
+refused("update_column pointing a foreign key at another firm's client", "42501",
+        'cross-tenant read of tenant table "public.clients"', kind: "cross_tenant_read") do
+  in_request { Invoice.find(OWN[0]).update_column(:client_id, OTHER_CLIENT) }
+end
+passes("where(id: a relation over another firm's payments) sees none of them") do
+  in_request { expect_eq(Invoice.where(id: Payment.where(invoice_id: OTHER[0..2]).select(:invoice_id)).count, 0) }
 end
 refused("unscoped where over all firms", "42501",
         'cross-tenant read of tenant table "public.invoices"', kind: "cross_tenant_read") do
