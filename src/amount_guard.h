@@ -59,7 +59,6 @@ extern const char *amount_statement_command(void);
 extern CommandId amount_statement_command_id(void);
 
 /* row_locks.c */
-extern void row_locks_init(void);
 extern void row_locks_watch(QueryDesc *queryDesc);
 extern bool row_locked_before_statement(Relation rel, ItemPointer tid);
 

@@ -65,7 +65,7 @@
 char	   *tenant_guard_cluster_secret = NULL;
 char	   *tenant_guard_cluster_proof = NULL;
 
-static bool citus_loaded = false;
+bool		citus_loaded = false;
 
 /* The PGOPTIONS the server was started with, before we added the proof. */
 static char *original_pgoptions = NULL;
@@ -128,12 +128,6 @@ citus_cluster_init(void)
 	citus_loaded = GetConfigOption("citus.node_conninfo", true, false) != NULL;
 	if (citus_loaded)
 		watch_application_name();
-}
-
-bool
-citus_is_loaded(void)
-{
-	return citus_loaded;
 }
 
 /*

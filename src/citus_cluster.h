@@ -17,7 +17,16 @@ extern char *tenant_guard_cluster_secret;
 extern char *tenant_guard_cluster_proof;
 
 extern void citus_cluster_init(void);
-extern bool citus_is_loaded(void);
+
+/* Is Citus loaded in this server?  Inline: every statement asks. */
+extern PGDLLIMPORT bool citus_loaded;
+
+static inline bool
+citus_is_loaded(void)
+{
+	return citus_loaded;
+}
+
 extern bool citus_internal_connection(void);
 extern bool citus_internal_planning(const char *query_string);
 extern Oid	citus_shard_table(Oid relid);

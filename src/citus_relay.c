@@ -208,13 +208,11 @@ relay_emit_log_hook(ErrorData *edata)
 
 /*
  * Open a window around a statement's execution (ExecutorRun,
- * ProcessUtility); false, and nothing to close, without Citus.
+ * ProcessUtility), Citus being loaded (citus_relay_begin); true.
  */
 bool
-citus_relay_begin(void)
+citus_relay_begin_window(void)
 {
-	if (!citus_is_loaded())
-		return false;
 	if (window_depth++ > 0)
 		return true;
 	cross_tenant_recorded_here = false;

@@ -62,6 +62,10 @@ is_update_lock(RowMarkType markType)
 	return markType == ROW_MARK_EXCLUSIVE || markType == ROW_MARK_NOKEYEXCLUSIVE;
 }
 
+static void row_locks_xact_callback(XactEvent event, void *arg);
+static void row_locks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+									   SubTransactionId parentSubid, void *arg);
+
 static void
 remember_locked_row(Oid relid, ItemPointer tid, CommandId cid)
 {
@@ -71,7 +75,16 @@ remember_locked_row(Oid relid, ItemPointer tid, CommandId cid)
 
 	if (locked_rows == NULL)
 	{
+		static bool callbacks_registered = false;
 		HASHCTL		ctl;
+
+		/* at the first row, so that other sessions' transactions pay nothing */
+		if (!callbacks_registered)
+		{
+			RegisterXactCallback(row_locks_xact_callback, NULL);
+			RegisterSubXactCallback(row_locks_subxact_callback, NULL);
+			callbacks_registered = true;
+		}
 
 		ctl.keysize = sizeof(LockedRowKey);
 		ctl.entrysize = sizeof(LockedRow);
@@ -225,9 +238,3 @@ row_locks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
-void
-row_locks_init(void)
-{
-	RegisterXactCallback(row_locks_xact_callback, NULL);
-	RegisterSubXactCallback(row_locks_subxact_callback, NULL);
-}

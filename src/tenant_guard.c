@@ -795,7 +795,6 @@ _PG_init(void)
 
 	extension_state_init();
 	tenant_catalog_init();
-	row_locks_init();
 	break_glass_init();
 
 	audit_writer_register_launcher();
