@@ -20,6 +20,7 @@ OBJS = \
 	src/extension_state.o \
 	src/tenant_catalog.o \
 	src/registry_cache.o \
+	src/registry_shared.o \
 	src/catalog_functions.o \
 	src/violation.o \
 	src/signed_context.o \

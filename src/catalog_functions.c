@@ -32,6 +32,7 @@
 #include "executor/spi.h"
 #include "extension_state.h"
 #include "funcapi.h"
+#include "registry_shared.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
@@ -127,8 +128,9 @@ registry_changed(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("registry_changed() must be fired AFTER the change")));
 
-	/* every backend's copy of the registry (registry_cache.c) */
+	/* every backend's copy of the registry (registry_cache.c), and the shared one */
 	CacheInvalidateRelcache(trigdata->tg_relation);
+	registry_shared_note_change();
 	/*
 	 * Citus shards follow their distributed table's entry without being its
 	 * inheritance children: with Citus loaded, every cached answer goes.

@@ -73,6 +73,7 @@ forget_state(void)
 	amount_guard_oid = InvalidOid;
 	upsert_same_tenant_oid = InvalidOid;
 	upsert_keep_tenant_oid = InvalidOid;
+	memset(&registry_columns, 0, sizeof(registry_columns));
 }
 
 static void
@@ -128,17 +129,6 @@ compute_state(void)
 		was_absent = true;
 		return;
 	}
-	/*
-	 * The registry's columns by name, so that the install script is the
-	 * one place that defines them.
-	 */
-	registry_columns.relid = get_attnum(registry, "relid");
-	registry_columns.tenant_column = get_attnum(registry, "tenant_column");
-	registry_columns.excluded = get_attnum(registry, "excluded");
-	if (registry_columns.relid <= 0 || registry_columns.tenant_column <= 0 ||
-		registry_columns.excluded <= 0)
-		elog(ERROR, "tenant_guard.registry lacks the columns relid, tenant_column and excluded");
-
 	schema_oid = nsp;
 	registry_relid = registry;
 	registry_index_oid = index;
@@ -244,11 +234,27 @@ extension_upsert_keep_tenant_oid(void)
 	return upsert_keep_tenant_oid;
 }
 
-/* The registry's column numbers; the extension must be active. */
+/*
+ * The registry's column numbers; the extension must be active.  Looked up
+ * by name, so that the install script is the one place that defines them,
+ * and only when the table is read: a session that takes the registry from
+ * its shared copy (registry_shared.c) never needs them.
+ */
 const RegistryColumns *
 extension_registry_columns(void)
 {
 	Assert(extension_is_active());
+	if (registry_columns.relid == InvalidAttrNumber)
+	{
+		RegistryColumns columns;
+
+		columns.relid = get_attnum(registry_relid, "relid");
+		columns.tenant_column = get_attnum(registry_relid, "tenant_column");
+		columns.excluded = get_attnum(registry_relid, "excluded");
+		if (columns.relid <= 0 || columns.tenant_column <= 0 || columns.excluded <= 0)
+			elog(ERROR, "tenant_guard.registry lacks the columns relid, tenant_column and excluded");
+		registry_columns = columns;
+	}
 	return &registry_columns;
 }
 

@@ -12,6 +12,10 @@
  * databases, its file has no pages, the table is not even opened, and
  * nobody needs to walk a partition's ancestors at all.
  *
+ * A new session copies the table from the database's copy in shared
+ * memory when there is one (registry_shared.c), and offers what it read
+ * otherwise.
+ *
  * Every change to the registry invalidates the registry relation itself
  * (its trigger, catalog_functions.c), and every backend then drops its copy
  * (extension_state.c calls tenant_catalog_reset, which calls
@@ -27,6 +31,8 @@
 
 #include "registry_cache.h"
 
+#include "registry_shared.h"
+
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -41,49 +47,85 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-typedef struct RegistryEntry
-{
-	Oid			relid;			/* hash key */
-	bool		excluded;
-	NameData	tenant_column;	/* empty when excluded */
-} RegistryEntry;
+/* Entries of the hash table: RegistryRow, whose relid is the key. */
+typedef RegistryRow RegistryEntry;
 
 static HTAB *entries = NULL;
 static long entry_count = 0;
 static bool loaded = false;
 static uint64 resets = 0;
 
+/* Whether a registered relation has children; worked out when asked. */
+static bool children_known = false;
+static bool has_children = false;
+
 void
 registry_cache_reset(void)
 {
 	resets++;
+	children_known = false;
 	loaded = false;
 }
 
 static void
-add_row(HeapTuple tuple, TupleDesc desc, const RegistryColumns *columns)
+add_entry(const RegistryRow *row)
+{
+	RegistryEntry *entry = hash_search(entries, &row->relid, HASH_ENTER, NULL);
+
+	*entry = *row;
+	entry_count++;
+}
+
+/* One row of the table, as the caches keep it; false for a row without a relation. */
+static bool
+read_row(HeapTuple tuple, TupleDesc desc, const RegistryColumns *columns, RegistryRow *row)
 {
 	bool		isnull;
-	Datum		relid = heap_getattr(tuple, columns->relid, desc, &isnull);
-	Datum		value;
-	RegistryEntry *entry;
-	Oid			key;
+	Datum		value = heap_getattr(tuple, columns->relid, desc, &isnull);
 
 	if (isnull)
-		return;
-	key = DatumGetObjectId(relid);
-	entry = hash_search(entries, &key, HASH_ENTER, NULL);
+		return false;
+	memset(row, 0, sizeof(RegistryRow));
+	row->relid = DatumGetObjectId(value);
 	value = heap_getattr(tuple, columns->excluded, desc, &isnull);
-	entry->excluded = !isnull && DatumGetBool(value);
+	row->excluded = !isnull && DatumGetBool(value);
 	value = heap_getattr(tuple, columns->tenant_column, desc, &isnull);
 	if (isnull)
-	{
-		entry->excluded = true;
-		memset(&entry->tenant_column, 0, sizeof(NameData));
-	}
+		row->excluded = true;
 	else
-		namestrcpy(&entry->tenant_column, NameStr(*DatumGetName(value)));
-	entry_count++;
+		namestrcpy(&row->tenant_column, NameStr(*DatumGetName(value)));
+	return true;
+}
+
+/*
+ * Read the table into the hash table, and offer what was read as the
+ * database's shared copy (registry_shared.c) under ticket.
+ */
+static void
+read_table(uint64 ticket, RegistryRow *rows)
+{
+	const RegistryColumns *columns = extension_registry_columns();
+	Oid			relid = extension_registry_relid();
+	Relation	registry;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	RegistryRow row;
+	int			count = 0;
+
+	registry = table_open(relid, AccessShareLock);
+	scan = systable_beginscan(registry, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		if (!read_row(tuple, RelationGetDescr(registry), columns, &row))
+			continue;
+		add_entry(&row);
+		if (count < REGISTRY_SHARED_ROWS)
+			rows[count] = row;
+		count++;
+	}
+	systable_endscan(scan);
+	table_close(registry, AccessShareLock);
+	registry_shared_offer(ticket, relid, rows, count);
 }
 
 /*
@@ -125,11 +167,10 @@ registry_has_no_pages(void)
 static void
 load_entries(void)
 {
-	const RegistryColumns *columns = extension_registry_columns();
 	HASHCTL		ctl;
-	Relation	registry;
-	SysScanDesc scan;
-	HeapTuple	tuple;
+	RegistryRow *rows;
+	uint64		ticket;
+	int			count;
 	uint64		resets_before = resets;
 
 	if (entries != NULL)
@@ -148,12 +189,14 @@ load_entries(void)
 						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	entry_count = 0;
 
-	registry = table_open(extension_registry_relid(), AccessShareLock);
-	scan = systable_beginscan(registry, InvalidOid, false, NULL, 0, NULL);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-		add_row(tuple, RelationGetDescr(registry), columns);
-	systable_endscan(scan);
-	table_close(registry, AccessShareLock);
+	/* the database's shared copy, else the table */
+	rows = palloc(sizeof(RegistryRow) * REGISTRY_SHARED_ROWS);
+	count = registry_shared_copy(extension_registry_relid(), rows, &ticket);
+	for (int i = 0; i < count; i++)
+		add_entry(&rows[i]);
+	if (count < 0)
+		read_table(ticket, rows);
+	pfree(rows);
 
 	/* a reset while reading: answer from this copy, read again next time */
 	loaded = (resets == resets_before);
@@ -189,4 +232,66 @@ registry_is_empty(void)
 	if (!loaded)
 		load_entries();
 	return entry_count == 0;
+}
+
+/* Has the relation children, by its pg_class row (none once it is gone)? */
+static bool
+relation_has_children(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		result;
+
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	result = ((Form_pg_class) GETSTRUCT(tuple))->relhassubclass;
+	ReleaseSysCache(tuple);
+	return result;
+}
+
+/*
+ * Can any relation inherit an entry: has a registered or excluded relation
+ * partitions or inheritance children?  Most registries name plain tables,
+ * and then no relation's ancestors need to be looked up (pg_inherits, a
+ * relcache entry and an index scan in a session's first statement).  A
+ * relation that gains its first child has its pg_class row updated, whose
+ * invalidation reaches every session before it can plan a statement on the
+ * child (registry_cache_relation_changed).
+ */
+bool
+registry_entries_have_children(void)
+{
+	HASH_SEQ_STATUS status;
+	RegistryEntry *entry;
+	bool		found = false;
+
+	if (!loaded)
+		load_entries();
+	if (children_known)
+		return has_children;
+	if (entry_count > 0)
+	{
+		hash_seq_init(&status, entries);
+		while ((entry = hash_seq_search(&status)) != NULL)
+		{
+			if (!found && relation_has_children(entry->relid))
+				found = true;
+		}
+	}
+	has_children = found;
+	children_known = true;
+	return has_children;
+}
+
+/*
+ * A relcache invalidation (relid, or InvalidOid for all): a registered
+ * relation may have gained children.  Known children stay known until the
+ * registry changes.
+ */
+void
+registry_cache_relation_changed(Oid relid)
+{
+	if (!children_known || has_children || entries == NULL)
+		return;
+	if (!OidIsValid(relid) || hash_search(entries, &relid, HASH_FIND, NULL) != NULL)
+		children_known = false;
 }

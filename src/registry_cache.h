@@ -14,5 +14,7 @@
 extern bool registry_entry(Oid relid, bool *excluded, NameData *column);
 extern bool registry_is_empty(void);
 extern void registry_cache_reset(void);
+extern bool registry_entries_have_children(void);
+extern void registry_cache_relation_changed(Oid relid);
 
 #endif							/* TENANT_GUARD_REGISTRY_CACHE_H */

@@ -72,6 +72,7 @@ forget_relation(Datum arg, Oid relid)
 {
 	invalidation_count++;
 	last_entry = NULL;
+	registry_cache_relation_changed(relid);
 	if (tenant_cache == NULL)
 		return;
 	if (relid == InvalidOid)
@@ -167,6 +168,8 @@ registry_lookup_with_ancestors(Oid relid, bool *excluded, NameData *column)
 	if (OidIsValid(table) &&
 		registry_lookup_with_ancestors(table, excluded, column))
 		return true;
+	if (!registry_entries_have_children())
+		return false;
 	queue = direct_parents(relid);
 	seen = list_make1_oid(relid);
 	while (queue != NIL)

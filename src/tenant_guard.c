@@ -34,6 +34,7 @@
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
 #include "plan_carrier.h"
+#include "registry_shared.h"
 #include "row_checks.h"
 #include "row_verification.h"
 #include "scope_values.h"
@@ -68,6 +69,7 @@ tenant_guard_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	audit_queue_request_shmem();
+	registry_shared_request_shmem();
 }
 
 static void
@@ -76,6 +78,7 @@ tenant_guard_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	audit_queue_init_shmem();
+	registry_shared_init_shmem();
 }
 
 /* Can the statement update rows: anything but a plain SELECT. */
