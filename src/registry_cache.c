@@ -45,6 +45,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 /* Entries of the hash table: RegistryRow, whose relid is the key. */
@@ -111,9 +112,16 @@ read_table(uint64 ticket, RegistryRow *rows)
 	HeapTuple	tuple;
 	RegistryRow row;
 	int			count = 0;
+	Snapshot	snapshot;
 
+	/*
+	 * A snapshot taken now, after the ticket: the catalog snapshot may be
+	 * older than a change whose commit the ticket already follows, and
+	 * what is read here may become every new session's copy.
+	 */
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	registry = table_open(relid, AccessShareLock);
-	scan = systable_beginscan(registry, InvalidOid, false, NULL, 0, NULL);
+	scan = systable_beginscan(registry, InvalidOid, false, snapshot, 0, NULL);
 	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 	{
 		if (!read_row(tuple, RelationGetDescr(registry), columns, &row))
@@ -125,6 +133,7 @@ read_table(uint64 ticket, RegistryRow *rows)
 	}
 	systable_endscan(scan);
 	table_close(registry, AccessShareLock);
+	UnregisterSnapshot(snapshot);
 	registry_shared_offer(ticket, relid, rows, count);
 }
 
