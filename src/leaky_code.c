@@ -175,11 +175,32 @@ node_runs_code(Node *node)
 	}
 }
 
+/*
+ * ARRAY[1, 2, ...] of constants, as the parser makes of IN (1, 2, ...)
+ * before the planner folds it: it runs no code and reads no row.  Told in a
+ * loop, so that the walkers that look at a statement before it is planned
+ * cost a test per element of a long IN list, not a walk of each.
+ */
+bool
+is_constant_array(Node *node)
+{
+	ListCell   *lc;
+
+	if (!IsA(node, ArrayExpr) || ((ArrayExpr *) node)->multidims)
+		return false;
+	foreach(lc, ((ArrayExpr *) node)->elements)
+	{
+		if (!IsA(lfirst(lc), Const))
+			return false;
+	}
+	return true;
+}
+
 /* Any such code in the expression, whether or not it reads a column. */
 static bool
 runs_code_anywhere(Node *node, void *context)
 {
-	if (node == NULL)
+	if (node == NULL || is_constant_array(node))
 		return false;
 	if (IsA(node, Query) || node_runs_code(node))
 		return true;
@@ -220,6 +241,14 @@ expression_may_leak(Node *node)
 			return call_may_leak(((OpExpr *) node)->opfuncid, ((OpExpr *) node)->args);
 		case T_FuncExpr:
 			return call_may_leak(((FuncExpr *) node)->funcid, ((FuncExpr *) node)->args);
+		case T_ScalarArrayOpExpr:
+			set_sa_opfuncid((ScalarArrayOpExpr *) node);
+			return call_may_leak(((ScalarArrayOpExpr *) node)->opfuncid,
+								 ((ScalarArrayOpExpr *) node)->args);
+		case T_ArrayExpr:
+			if (is_constant_array(node))
+				return false;
+			return contain_leaked_vars(node) || runs_code_anywhere(node, NULL);
 		default:
 			return contain_leaked_vars(node) || runs_code_anywhere(node, NULL);
 	}

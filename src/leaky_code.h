@@ -14,6 +14,7 @@
 #include "nodes/nodes.h"
 
 extern bool expression_may_leak(Node *node);
+extern bool is_constant_array(Node *node);
 extern bool node_runs_code(Node *node);
 
 #endif							/* TENANT_GUARD_LEAKY_CODE_H */

@@ -262,7 +262,7 @@ is_tenant_value(PlannerInfo *root, Node *node)
 		node = (Node *) ((RelabelType *) node)->arg;
 	if (node == NULL)
 		return false;
-	if (IsA(node, Const))
+	if (IsA(node, Const) || is_constant_array(node))
 		return true;
 	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN)
 		return true;

@@ -54,13 +54,15 @@ declare -gA WORKLOAD=(
 	[point_context]="point select, prepared, tenant context set|bench|-M prepared -f point_select.sql|0.99|tenant|context"
 	[pk_select_verified]="primary-key select, row-verified, prepared|bench|-M prepared -f pk_select.sql|0.97|tenant|context"
 	[pk_update_verified]="primary-key update, row-verified, prepared|bench|-M prepared -f pk_update.sql|0.97|tenant|context"
+	[in_firms_simple]="scope over 1,000 tenants (IN list), simple|bench|-M simple -f in_firms.sql|0.98|tenant"
+	[left_join_simple]="inner and left join scoped through their conditions, simple|bench|-M simple -f left_join.sql|0.98|tenant"
 	[pk_select_verified_simple]="primary-key select, row-verified, simple|bench|-M simple -f pk_select.sql|0.97|tenant|context"
 	[pk_update_verified_simple]="primary-key update, row-verified, simple|bench|-M simple -f pk_update.sql|0.97|tenant|context"
 	# not in the table: the audit-trail phase of run.sh runs it in log mode
 	[audit_unscoped]="point select without its scope, prepared|bench|-M prepared -f point_select_unscoped.sql|0.80|audit"
 )
 # shellcheck disable=SC2034
-BENCH_ALL_WORKLOADS=point_prepared,point_simple,join3,amount_update,select_only,point_simple_many,point_context,pk_select_verified,pk_update_verified,pk_select_verified_simple,pk_update_verified_simple
+BENCH_ALL_WORKLOADS=point_prepared,point_simple,join3,amount_update,select_only,point_simple_many,point_context,pk_select_verified,pk_update_verified,pk_select_verified_simple,pk_update_verified_simple,in_firms_simple,left_join_simple
 
 # postgresql.conf lines that every benchmark cluster shares, after those of
 # tg_start_cluster (which also sets fsync = off).  No autovacuum, so that a
