@@ -235,27 +235,32 @@ extension_upsert_keep_tenant_oid(void)
 }
 
 /*
- * The registry's column numbers; the extension must be active.  Looked up
- * by name, so that the install script is the one place that defines them,
- * and only when the table is read: a session that takes the registry from
- * its shared copy (registry_shared.c) never needs them.
+ * The registry's column numbers, into *columns; the extension must be
+ * active.  Looked up by name, so that the install script is the one place
+ * that defines them, and only when the table is read: a session that takes
+ * the registry from its shared copy (registry_shared.c) never needs them.
+ * A copy for the caller, since the look-ups, and the caller's opening of
+ * the table, can take in an invalidation that forgets them.
  */
-const RegistryColumns *
-extension_registry_columns(void)
+void
+extension_registry_columns(RegistryColumns *columns)
 {
+	Oid			registry;
+
 	Assert(extension_is_active());
+	registry = registry_relid;
 	if (registry_columns.relid == InvalidAttrNumber)
 	{
-		RegistryColumns columns;
-
-		columns.relid = get_attnum(registry_relid, "relid");
-		columns.tenant_column = get_attnum(registry_relid, "tenant_column");
-		columns.excluded = get_attnum(registry_relid, "excluded");
-		if (columns.relid <= 0 || columns.tenant_column <= 0 || columns.excluded <= 0)
+		columns->relid = get_attnum(registry, "relid");
+		columns->tenant_column = get_attnum(registry, "tenant_column");
+		columns->excluded = get_attnum(registry, "excluded");
+		if (columns->relid <= 0 || columns->tenant_column <= 0 || columns->excluded <= 0)
 			elog(ERROR, "tenant_guard.registry lacks the columns relid, tenant_column and excluded");
-		registry_columns = columns;
+		if (registry == registry_relid)
+			registry_columns = *columns;
+		return;
 	}
-	return &registry_columns;
+	*columns = registry_columns;
 }
 
 void

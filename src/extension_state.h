@@ -38,7 +38,7 @@ extension_is_active(void)
 extern Oid	extension_schema_oid(void);
 extern Oid	extension_registry_relid(void);
 extern Oid	extension_registry_index_oid(void);
-extern const RegistryColumns *extension_registry_columns(void);
+extern void extension_registry_columns(RegistryColumns *columns);
 extern Oid	extension_amount_guard_oid(void);
 extern Oid	extension_upsert_same_tenant_oid(void);
 extern Oid	extension_upsert_keep_tenant_oid(void);

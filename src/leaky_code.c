@@ -26,6 +26,7 @@
 #include "leaky_code.h"
 
 #include "access/transam.h"
+#include "catalog/pg_proc.h"
 
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
@@ -177,21 +178,40 @@ node_runs_code(Node *node)
 
 /*
  * ARRAY[1, 2, ...] of constants, as the parser makes of IN (1, 2, ...)
- * before the planner folds it: it runs no code and reads no row.  Told in a
- * loop, so that the walkers that look at a statement before it is planned
- * cost a test per element of a long IN list, not a walk of each.
+ * before the planner folds it: constants, each maybe cast by an immutable
+ * function (int4 to int8 for a bigint column), which the planner computes
+ * once, before any row is read.  Told in a loop, so that the walkers that
+ * look at a statement before it is planned cost a test per element of a
+ * long IN list, not a walk of each.
  */
 bool
 is_constant_array(Node *node)
 {
+	Oid			immutable_cast = InvalidOid;
 	ListCell   *lc;
 
 	if (!IsA(node, ArrayExpr) || ((ArrayExpr *) node)->multidims)
 		return false;
 	foreach(lc, ((ArrayExpr *) node)->elements)
 	{
-		if (!IsA(lfirst(lc), Const))
+		Node	   *element = lfirst(lc);
+		FuncExpr   *cast;
+
+		while (IsA(element, RelabelType))
+			element = (Node *) ((RelabelType *) element)->arg;
+		if (IsA(element, Const))
+			continue;
+		if (!IsA(element, FuncExpr))
 			return false;
+		cast = (FuncExpr *) element;
+		if (list_length(cast->args) != 1 || !IsA(linitial(cast->args), Const) || cast->funcretset)
+			return false;
+		if (cast->funcid != immutable_cast)
+		{
+			if (func_volatile(cast->funcid) != PROVOLATILE_IMMUTABLE)
+				return false;
+			immutable_cast = cast->funcid;
+		}
 	}
 	return true;
 }

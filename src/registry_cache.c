@@ -35,6 +35,7 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "access/table.h"
 #include "catalog/pg_class.h"
 #include "extension_state.h"
@@ -105,8 +106,9 @@ read_row(HeapTuple tuple, TupleDesc desc, const RegistryColumns *columns, Regist
 static void
 read_table(uint64 ticket, RegistryRow *rows)
 {
-	const RegistryColumns *columns = extension_registry_columns();
+	/* copies: opening the table takes in invalidations, which reset them */
 	Oid			relid = extension_registry_relid();
+	RegistryColumns columns;
 	Relation	registry;
 	SysScanDesc scan;
 	HeapTuple	tuple;
@@ -117,14 +119,23 @@ read_table(uint64 ticket, RegistryRow *rows)
 	/*
 	 * A snapshot taken now, after the ticket: the catalog snapshot may be
 	 * older than a change whose commit the ticket already follows, and
-	 * what is read here may become every new session's copy.
+	 * what is read here may become every new session's copy.  A parallel
+	 * worker cannot take one: it reads with the catalog snapshot and offers
+	 * nothing.
 	 */
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	extension_registry_columns(&columns);
+	if (IsInParallelMode())
+	{
+		snapshot = NULL;
+		ticket = 0;
+	}
+	else
+		snapshot = RegisterSnapshot(GetLatestSnapshot());
 	registry = table_open(relid, AccessShareLock);
 	scan = systable_beginscan(registry, InvalidOid, false, snapshot, 0, NULL);
 	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 	{
-		if (!read_row(tuple, RelationGetDescr(registry), columns, &row))
+		if (!read_row(tuple, RelationGetDescr(registry), &columns, &row))
 			continue;
 		add_entry(&row);
 		if (count < REGISTRY_SHARED_ROWS)
@@ -133,7 +144,8 @@ read_table(uint64 ticket, RegistryRow *rows)
 	}
 	systable_endscan(scan);
 	table_close(registry, AccessShareLock);
-	UnregisterSnapshot(snapshot);
+	if (snapshot != NULL)
+		UnregisterSnapshot(snapshot);
 	registry_shared_offer(ticket, relid, rows, count);
 }
 
@@ -277,6 +289,14 @@ registry_entries_have_children(void)
 		load_entries();
 	if (children_known)
 		return has_children;
+
+	/*
+	 * Known before the look-ups, which can take locks and so take in
+	 * invalidations: one for a registered relation, or a reset, makes it
+	 * unknown again, and the answer then is the careful one.
+	 */
+	children_known = true;
+	has_children = false;
 	if (entry_count > 0)
 	{
 		hash_seq_init(&status, entries);
@@ -287,8 +307,7 @@ registry_entries_have_children(void)
 		}
 	}
 	has_children = found;
-	children_known = true;
-	return has_children;
+	return has_children || !children_known;
 }
 
 /*

@@ -17,16 +17,22 @@
  * repeats one.
  *
  * Who empties it.  A transaction that changes the registry (its trigger,
- * catalog_functions.c, calls registry_shared_note_change) moves its
- * database's copy to a new generation when it commits: the commit callback
- * runs after the change is visible and before the commit's invalidations
- * reach the other sessions, which then read the table, or a copy made
- * after the change.  Until it commits, its own session reads the table,
- * which shows it its own change.  A prepared transaction that changed the
- * registry may commit from any session: the copies are given up for the
- * life of the server.  A standby replays changes without running the
- * trigger, so it never uses a copy; nor does a server that did not load
- * tenant_guard through shared_preload_libraries.
+ * catalog_functions.c, calls registry_shared_note_change) marks its
+ * database's copy as changing just before it commits, and moves it to a new
+ * generation once the commit is done: from the first mark to the second
+ * nobody takes or keeps a copy, since a session may see the change before
+ * the commit callback runs.  The commit's invalidations reach the other
+ * sessions after that, and they read the table or a copy made after the
+ * change.  Until it commits, its own session reads the table, which shows
+ * it its own change.  A commit that fails after the first mark retires the
+ * copy as well; a backend that dies in between leaves the copy changing
+ * until the server restarts: safe, only slower.
+ *
+ * Who never uses one.  A server that allows prepared transactions
+ * (max_prepared_transactions > 0): a prepared change commits from any
+ * session, also after a restart, without the trigger or this session's
+ * callback.  A standby, which replays changes without running the trigger.
+ * A server that did not load tenant_guard through shared_preload_libraries.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,6 +40,7 @@
 
 #include "registry_shared.h"
 
+#include "access/twophase.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "miscadmin.h"
@@ -51,6 +58,7 @@ typedef struct SharedDatabase
 	Oid			registry;		/* the table the entries were read from */
 	uint64		generation;
 	bool		valid;			/* the entries are the generation's contents */
+	int			changing;		/* transactions between their two marks */
 	int			count;
 	RegistryRow rows[SHARED_ENTRIES];
 } SharedDatabase;
@@ -59,7 +67,6 @@ typedef struct SharedRegistries
 {
 	LWLock	   *lock;
 	uint64		last_generation;
-	bool		given_up;		/* a prepared transaction changed a registry */
 	int			next_victim;
 	SharedDatabase databases[SHARED_DATABASES];
 } SharedRegistries;
@@ -68,6 +75,8 @@ static SharedRegistries *shared = NULL;
 
 /* This transaction changed the registry of this database. */
 static bool changed_here = false;
+/* ... and marked its copy as changing, at PRE_COMMIT. */
+static bool marked_changing = false;
 static bool callback_registered = false;
 
 void
@@ -97,7 +106,8 @@ registry_shared_init_shmem(void)
 static bool
 usable(void)
 {
-	return shared != NULL && !changed_here && !RecoveryInProgress();
+	return shared != NULL && !changed_here && max_prepared_xacts == 0 &&
+		!RecoveryInProgress();
 }
 
 /* The database's copy, or NULL; the lock is held. */
@@ -132,6 +142,7 @@ make_database(void)
 	db->registry = InvalidOid;
 	db->generation = ++shared->last_generation;
 	db->valid = false;
+	db->changing = 0;
 	db->count = 0;
 	return db;
 }
@@ -152,8 +163,8 @@ registry_shared_copy(Oid registry, RegistryRow *rows, uint64 *ticket)
 	if (!usable())
 		return -1;
 	LWLockAcquire(shared->lock, LW_SHARED);
-	db = shared->given_up ? NULL : find_database();
-	if (db != NULL && db->valid && db->registry == registry)
+	db = find_database();
+	if (db != NULL && db->valid && db->changing == 0 && db->registry == registry)
 	{
 		count = db->count;
 		memcpy(rows, db->rows, sizeof(RegistryRow) * count);
@@ -161,7 +172,7 @@ registry_shared_copy(Oid registry, RegistryRow *rows, uint64 *ticket)
 	else if (db != NULL)
 		*ticket = db->generation;
 	LWLockRelease(shared->lock);
-	if (count >= 0 || *ticket != 0 || shared->given_up)
+	if (count >= 0 || *ticket != 0)
 		return count;
 
 	/* no copy yet: make one, whose generation the read must keep */
@@ -187,7 +198,7 @@ registry_shared_offer(uint64 ticket, Oid registry, const RegistryRow *rows, int 
 		return;
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	db = find_database();
-	if (db != NULL && db->generation == ticket && !shared->given_up)
+	if (db != NULL && db->generation == ticket && db->changing == 0)
 	{
 		db->registry = registry;
 		db->count = count;
@@ -197,42 +208,56 @@ registry_shared_offer(uint64 ticket, Oid registry, const RegistryRow *rows, int 
 	LWLockRelease(shared->lock);
 }
 
+/* Mark the database's copy, under the lock: changing, or changed. */
 static void
-registry_shared_xact_callback(XactEvent event, void *arg)
+mark(bool committing)
 {
 	SharedDatabase *db;
 
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	db = find_database();
+	if (db == NULL && committing)
+		db = make_database();
+	if (db != NULL && committing)
+	{
+		db->changing++;
+		db->valid = false;
+	}
+	else if (db != NULL)
+	{
+		if (db->changing > 0)
+			db->changing--;
+		db->generation = ++shared->last_generation;
+	}
+	LWLockRelease(shared->lock);
+}
+
+static void
+registry_shared_xact_callback(XactEvent event, void *arg)
+{
 	if (!changed_here)
 		return;
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+			if (shared != NULL && !marked_changing)
+			{
+				mark(true);
+				marked_changing = true;
+			}
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			if (shared != NULL)
-			{
-				LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-				db = find_database();
-				if (db != NULL)
-				{
-					db->generation = ++shared->last_generation;
-					db->valid = false;
-				}
-				LWLockRelease(shared->lock);
-			}
-			changed_here = false;
-			break;
-		case XACT_EVENT_PREPARE:
-			if (shared != NULL)
-			{
-				LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-				shared->given_up = true;
-				LWLockRelease(shared->lock);
-			}
-			changed_here = false;
-			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			changed_here = false;
+			/* a commit that failed after the first mark retires the copy too */
+			if (marked_changing)
+				mark(false);
+			changed_here = marked_changing = false;
+			break;
+		case XACT_EVENT_PREPARE:
+			changed_here = marked_changing = false;
 			break;
 		default:
 			break;

@@ -958,6 +958,7 @@ add_barriers_walker(Node *node, BarrierWalk *walk)
 {
 	Query	   *query;
 	bool		outer_exposed = walk->outer_exposed;
+	bool		joined;
 	ListCell   *lc;
 	bool		result;
 
@@ -975,7 +976,8 @@ add_barriers_walker(Node *node, BarrierWalk *walk)
 	if (!IsA(node, Query))
 		return expression_tree_walker(node, add_barriers_walker, walk);
 	query = (Query *) node;
-	add_level_barriers(query, walk, walk->joined);
+	joined = walk->joined;
+	add_level_barriers(query, walk, joined);
 	walk->joined = false;
 
 	/*
@@ -989,16 +991,17 @@ add_barriers_walker(Node *node, BarrierWalk *walk)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
+		/* its rows meet this level's joins, and those this level's rows meet */
 		if (rte->rtekind == RTE_SUBQUERY)
 		{
-			walk->joined = level_joins(query);
+			walk->joined = joined || level_joins(query);
 			(void) add_barriers_walker((Node *) rte->subquery, walk);
 		}
 	}
 	walk->outer_exposed = false;
 	foreach(lc, query->cteList)
 	{
-		walk->joined = level_joins(query);
+		walk->joined = joined || level_joins(query);
 		(void) add_barriers_walker(lfirst_node(CommonTableExpr, lc)->ctequery, walk);
 	}
 	result = query_tree_walker(query, add_barriers_walker, walk,

@@ -185,8 +185,9 @@ query_has_function_scans(Query *parse)
 
 /*
  * A statement of one level whose unscoped tables its conditions as written
- * tell (row_verification_candidate): planned once, with their row checks,
- * instead of once to find them and once more with them.  Should that
+ * tell (row_verification_candidate), instrumented for them: planned once,
+ * with their row checks, instead of once to find them and once more with
+ * them.  Should that
  * planning find more to check (a table scoped only in appearance, a scope
  * by a value the statement may change while it runs), the statement, still
  * unplanned, gets checks for all of it and is planned once more.
@@ -200,9 +201,6 @@ plan_predicted(Query *parse, Query *again, List *predicted, const char *query_st
 	PlannedStmt *result;
 	List	   *changeable;
 
-	if (!row_verification_instrument(again, predicted, NIL, row_checks))
-		return plan_judged(parse, query_string, cursorOptions, boundParams,
-						   collector, &collected);
 	result = plan_judged(again, query_string, cursorOptions, boundParams,
 						 collector, &collected);
 	changeable = list_concat_unique_oid(scope_values_changeable_tables(collector->value_checks),
@@ -288,7 +286,7 @@ planner_judging(Query *parse, const char *query_string,
 	else if (!citus_is_loaded() && scoping_guard_in_referential_query(parse))
 		row_verification_referential_checks(parse);
 
-	if (predicted != NIL)
+	if (predicted != NIL && row_verification_instrument(again, predicted, NIL, &row_checks))
 	{
 		result = plan_predicted(parse, again, predicted, query_string, cursorOptions,
 								boundParams, &collector, &row_checks);
