@@ -56,6 +56,7 @@
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "citus_cluster.h"
 #include "nodes/makefuncs.h"
@@ -346,6 +347,37 @@ predicted_findings(Query *parse, WrittenScopes *ws)
 
 
 /*
+ * Do the conditions call a function that is not immutable?  A term of
+ * the form x = ANY (ARRAY[constants]), a long IN list, is asked of its
+ * operator and x only: its constants are told in one loop
+ * (is_constant_array), not one function look-up each.
+ */
+static bool
+conditions_are_mutable(Node *quals)
+{
+	ListCell   *lc;
+
+	if (quals == NULL)
+		return false;
+	if (!is_andclause(quals))
+	{
+		ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) quals;
+
+		if (!IsA(quals, ScalarArrayOpExpr) || !is_constant_array(lsecond(saop->args)))
+			return contain_mutable_functions(quals);
+		set_sa_opfuncid(saop);
+		return func_volatile(saop->opfuncid) != PROVOLATILE_IMMUTABLE ||
+			contain_mutable_functions(linitial(saop->args));
+	}
+	foreach(lc, ((BoolExpr *) quals)->args)
+	{
+		if (conditions_are_mutable(lfirst(lc)))
+			return true;
+	}
+	return false;
+}
+
+/*
  * A condition that is not leakproof next to the scope may run before it,
  * on every row the scan reads (scope_analysis.c): under a context the
  * scope then does not exempt the table from the row checks, and a plan
@@ -402,7 +434,7 @@ row_verification_candidate(Query *parse, List **predicted)
 		return NULL;
 	note_written_scopes(parse, &ws);
 	if (parse->commandType != CMD_MERGE && plainly_scoped(&ws, &all_pinned) &&
-		(all_pinned || !contain_mutable_functions(parse->jointree->quals)) &&
+		(all_pinned || !conditions_are_mutable(parse->jointree->quals)) &&
 		!scope_may_come_after_leaky_code(parse))
 		return NULL;
 	*predicted = predicted_findings(parse, &ws);
