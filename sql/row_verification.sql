@@ -230,6 +230,33 @@ SELECT * FROM rv.base WHERE id = 2;
 UPDATE rv.base SET id = id WHERE id = 2;
 DELETE FROM rv.parts WHERE id = 2;
 
+-- the nullable side of an outer join is scoped by its ON clause, from the
+-- value pinned on the other side: checked by value, no row check needed
+SET tenant_guard.tenant = '1';
+SELECT c.id, count(i.id) FROM rv.clients c
+  LEFT JOIN rv.invoices i ON i.client_id = c.id AND i.firm_id = c.firm_id
+ WHERE c.firm_id = 1 AND c.id = 1 GROUP BY c.id;
+SELECT c.id, count(i.id) FROM rv.invoices i
+  RIGHT JOIN rv.clients c ON i.client_id = c.id AND i.firm_id = c.firm_id
+ WHERE c.firm_id = 1 AND c.id = 1 GROUP BY c.id;
+SELECT c.id, count(i.id) FROM rv.clients c
+  LEFT JOIN rv.invoices i ON i.client_id = c.id AND i.firm_id = c.firm_id
+ WHERE c.firm_id = 2 AND c.id = 11 GROUP BY c.id;
+-- code that is not leakproof in an ON clause, next to scoped tables, sees
+-- none of another tenant's rows: the scans get their checks first
+CREATE FUNCTION rv.sees_firm_2(text) RETURNS boolean COST 0.0001 LANGUAGE plpgsql
+  AS $$BEGIN IF $1 IN ('client 11', 'client 12', 'client 13', 'client 14', 'client 15',
+	'client 16', 'client 17', 'client 18', 'client 19', 'client 20') THEN
+	RAISE NOTICE 'saw %', $1; END IF; RETURN true; END$$;
+SELECT i.id, c.name FROM rv.invoices i
+  JOIN rv.clients c ON c.id = i.client_id AND c.firm_id = i.firm_id AND rv.sees_firm_2(c.name)
+ WHERE i.firm_id = 1 AND i.id = 60;
+SET enable_nestloop = off; SET enable_mergejoin = off;
+SELECT count(*) FROM rv.invoices i
+  JOIN rv.clients c ON c.id = i.client_id AND c.firm_id = i.firm_id AND rv.sees_firm_2(c.name)
+ WHERE i.firm_id = 1 AND i.id IN (60, 80);
+RESET enable_nestloop; RESET enable_mergejoin;
+
 -- a parent without a tenant column whose inheritance children have one:
 -- each child with the column is checked; the rows of the parent itself and
 -- of a child without one belong to no tenant and pass

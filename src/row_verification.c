@@ -133,7 +133,11 @@ typedef struct WrittenScopes
 	AttrNumber *tenant_attnum;	/* [rti], InvalidAttrNumber: no tenant table */
 	char	   *scope;			/* [rti], a ScopeAsWritten */
 	List	   *equal_pairs;	/* rti, rti, ... of equal tenant columns */
+	List	   *outer_pairs;	/* rti, rti: the second equals the first where it has a row */
 } WrittenScopes;
+
+static void walk_jointree(Node *node, bool nullable, Bitmapset **in_tree,
+						  Bitmapset **nullable_rtis);
 
 /* The relation of the first column a term reads at this level, or 0. */
 static bool
@@ -202,13 +206,60 @@ note_terms(Node *quals, WrittenScopes *ws)
 }
 
 /*
+ * The ON clause of an outer join, for the relations on its nullable side:
+ * a term of their own scopes them (the planner pushes it down to their
+ * scan), and an equality of one of their tenant columns with the other
+ * side's passes a value pinned there on to them (the planner derives
+ * "column = value" for the nullable side), but not back.  Terms on the
+ * other side's relations filter none of its rows.
+ */
+static void
+note_outer_join_conditions(Node *quals, Node *nullable_side, WrittenScopes *ws)
+{
+	Bitmapset  *nullable = NULL;
+	Bitmapset  *unused = NULL;
+	List	   *terms;
+	ListCell   *lc;
+
+	walk_jointree(nullable_side, false, &nullable, &unused);
+	terms = quals == NULL ? NIL :
+		is_andclause(quals) ? ((BoolExpr *) quals)->args : list_make1(quals);
+	foreach(lc, terms)
+	{
+		Node	   *term = lfirst(lc);
+		Var		   *left;
+		Var		   *right;
+		Index		rti;
+
+		if (clause_equates_columns(term, &left, &right))
+		{
+			bool		left_nullable = bms_is_member(left->varno, nullable);
+			bool		right_nullable = bms_is_member(right->varno, nullable);
+
+			if (!is_tenant_column_of(ws, left) || !is_tenant_column_of(ws, right))
+				continue;
+			if (left_nullable && right_nullable)
+				note_term(term, ws);
+			else if (left_nullable || right_nullable)
+				ws->outer_pairs = lappend_int(lappend_int(ws->outer_pairs,
+														  left_nullable ? right->varno : left->varno),
+											  left_nullable ? left->varno : right->varno);
+		}
+		else if (first_column(term, &rti) && bms_is_member(rti, nullable))
+			note_term(term, ws);
+	}
+}
+
+/*
  * The statement's conditions that hold for every row it reads: its WHERE
- * clause and the ON clauses of inner joins reached from the FROM list
- * through inner joins only.
+ * clause, the ON clauses of inner joins, and those of outer joins for the
+ * relations on their nullable side (note_outer_join_conditions).
  */
 static void
 note_inner_conditions(Node *node, WrittenScopes *ws)
 {
+	JoinExpr   *join;
+
 	if (node == NULL)
 		return;
 	if (IsA(node, FromExpr))
@@ -218,13 +269,19 @@ note_inner_conditions(Node *node, WrittenScopes *ws)
 		foreach(lc, ((FromExpr *) node)->fromlist)
 			note_inner_conditions(lfirst(lc), ws);
 		note_terms(((FromExpr *) node)->quals, ws);
+		return;
 	}
-	else if (IsA(node, JoinExpr) && ((JoinExpr *) node)->jointype == JOIN_INNER)
-	{
-		note_inner_conditions(((JoinExpr *) node)->larg, ws);
-		note_inner_conditions(((JoinExpr *) node)->rarg, ws);
-		note_terms(((JoinExpr *) node)->quals, ws);
-	}
+	if (!IsA(node, JoinExpr))
+		return;
+	join = (JoinExpr *) node;
+	note_inner_conditions(join->larg, ws);
+	note_inner_conditions(join->rarg, ws);
+	if (join->jointype == JOIN_INNER)
+		note_terms(join->quals, ws);
+	else if (join->jointype == JOIN_LEFT)
+		note_outer_join_conditions(join->quals, join->rarg, ws);
+	else if (join->jointype == JOIN_RIGHT)
+		note_outer_join_conditions(join->quals, join->larg, ws);
 }
 
 /*
@@ -232,9 +289,11 @@ note_inner_conditions(Node *node, WrittenScopes *ws)
  * written: each by a term of its own (firm_id = $1, firm_id IN (...), ...),
  * or through equal tenant columns (j.firm_id = i.firm_id) from one pinned
  * to a single value (i.firm_id = $1), which the planner passes on?  Then
- * every scan is scoped after planning too and needs no row check.
- * Conservative: anything else (an IN list or OR passed through a join,
- * outer joins, subqueries) answers no.  Linear in the statement's size.
+ * every scan is scoped after planning too and needs no row check.  The
+ * nullable side of an outer join is scoped by its ON clause, as the planner
+ * scopes it (note_outer_join_conditions).  Conservative: anything else (an
+ * IN list or OR passed through a join, subqueries) answers no.  Linear in
+ * the statement's size.
  * *all_pinned tells whether each is pinned to a constant or parameter, so
  * that no scope value can change while the statement runs.
  */
@@ -249,6 +308,7 @@ note_written_scopes(Query *parse, WrittenScopes *ws)
 	ws->tenant_attnum = palloc0((ws->nrels + 1) * sizeof(AttrNumber));
 	ws->scope = palloc0(ws->nrels + 1);
 	ws->equal_pairs = NIL;
+	ws->outer_pairs = NIL;
 	foreach(lc, parse->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
@@ -270,6 +330,17 @@ note_written_scopes(Query *parse, WrittenScopes *ws)
 			if ((ws->scope[a] == PINNED) != (ws->scope[b] == PINNED))
 			{
 				ws->scope[ws->scope[a] == PINNED ? b : a] = PINNED;
+				grew = true;
+			}
+		}
+		for (int i = 0; i + 1 < list_length(ws->outer_pairs); i += 2)
+		{
+			int			from = list_nth_int(ws->outer_pairs, i);
+			int			to = list_nth_int(ws->outer_pairs, i + 1);
+
+			if (ws->scope[from] == PINNED && ws->scope[to] != PINNED)
+			{
+				ws->scope[to] = PINNED;
 				grew = true;
 			}
 		}
@@ -381,12 +452,32 @@ conditions_are_mutable(Node *quals)
  * A condition that is not leakproof next to the scope may run before it,
  * on every row the scan reads (scope_analysis.c): under a context the
  * scope then does not exempt the table from the row checks, and a plan
- * made without one gets them too, for when it runs under one.
+ * made without one gets them too, for when it runs under one.  ON clauses
+ * count: the planner pushes their terms down to the scans as well.
  */
+static bool
+jointree_may_leak(Node *node)
+{
+	ListCell   *lc;
+
+	if (node == NULL || IsA(node, RangeTblRef))
+		return false;
+	if (IsA(node, JoinExpr))
+		return expression_may_leak(((JoinExpr *) node)->quals) ||
+			jointree_may_leak(((JoinExpr *) node)->larg) ||
+			jointree_may_leak(((JoinExpr *) node)->rarg);
+	foreach(lc, castNode(FromExpr, node)->fromlist)
+	{
+		if (jointree_may_leak(lfirst(lc)))
+			return true;
+	}
+	return expression_may_leak(((FromExpr *) node)->quals);
+}
+
 static bool
 scope_may_come_after_leaky_code(Query *parse)
 {
-	return expression_may_leak(parse->jointree->quals);
+	return jointree_may_leak((Node *) parse->jointree);
 }
 
 /*
