@@ -134,6 +134,7 @@ typedef struct WrittenScopes
 	char	   *scope;			/* [rti], a ScopeAsWritten */
 	List	   *equal_pairs;	/* rti, rti, ... of equal tenant columns */
 	List	   *outer_pairs;	/* rti, rti: the second equals the first where it has a row */
+	Bitmapset  *nullable;		/* rtis on the nullable side of an outer join */
 } WrittenScopes;
 
 static void walk_jointree(Node *node, bool nullable, Bitmapset **in_tree,
@@ -309,6 +310,7 @@ note_written_scopes(Query *parse, WrittenScopes *ws)
 	ws->scope = palloc0(ws->nrels + 1);
 	ws->equal_pairs = NIL;
 	ws->outer_pairs = NIL;
+	ws->nullable = NULL;
 	foreach(lc, parse->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
@@ -318,6 +320,12 @@ note_written_scopes(Query *parse, WrittenScopes *ws)
 			ws->tenant_attnum[rti] = tenant_table_attnum(rte->relid);
 	}
 	note_inner_conditions((Node *) parse->jointree, ws);
+	if (ws->outer_pairs != NIL)
+	{
+		Bitmapset  *in_tree = NULL;
+
+		walk_jointree((Node *) parse->jointree, false, &in_tree, &ws->nullable);
+	}
 	/* pass pinned values on through equal tenant columns */
 	do
 	{
@@ -338,7 +346,14 @@ note_written_scopes(Query *parse, WrittenScopes *ws)
 			int			from = list_nth_int(ws->outer_pairs, i);
 			int			to = list_nth_int(ws->outer_pairs, i + 1);
 
-			if (ws->scope[from] == PINNED && ws->scope[to] != PINNED)
+			/*
+			 * from a relation on no nullable side: the planner derives a
+			 * value for the nullable side only from an equivalence that
+			 * holds for every row, not from a value an outer join's ON
+			 * clause gave another nullable relation
+			 */
+			if (ws->scope[from] == PINNED && ws->scope[to] != PINNED &&
+				!bms_is_member(from, ws->nullable))
 			{
 				ws->scope[to] = PINNED;
 				grew = true;
