@@ -178,34 +178,18 @@ show_tenant(void)
 	return setting_tenants();
 }
 
-/*
- * Split "5, 6" into trimmed values.  Each value is taken as written, so
- * that a uuid or text tenant can contain anything but a comma.  The result
- * is one block of GUC "extra" memory (tg_guc_extra_alloc), which outlives
- * every memory context.
- */
+/* Is the new value short enough, and may the setting change now? */
 static bool
-check_tenant(char **newval, void **extra, GucSource source)
+setting_may_change(const char *newval, GucSource source)
 {
-	List	   *parts = NIL;
-	ListCell   *lc;
-	char	   *tenants = *newval;
-	char	   *raw;
-	char	   *start;
-	ContextValues *parsed;
-	Size		size;
-	char	   *strings;
-	int			i = 0;
-	SignedContextCheck signature;
-
-	if (strlen(*newval) > TENANT_SETTING_MAX)
+	if (strlen(newval) > TENANT_SETTING_MAX)
 	{
 		GUC_check_errmsg("tenant_guard.tenant is longer than %d bytes", TENANT_SETTING_MAX);
 		GUC_check_errdetail("The setting is reported to the client, and clients refuse longer reports.");
 		return false;
 	}
 	if (pin_depth > 0 && source != PGC_S_TEST &&
-		strcmp(*newval, tenant_setting ? tenant_setting : "") != 0)
+		strcmp(newval, tenant_setting ? tenant_setting : "") != 0)
 	{
 		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
 		GUC_check_errmsg("tenant_guard.tenant cannot change while a statement on tenant tables runs");
@@ -214,53 +198,63 @@ check_tenant(char **newval, void **extra, GucSource source)
 		GUC_check_errhint("Change the tenant context between statements.");
 		return false;
 	}
+	return true;
+}
 
-	signature = signed_context_check(*newval, context_rules_verify_signatures(source),
-									 &tenants);
-	if (signature == SIGNED_CONTEXT_REFUSED ||
-		!context_rules_check_value(*newval, signature == SIGNED_CONTEXT_VALID, source))
-		return false;
-	raw = pstrdup(tenants);
-	start = raw;
-	if (raw[strspn(raw, " \t\r\n")] != '\0')
+/*
+ * The tenants, trimmed, into *parts (pointers into a palloc'd copy); false
+ * for an empty value between commas.  Blank tenants are no context.
+ */
+static bool
+split_tenants(const char *tenants, List **parts)
+{
+	char	   *start = pstrdup(tenants);
+
+	*parts = NIL;
+	if (start[strspn(start, " \t\r\n")] == '\0')
+		return true;
+	for (;;)
 	{
-		for (;;)
+		char	   *comma = strchr(start, ',');
+		char	   *end;
+
+		if (comma)
+			*comma = '\0';
+		while (*start && isspace((unsigned char) *start))
+			start++;
+		end = start + strlen(start);
+		while (end > start && isspace((unsigned char) end[-1]))
+			*--end = '\0';
+		if (*start == '\0')
 		{
-			char	   *comma = strchr(start, ',');
-			char	   *end;
-
-			if (comma)
-				*comma = '\0';
-			while (*start && isspace((unsigned char) *start))
-				start++;
-			end = start + strlen(start);
-			while (end > start && isspace((unsigned char) end[-1]))
-				*--end = '\0';
-			if (*start == '\0')
-			{
-				GUC_check_errdetail("Tenant values are separated by commas; an empty value is not allowed.");
-				return false;
-			}
-			parts = lappend(parts, start);
-			if (!comma)
-				break;
-			start = comma + 1;
+			GUC_check_errdetail("Tenant values are separated by commas; an empty value is not allowed.");
+			return false;
 		}
+		*parts = lappend(*parts, start);
+		if (!comma)
+			return true;
+		start = comma + 1;
 	}
+}
 
-	size = offsetof(ContextValues, values) + sizeof(char *) * list_length(parts) +
+/* The parsed values in one block of GUC "extra" memory, or NULL. */
+static ContextValues *
+pack_values(const char *tenants, List *parts, bool signed_value)
+{
+	Size		size = offsetof(ContextValues, values) + sizeof(char *) * list_length(parts) +
 		strlen(tenants) + 1;
+	ContextValues *parsed;
+	char	   *strings;
+	ListCell   *lc;
+	int			i = 0;
+
 	foreach(lc, parts)
 		size += strlen(lfirst(lc)) + 1;
 	parsed = tg_guc_extra_alloc(size);
 	if (parsed == NULL)
-	{
-		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
-		GUC_check_errmsg("out of memory");
-		return false;
-	}
+		return NULL;
 	strings = (char *) &parsed->values[list_length(parts)];
-	parsed->signed_value = (signature == SIGNED_CONTEXT_VALID);
+	parsed->signed_value = signed_value;
 	parsed->tenants = strcpy(strings, tenants);
 	strings += strlen(strings) + 1;
 	foreach(lc, parts)
@@ -270,6 +264,38 @@ check_tenant(char **newval, void **extra, GucSource source)
 		strings += strlen(strings) + 1;
 	}
 	parsed->count = i;
+	return parsed;
+}
+
+/*
+ * Split "5, 6" into trimmed values.  Each value is taken as written, so
+ * that a uuid or text tenant can contain anything but a comma.  The result
+ * is one block of GUC "extra" memory (tg_guc_extra_alloc), which outlives
+ * every memory context.
+ */
+static bool
+check_tenant(char **newval, void **extra, GucSource source)
+{
+	char	   *tenants = *newval;
+	List	   *parts;
+	ContextValues *parsed;
+	SignedContextCheck signature;
+
+	if (!setting_may_change(*newval, source))
+		return false;
+	signature = signed_context_check(*newval, context_rules_verify_signatures(source),
+									 &tenants);
+	if (signature == SIGNED_CONTEXT_REFUSED ||
+		!context_rules_check_value(*newval, signature == SIGNED_CONTEXT_VALID, source) ||
+		!split_tenants(tenants, &parts))
+		return false;
+	parsed = pack_values(tenants, parts, signature == SIGNED_CONTEXT_VALID);
+	if (parsed == NULL)
+	{
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		GUC_check_errmsg("out of memory");
+		return false;
+	}
 	*extra = parsed;
 	context_rules_value_checked(*newval, source);
 	return true;
