@@ -12,7 +12,9 @@
  * verify_rows is on), the planner hook plans a copy of the statement
  * again, with one hidden (resjunk) output column per such table holding
  * the row's tenant value; row_checks.c checks it as rows come out of the
- * plan.  The output list is computed once per row the statement produces,
+ * plan.  A statement of one level whose unscoped tables its conditions as
+ * written tell gets them before its first planning instead, and is planned
+ * once (predicted_findings; tenant_guard.c's plan_predicted).  The output list is computed once per row the statement produces,
  * after every restriction, join condition and row-level security qual,
  * whatever the join method: a row that a hash join or semi-join reads but
  * matches nothing never reaches it, exactly as with a nested loop that
