@@ -268,7 +268,7 @@ expression_may_leak(Node *node)
 		case T_ArrayExpr:
 			if (is_constant_array(node))
 				return false;
-			return contain_leaked_vars(node) || runs_code_anywhere(node, NULL);
+			/* FALLTHROUGH */
 		default:
 			return contain_leaked_vars(node) || runs_code_anywhere(node, NULL);
 	}

@@ -672,13 +672,6 @@ tenant_context_validate(Oid typid, Oid relid, const char *column)
 		(void) conversion_for(typid, InvalidOid, relid, column);
 }
 
-/* Is this non-null value of type typid one of the context's tenants? */
-bool
-tenant_context_contains(Oid typid, Datum value, Oid relid, const char *column)
-{
-	return tenant_context_contains_as(typid, value, InvalidOid, relid, column);
-}
-
 /*
  * Is the value, of type typid, one of the context's values as the tenant
  * column (of column_type) holds them, converted to typid?

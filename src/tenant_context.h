@@ -53,10 +53,15 @@ extern const char *tenant_context_text(void);
 extern bool row_verification_in_force(void);
 
 extern void tenant_context_validate(Oid typid, Oid relid, const char *column);
-extern bool tenant_context_contains(Oid typid, Datum value, Oid relid,
-									const char *column);
 extern bool tenant_context_contains_as(Oid typid, Datum value, Oid column_type,
 									   Oid relid, const char *column);
+
+/* Is the value, of the tenant column's own type, in the context?  Every row check asks. */
+static inline bool
+tenant_context_contains(Oid typid, Datum value, Oid relid, const char *column)
+{
+	return tenant_context_contains_as(typid, value, InvalidOid, relid, column);
+}
 extern char *tenant_value_text(Oid typid, Datum value, bool isnull);
 
 /* What the offending tenant value is: read, written, or named by a scope. */
