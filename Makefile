@@ -49,6 +49,7 @@ OBJS = \
 	src/row_verification.o \
 	src/row_checks.o \
 	src/written_rows.o \
+	src/written_scopes.o \
 	src/unplanned_query.o \
 	src/values_lists.o \
 	src/citus_cluster.o \

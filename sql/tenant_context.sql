@@ -284,6 +284,42 @@ SELECT id FROM tc.retyped WHERE firm_id = '00000000-0000-0000-0000-000000000002'
 SELECT id FROM tc.retyped WHERE firm_id = '00000000-0000-0000-0000-000000000003';
 RESET tenant_guard.tenant;
 
+-- 9. statements whose every tenant table the conditions as written pin to
+-- a constant or parameter, directly or through equal tenant columns (also
+-- an outer join's ON clause), are planned without examining each scan:
+-- the pinned values are their value checks, whatever the plan
+CREATE TABLE tc.notes (id int, firm_id int NOT NULL, invoice_id int);
+INSERT INTO tc.notes SELECT i, 1 + i % 3, i FROM generate_series(1, 30) i;
+CREATE TABLE tc.events (id int, firm_id int NOT NULL);
+CREATE TABLE tc.events_2026 () INHERITS (tc.events);
+INSERT INTO tc.events_2026 VALUES (1, 2), (2, 3);
+SET tenant_guard.tenant = '2';
+SELECT count(*) FROM tc.invoices i JOIN tc.notes n ON n.firm_id = i.firm_id AND n.invoice_id = i.id
+ WHERE i.firm_id = 2;
+SELECT count(*) FROM tc.invoices i JOIN tc.notes n ON n.firm_id = i.firm_id AND n.invoice_id = i.id
+ WHERE i.firm_id = 3;
+SELECT count(*) FROM tc.invoices i JOIN tc.notes n ON n.invoice_id = i.id
+ WHERE i.firm_id = 2 AND n.firm_id = 3;
+SELECT count(*) FROM tc.invoices i LEFT JOIN tc.notes n ON n.firm_id = i.firm_id AND n.invoice_id = i.id
+ WHERE i.firm_id = 3;
+SELECT id FROM tc.invoices WHERE firm_id = 3 AND id = 3 FOR UPDATE;
+SELECT count(*) FROM tc.events WHERE firm_id = 2;
+SELECT count(*) FROM tc.events WHERE firm_id = 3;
+SELECT count(*) FROM tc.invoices WHERE firm_id = 3::bigint AND id = 3;
+-- a generic plan made without a context, run under one
+RESET tenant_guard.tenant;
+SET plan_cache_mode = force_generic_plan;
+PREPARE pinned_join(int) AS SELECT count(*) FROM tc.invoices i
+ JOIN tc.notes n ON n.firm_id = i.firm_id AND n.invoice_id = i.id WHERE i.firm_id = $1;
+EXECUTE pinned_join(3);
+SET tenant_guard.tenant = '2';
+EXECUTE pinned_join(2);
+EXECUTE pinned_join(3);
+RESET plan_cache_mode;
+-- and check() sees their constants
+SELECT * FROM tenant_guard.check('SELECT * FROM tc.invoices i JOIN tc.notes n ON n.firm_id = i.firm_id WHERE i.firm_id = 3');
+RESET tenant_guard.tenant;
+
 RESET tenant_guard.mode;
 DROP SCHEMA tc CASCADE;
 DROP ROLE tc_app;

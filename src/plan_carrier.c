@@ -38,6 +38,9 @@
 
 #define CARRIER_NAME "tenant_guard"
 
+/* the carrier's name, shared by the carriers made in this process */
+static Alias carrier_alias = {.type = T_Alias, .aliasname = CARRIER_NAME};
+
 void
 plan_carrier_attach(PlannedStmt *stmt, List *scope_findings,
 					List *relative_amounts, List *value_checks,
@@ -52,7 +55,7 @@ plan_carrier_attach(PlannedStmt *stmt, List *scope_findings,
 		return;
 	carrier = makeNode(RangeTblEntry);
 	carrier->rtekind = RTE_RESULT;
-	carrier->eref = makeAlias(CARRIER_NAME, NIL);
+	carrier->eref = &carrier_alias;
 	carrier->securityQuals = scope_findings;
 	carrier->values_lists = relative_amounts;
 	if (value_checks != NIL || verified_findings != NIL || row_checks != NIL ||
@@ -71,7 +74,10 @@ plan_carrier(PlannedStmt *stmt)
 	if (stmt->rtable == NIL)
 		return NULL;
 	last = llast_node(RangeTblEntry, stmt->rtable);
-	if (last->rtekind != RTE_RESULT || last->eref == NULL ||
+	if (last->rtekind != RTE_RESULT || last->eref == NULL)
+		return NULL;
+	/* a copy (a cached plan) is told by its name */
+	if (last->eref != &carrier_alias &&
 		strcmp(last->eref->aliasname, CARRIER_NAME) != 0)
 		return NULL;
 	return last;

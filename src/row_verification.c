@@ -75,6 +75,7 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "written_scopes.h"
 
 PG_FUNCTION_INFO_V1(tenant_guard_verify_row);
 PG_FUNCTION_INFO_V1(tenant_guard_filter_row);
@@ -117,267 +118,6 @@ findings_name_descendant(List *findings, Oid parent)
 	return false;
 }
 
-/*
- * What the statement's conditions as written say of its tenant tables, by
- * range-table index: not scoped, scoped by a term of its own, or pinned to
- * a single value (directly, or through equal tenant columns).
- */
-typedef enum ScopeAsWritten
-{
-	NOT_SCOPED = 0,
-	SCOPED,
-	PINNED
-} ScopeAsWritten;
-
-typedef struct WrittenScopes
-{
-	int			nrels;
-	AttrNumber *tenant_attnum;	/* [rti], InvalidAttrNumber: no tenant table */
-	char	   *scope;			/* [rti], a ScopeAsWritten */
-	List	   *equal_pairs;	/* rti, rti, ... of equal tenant columns */
-	List	   *outer_pairs;	/* rti, rti: the second equals the first where it has a row */
-	Bitmapset  *nullable;		/* rtis on the nullable side of an outer join */
-} WrittenScopes;
-
-static void walk_jointree(Node *node, bool nullable, Bitmapset **in_tree,
-						  Bitmapset **nullable_rtis);
-
-/* The relation of the first column a term reads at this level, or 0. */
-static bool
-first_column(Node *node, Index *varno)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Var) && ((Var *) node)->varlevelsup == 0)
-	{
-		*varno = ((Var *) node)->varno;
-		return true;
-	}
-	return expression_tree_walker(node, first_column, varno);
-}
-
-static bool
-is_tenant_column_of(WrittenScopes *ws, Var *var)
-{
-	return var->varno >= 1 && var->varno <= ws->nrels &&
-		var->varattno != InvalidAttrNumber &&
-		ws->tenant_attnum[var->varno] == var->varattno;
-}
-
-/*
- * One AND term: an equality of two tenant columns, or a scope of the
- * relation of its first column (a scope reads no other), so that each term
- * is looked at once.
- */
-static void
-note_term(Node *term, WrittenScopes *ws)
-{
-	Var		   *left;
-	Var		   *right;
-	Index		rti;
-
-	if (clause_equates_columns(term, &left, &right))
-	{
-		if (is_tenant_column_of(ws, left) && is_tenant_column_of(ws, right))
-			ws->equal_pairs = lappend_int(lappend_int(ws->equal_pairs, left->varno),
-										  right->varno);
-		return;
-	}
-	if (!first_column(term, &rti) || rti < 1 || rti > (Index) ws->nrels ||
-		ws->tenant_attnum[rti] == InvalidAttrNumber || ws->scope[rti] == PINNED)
-		return;
-	if (clause_pins_column(term, rti, ws->tenant_attnum[rti]))
-		ws->scope[rti] = PINNED;
-	else if (clause_is_tenant_scope(NULL, term, rti, ws->tenant_attnum[rti]))
-		ws->scope[rti] = SCOPED;
-}
-
-static void
-note_terms(Node *quals, WrittenScopes *ws)
-{
-	ListCell   *lc;
-
-	if (quals == NULL)
-		return;
-	if (!is_andclause(quals))
-	{
-		note_term(quals, ws);
-		return;
-	}
-	foreach(lc, ((BoolExpr *) quals)->args)
-		note_term(lfirst(lc), ws);
-}
-
-/*
- * The ON clause of an outer join, for the relations on its nullable side:
- * a term of their own scopes them (the planner pushes it down to their
- * scan), and an equality of one of their tenant columns with the other
- * side's passes a value pinned there on to them (the planner derives
- * "column = value" for the nullable side), but not back.  Terms on the
- * other side's relations filter none of its rows.
- */
-static void
-note_outer_join_conditions(Node *quals, Node *nullable_side, WrittenScopes *ws)
-{
-	Bitmapset  *nullable = NULL;
-	Bitmapset  *unused = NULL;
-	List	   *terms;
-	ListCell   *lc;
-
-	walk_jointree(nullable_side, false, &nullable, &unused);
-	terms = quals == NULL ? NIL :
-		is_andclause(quals) ? ((BoolExpr *) quals)->args : list_make1(quals);
-	foreach(lc, terms)
-	{
-		Node	   *term = lfirst(lc);
-		Var		   *left;
-		Var		   *right;
-		Index		rti;
-
-		if (clause_equates_columns(term, &left, &right))
-		{
-			bool		left_nullable = bms_is_member(left->varno, nullable);
-			bool		right_nullable = bms_is_member(right->varno, nullable);
-
-			if (!is_tenant_column_of(ws, left) || !is_tenant_column_of(ws, right))
-				continue;
-			if (left_nullable && right_nullable)
-				note_term(term, ws);
-			else if (left_nullable || right_nullable)
-				ws->outer_pairs = lappend_int(lappend_int(ws->outer_pairs,
-														  left_nullable ? right->varno : left->varno),
-											  left_nullable ? left->varno : right->varno);
-		}
-		else if (first_column(term, &rti) && bms_is_member(rti, nullable))
-			note_term(term, ws);
-	}
-}
-
-/*
- * The statement's conditions that hold for every row it reads: its WHERE
- * clause, the ON clauses of inner joins, and those of outer joins for the
- * relations on their nullable side (note_outer_join_conditions).
- */
-static void
-note_inner_conditions(Node *node, WrittenScopes *ws)
-{
-	JoinExpr   *join;
-
-	if (node == NULL)
-		return;
-	if (IsA(node, FromExpr))
-	{
-		ListCell   *lc;
-
-		foreach(lc, ((FromExpr *) node)->fromlist)
-			note_inner_conditions(lfirst(lc), ws);
-		note_terms(((FromExpr *) node)->quals, ws);
-		return;
-	}
-	if (!IsA(node, JoinExpr))
-		return;
-	join = (JoinExpr *) node;
-	note_inner_conditions(join->larg, ws);
-	note_inner_conditions(join->rarg, ws);
-	if (join->jointype == JOIN_INNER)
-		note_terms(join->quals, ws);
-	else if (join->jointype == JOIN_LEFT)
-		note_outer_join_conditions(join->quals, join->rarg, ws);
-	else if (join->jointype == JOIN_RIGHT)
-		note_outer_join_conditions(join->quals, join->larg, ws);
-}
-
-/*
- * Are all the statement's tenant tables scoped by its conditions as
- * written: each by a term of its own (firm_id = $1, firm_id IN (...), ...),
- * or through equal tenant columns (j.firm_id = i.firm_id) from one pinned
- * to a single value (i.firm_id = $1), which the planner passes on?  Then
- * every scan is scoped after planning too and needs no row check.  The
- * nullable side of an outer join is scoped by its ON clause, as the planner
- * scopes it (note_outer_join_conditions).  Conservative: anything else (an
- * IN list or OR passed through a join, subqueries) answers no.  Linear in
- * the statement's size.
- * *all_pinned tells whether each is pinned to a constant or parameter, so
- * that no scope value can change while the statement runs.
- */
-static void
-note_written_scopes(Query *parse, WrittenScopes *ws)
-{
-	ListCell   *lc;
-	Index		rti = 0;
-	bool		grew;
-
-	ws->nrels = list_length(parse->rtable);
-	ws->tenant_attnum = palloc0((ws->nrels + 1) * sizeof(AttrNumber));
-	ws->scope = palloc0(ws->nrels + 1);
-	ws->equal_pairs = NIL;
-	ws->outer_pairs = NIL;
-	ws->nullable = NULL;
-	foreach(lc, parse->rtable)
-	{
-		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-
-		rti++;
-		if (rte->rtekind == RTE_RELATION)
-			ws->tenant_attnum[rti] = tenant_table_attnum(rte->relid);
-	}
-	note_inner_conditions((Node *) parse->jointree, ws);
-	if (ws->outer_pairs != NIL)
-	{
-		Bitmapset  *in_tree = NULL;
-
-		walk_jointree((Node *) parse->jointree, false, &in_tree, &ws->nullable);
-	}
-	/* pass pinned values on through equal tenant columns */
-	do
-	{
-		grew = false;
-		for (int i = 0; i + 1 < list_length(ws->equal_pairs); i += 2)
-		{
-			int			a = list_nth_int(ws->equal_pairs, i);
-			int			b = list_nth_int(ws->equal_pairs, i + 1);
-
-			if ((ws->scope[a] == PINNED) != (ws->scope[b] == PINNED))
-			{
-				ws->scope[ws->scope[a] == PINNED ? b : a] = PINNED;
-				grew = true;
-			}
-		}
-		for (int i = 0; i + 1 < list_length(ws->outer_pairs); i += 2)
-		{
-			int			from = list_nth_int(ws->outer_pairs, i);
-			int			to = list_nth_int(ws->outer_pairs, i + 1);
-
-			/*
-			 * from a relation on no nullable side: the planner derives a
-			 * value for the nullable side only from an equivalence that
-			 * holds for every row, not from a value an outer join's ON
-			 * clause gave another nullable relation
-			 */
-			if (ws->scope[from] == PINNED && ws->scope[to] != PINNED &&
-				!bms_is_member(from, ws->nullable))
-			{
-				ws->scope[to] = PINNED;
-				grew = true;
-			}
-		}
-	} while (grew);
-}
-
-static bool
-plainly_scoped(WrittenScopes *ws, bool *all_pinned)
-{
-	*all_pinned = true;
-	for (Index rti = 1; rti <= (Index) ws->nrels; rti++)
-	{
-		if (ws->tenant_attnum[rti] == InvalidAttrNumber)
-			continue;
-		if (ws->scope[rti] == NOT_SCOPED)
-			return false;
-		*all_pinned &= ws->scope[rti] == PINNED;
-	}
-	return true;
-}
 
 /* Are all the joins of the FROM list inner joins? */
 static bool
@@ -498,16 +238,44 @@ scope_may_come_after_leaky_code(Query *parse)
 }
 
 /*
+ * A SELECT of tables and joins only, none behind row-level security: the
+ * planner scans the tables it names (and their inheritance children,
+ * judged through them) under its conditions as written, or under values
+ * the planner derives from them.
+ */
+static bool
+reads_only_named_tables(Query *parse)
+{
+	ListCell   *lc;
+
+	if (parse->commandType != CMD_SELECT)
+		return false;
+	foreach(lc, parse->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_JOIN ? rte->jointype == JOIN_FULL :
+			rte->rtekind != RTE_RELATION || rte->securityQuals != NIL)
+			return false;
+	}
+	return true;
+}
+
+/*
  * A copy of the statement, to be planned again with row checks, when it
  * may need them: a plain SELECT, UPDATE or DELETE with a view, a subquery
  * or a tenant table in its range table, unless its conditions as written
- * scope every tenant table (plainly_scoped).  NULL otherwise.  The planner
+ * scope every tenant table (written_scopes.c).  NULL otherwise.  The planner
  * scribbles on the Query, so the copy is taken before the first planning;
  * it costs several thousand instructions, and more for each table joined,
  * which the common statement, scoped as written, does not pay.
+ * *pinned_checks: for a SELECT of tables that its conditions as written
+ * pin each to a constant or parameter, next to no code that is not
+ * leakproof, the value checks of those values; the planner hook then
+ * plans it without examining each relation.
  */
 Query *
-row_verification_candidate(Query *parse, List **predicted)
+row_verification_candidate(Query *parse, List **predicted, List **pinned_checks)
 {
 	ListCell   *lc;
 	bool		has_tenant_table = false;
@@ -515,6 +283,7 @@ row_verification_candidate(Query *parse, List **predicted)
 	WrittenScopes ws;
 
 	*predicted = NIL;
+	*pinned_checks = NIL;
 
 	if (!tenant_guard_verify_rows || tenant_guard_mode == GUARD_MODE_OFF)
 		return NULL;
@@ -540,52 +309,19 @@ row_verification_candidate(Query *parse, List **predicted)
 	 */
 	if (!has_tenant_table || parse->commandType == CMD_INSERT)
 		return NULL;
-	note_written_scopes(parse, &ws);
-	if (parse->commandType != CMD_MERGE && plainly_scoped(&ws, &all_pinned) &&
+	written_scopes_note(parse, &ws);
+	if (parse->commandType != CMD_MERGE && written_scopes_all_scoped(&ws, &all_pinned) &&
 		(all_pinned || !conditions_are_mutable(parse->jointree->quals)) &&
 		!scope_may_come_after_leaky_code(parse))
+	{
+		if (all_pinned && reads_only_named_tables(parse))
+			*pinned_checks = written_scopes_value_checks(&ws, parse);
 		return NULL;
+	}
 	*predicted = predicted_findings(parse, &ws);
 	return copyObject(parse);
 }
 
-/*
- * The range-table entries in the FROM list, and those on the nullable side
- * of an outer join.
- */
-static void
-walk_jointree(Node *node, bool nullable, Bitmapset **in_tree,
-			  Bitmapset **nullable_rtis)
-{
-	if (node == NULL)
-		return;
-	if (IsA(node, RangeTblRef))
-	{
-		int			rti = ((RangeTblRef *) node)->rtindex;
-
-		*in_tree = bms_add_member(*in_tree, rti);
-		if (nullable)
-			*nullable_rtis = bms_add_member(*nullable_rtis, rti);
-	}
-	else if (IsA(node, FromExpr))
-	{
-		ListCell   *lc;
-
-		foreach(lc, ((FromExpr *) node)->fromlist)
-			walk_jointree(lfirst(lc), nullable, in_tree, nullable_rtis);
-	}
-	else if (IsA(node, JoinExpr))
-	{
-		JoinExpr   *join = (JoinExpr *) node;
-		bool		left_nullable = nullable ||
-			join->jointype == JOIN_RIGHT || join->jointype == JOIN_FULL;
-		bool		right_nullable = nullable ||
-			join->jointype == JOIN_LEFT || join->jointype == JOIN_FULL;
-
-		walk_jointree(join->larg, left_nullable, in_tree, nullable_rtis);
-		walk_jointree(join->rarg, right_nullable, in_tree, nullable_rtis);
-	}
-}
 
 /*
  * The outer joins of the tree that can null the relation at rti (the
@@ -745,7 +481,7 @@ row_check_targets(Query *query, List *findings, int depth, bool outer_nullable)
 	List	   *targets = NIL;
 	int			rti = -1;
 
-	walk_jointree((Node *) query->jointree, false, &in_tree, &nullable);
+	jointree_relations((Node *) query->jointree, false, &in_tree, &nullable);
 	while ((rti = bms_next_member(in_tree, rti)) >= 0)
 	{
 		RangeTblEntry *rte = rt_fetch(rti, query->rtable);
@@ -1030,7 +766,7 @@ add_level_barriers(Query *level, BarrierWalk *walk, bool joined)
 
 	if (level->jointree == NULL)
 		return;
-	walk_jointree((Node *) level->jointree, false, &in_tree, &nullable);
+	jointree_relations((Node *) level->jointree, false, &in_tree, &nullable);
 	single = bms_num_members(in_tree) == 1;
 	while ((rti = bms_next_member(in_tree, rti)) >= 0)
 	{
@@ -1192,7 +928,7 @@ row_verification_referential_checks(Query *parse)
 	fn = tenant_guard_function("verify_row", 4, argtypes, &verify_row_oid);
 	if (!OidIsValid(fn))
 		return;
-	walk_jointree((Node *) parse->jointree, false, &in_tree, &nullable);
+	jointree_relations((Node *) parse->jointree, false, &in_tree, &nullable);
 	while ((rti = bms_next_member(in_tree, rti)) >= 0)
 	{
 		if (is_tenant_relation(rt_fetch(rti, parse->rtable)))

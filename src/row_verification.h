@@ -16,7 +16,8 @@
 #include "nodes/parsenodes.h"
 #include "nodes/pathnodes.h"
 
-extern Query *row_verification_candidate(Query *parse, List **predicted);
+extern Query *row_verification_candidate(Query *parse, List **predicted,
+											 List **pinned_checks);
 extern bool row_verification_instrument(Query *query, List *findings,
 										List *changeable,
 										List **row_checks);

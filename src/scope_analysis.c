@@ -437,24 +437,25 @@ is_single_value(Node *node)
 }
 
 /*
- * Is the clause "col = value", the plain column (no cast) against one
- * constant or parameter, with the equality of a btree operator family?
- * The planner puts such a column in an equivalence class with the value,
- * and passes the value on to every column the statement equates with it
- * (row_verification.c relies on that; IN lists and ORs are not passed on).
+ * The value of "col = value", the plain column (no cast) against one
+ * constant or parameter, with the equality of a btree operator family;
+ * NULL for any other clause.  The planner puts such a column in an
+ * equivalence class with the value, and passes the value on to every
+ * column the statement equates with it (written_scopes.c relies on that;
+ * IN lists and ORs are not passed on).
  */
-bool
-clause_pins_column(Node *clause, Index relid, AttrNumber attnum)
+Node *
+clause_pinned_value(Node *clause, Index relid, AttrNumber attnum)
 {
 	OpExpr	   *op;
 	Node	   *left;
 	Node	   *right;
 
 	if (clause == NULL || !IsA(clause, OpExpr))
-		return false;
+		return NULL;
 	op = (OpExpr *) clause;
 	if (list_length(op->args) != 2)
-		return false;
+		return NULL;
 	left = linitial(op->args);
 	right = lsecond(op->args);
 	if (!IsA(left, Var))
@@ -464,10 +465,19 @@ clause_pins_column(Node *clause, Index relid, AttrNumber attnum)
 		left = right;
 		right = swap;
 	}
-	return IsA(left, Var) && ((Var *) left)->varno == (int) relid &&
+	if (IsA(left, Var) && ((Var *) left)->varno == (int) relid &&
 		((Var *) left)->varattno == attnum && ((Var *) left)->varlevelsup == 0 &&
 		is_single_value(right) && operator_is_equality(op->opno) &&
-		collation_is_deterministic(op->inputcollid);
+		collation_is_deterministic(op->inputcollid))
+		return right;
+	return NULL;
+}
+
+/* Is the clause "col = value" (clause_pinned_value)? */
+bool
+clause_pins_column(Node *clause, Index relid, AttrNumber attnum)
+{
+	return clause_pinned_value(clause, relid, attnum) != NULL;
 }
 
 /* A constant FALSE or NULL gating qual means the scan returns nothing. */

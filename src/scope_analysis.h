@@ -24,6 +24,7 @@ extern bool clause_is_checked_scope(PlannerInfo *root, Index relid,
 									AttrNumber tenant_attnum, Node *clause);
 extern bool clause_equates_columns(Node *clause, Var **left, Var **right);
 extern bool clause_pins_column(Node *clause, Index relid, AttrNumber attnum);
+extern Node *clause_pinned_value(Node *clause, Index relid, AttrNumber attnum);
 extern bool is_single_value(Node *node);
 
 #endif							/* TENANT_GUARD_SCOPE_ANALYSIS_H */

@@ -48,11 +48,11 @@
 #include "utils/lsyscache.h"
 
 /*
- * A value check, as carried in the plan: a List of (Integer relid, Integer
- * flags, String tenant column, the value expression, Integer type of the
- * tenant column).  The flags are worked out at planning, so that the
- * common check (a constant or a parameter of the column's own type) does
- * no more than compare.
+ * A value check, as carried in the plan: a List of (an IntList of relid,
+ * flags and the type of the tenant column; String tenant column; the value
+ * expression).  The flags are worked out at planning, so that the common
+ * check (a constant or a parameter of the column's own type) does no more
+ * than compare.
  */
 #define CHECK_WRITES			0x01	/* in UPDATE, DELETE, MERGE of the table */
 #define CHECK_ARRAY				0x02	/* the value is the array of = ANY */
@@ -75,17 +75,38 @@ typedef struct ValueCheck
 static inline int
 check_flags(List *carried)
 {
-	return intVal(lsecond(carried));
+	return lsecond_int(linitial(carried));
+}
+
+static inline void
+add_flags(List *carried, int flags)
+{
+	lfirst_int(list_nth_cell(linitial(carried), 1)) |= flags;
 }
 
 static void
 read_check(List *carried, ValueCheck *check)
 {
-	check->relid = (Oid) intVal(linitial(carried));
-	check->flags = check_flags(carried);
-	check->column = strVal(lthird(carried));
-	check->value = (Expr *) lfourth(carried);
-	check->column_type = (Oid) intVal(list_nth(carried, 4));
+	List	   *numbers = linitial(carried);
+
+	check->relid = (Oid) linitial_int(numbers);
+	check->flags = lsecond_int(numbers);
+	check->column_type = (Oid) lthird_int(numbers);
+	check->column = strVal(lsecond(carried));
+	check->value = (Expr *) lthird(carried);
+}
+
+/* A String node holding a copy of the text, in one allocation. */
+static String *
+make_string_copy(const char *text)
+{
+	size_t		len = strlen(text);
+	String	   *node = palloc(sizeof(String) + len + 1);
+
+	node->type = T_String;
+	node->sval = (char *) (node + 1);
+	memcpy(node->sval, text, len + 1);
+	return node;
 }
 
 static bool is_unchanging_value(Node *value);
@@ -117,32 +138,38 @@ static List *
 add_check(List *checks, Oid relid, bool writes, Node *value, bool is_array)
 {
 	TenantTableInfo info;
+	Node	   *bare = value;
 	Expr	   *copy = (Expr *) copyObject(value);
-	Oid			column_type;
 	Oid			value_type = exprType(value);
 	int			flags = 0;
 
-	fix_opfuncids((Node *) copy);
+	while (IsA(bare, RelabelType))
+		bare = (Node *) ((RelabelType *) bare)->arg;
 	tenant_table_describe(relid, &info);
-	column_type = info.tenant_atttype;
 	if (is_array)
 		value_type = get_element_type(value_type);
 	if (writes)
 		flags |= CHECK_WRITES;
 	if (is_array)
 		flags |= CHECK_ARRAY;
-	if (reads_exec_param((Node *) copy, NULL))
-		flags |= CHECK_READS_INITPLAN;
-	if (value_type != column_type)
+	if (value_type != info.tenant_atttype)
 		flags |= CHECK_OTHER_TYPE;
-	if (!is_unchanging_value(value))
-		flags |= CHECK_CHANGEABLE;
+	/* a constant or a parameter, most values, has nothing more to tell */
+	if (!IsA(bare, Const) && !IsA(bare, Param))
+	{
+		fix_opfuncids((Node *) copy);
+		if (reads_exec_param((Node *) copy, NULL))
+			flags |= CHECK_READS_INITPLAN;
+		if (!is_unchanging_value(value))
+			flags |= CHECK_CHANGEABLE;
+	}
+	else if (IsA(bare, Param) && ((Param *) bare)->paramkind != PARAM_EXTERN)
+		flags |= CHECK_CHANGEABLE | (((Param *) bare)->paramkind == PARAM_EXEC ?
+									 CHECK_READS_INITPLAN : 0);
 	return lappend(checks,
-				   list_make5(makeInteger((int) relid),
-							  makeInteger(flags),
-							  makeString(pstrdup(NameStr(info.tenant_column))),
-							  copy,
-							  makeInteger((int) column_type)));
+				   list_make3(list_make3_int((int) relid, flags, (int) info.tenant_atttype),
+							  make_string_copy(NameStr(info.tenant_column)),
+							  copy));
 }
 
 /*
@@ -184,7 +211,7 @@ scope_values_changeable_tables(List *checks)
 		List	   *carried = lfirst(lc);
 
 		if ((check_flags(carried) & (CHECK_CHANGEABLE | CHECK_WRITTEN)) == CHECK_CHANGEABLE)
-			relids = list_append_unique_oid(relids, (Oid) intVal(linitial(carried)));
+			relids = list_append_unique_oid(relids, (Oid) linitial_int(linitial(carried)));
 	}
 	return relids;
 }
@@ -201,8 +228,18 @@ scope_values_add_written(List *checks, Oid relid, Expr *value)
 
 	checks = add_check(checks, relid, true, (Node *) value, false);
 	check = llast(checks);
-	intVal(lsecond(check)) |= CHECK_WRITTEN;
+	add_flags(check, CHECK_WRITTEN);
 	return checks;
+}
+
+/*
+ * The value a table of a plain statement is pinned to as written
+ * (written_scopes.c): a constant or a parameter of the statement.
+ */
+List *
+scope_values_add_pinned(List *checks, Oid relid, Node *value)
+{
+	return add_check(checks, relid, false, value, false);
 }
 
 /*
@@ -266,7 +303,7 @@ add_outer_value(List *checks, PlannerInfo *root, Oid relid, bool writes,
 						   relid, writes);
 	checks = add_check(checks, relid, writes, (Node *) makeBoolConst(true, false),
 					   false);
-	intVal(lsecond(llast(checks))) |= CHECK_UNKNOWN;
+	add_flags(llast(checks), CHECK_UNKNOWN);
 	return checks;
 }
 
@@ -315,7 +352,7 @@ term_values(List *checks, PlannerInfo *root, Node *clause, Index rti,
 						   value_side(((DistinctExpr *) linitial(((BoolExpr *) clause)->args))->args, rti),
 						   false);
 		if (list_length(checks) > before)
-			intVal(lsecond(llast(checks))) |= CHECK_NULL_MATCHES;
+			add_flags(llast(checks), CHECK_NULL_MATCHES);
 	}
 	else if (IsA(clause, OpExpr))
 		checks = add_value(checks, root, relid, writes,

@@ -21,6 +21,7 @@ extern List *scope_values_collect_clause(List *checks, PlannerInfo *root,
 										 Node *clause, Oid relid,
 										 AttrNumber tenant_attnum, bool writes);
 extern List *scope_values_add_written(List *checks, Oid relid, Expr *value);
+extern List *scope_values_add_pinned(List *checks, Oid relid, Node *value);
 extern List *scope_values_changeable_tables(List *checks);
 extern void scope_values_check_execution(QueryDesc *queryDesc, int eflags);
 

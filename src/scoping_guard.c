@@ -350,6 +350,22 @@ scoping_guard_begin_planning(ScopeCollector *collector, Query *parse,
 	return true;
 }
 
+/*
+ * Would a statement planned now, outside the planning of any other, be
+ * judged (scoping_guard_begin_planning)?  Asked of a statement whose
+ * tenant tables its conditions as written pin (written_scopes.c), which
+ * the planner hook then plans without a collector: no relation of its
+ * can meet another statement's.  Without Citus, which plans fragments of
+ * statements itself.
+ */
+bool
+scoping_guard_judges_unexamined(Query *parse)
+{
+	return scoping_guard_collector == NULL && altering_table == 0 &&
+		guard_active_here() &&
+		!(in_referential_integrity_query() && parse->querySource == QSRC_ORIGINAL);
+}
+
 void
 scoping_guard_end_planning(ScopeCollector *collector)
 {

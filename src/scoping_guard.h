@@ -90,6 +90,7 @@ scoping_guard_executor_leave(void)
 	scoping_guard_executor_noforce = !scoping_guard_executor_noforce;
 }
 extern void scoping_guard_end_planning(ScopeCollector *collector);
+extern bool scoping_guard_judges_unexamined(Query *parse);
 extern void scoping_guard_unverifiable_scopes(ScopeCollector *collector, List *relids);
 extern void scoping_guard_examine_rel(PlannerInfo *root, RelOptInfo *rel,
 									  Index rti, RangeTblEntry *rte);

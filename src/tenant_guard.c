@@ -126,6 +126,9 @@ plan_judged(Query *parse, const char *query_string, int cursorOptions,
 	 * of tenant tables is judged as two scans, as written (compat.h).
 	 */
 	entered = scoping_guard_executor_enter();
+	*collected = collecting;
+	if (!entered && !collecting && self_joins == NULL)
+		return chain_planner(parse, query_string, cursorOptions, boundParams);
 	if (self_joins != NULL)
 		*self_joins = false;
 	PG_TRY();
@@ -142,7 +145,6 @@ plan_judged(Query *parse, const char *query_string, int cursorOptions,
 			scoping_guard_end_planning(collector);
 	}
 	PG_END_TRY();
-	*collected = collecting;
 	return result;
 }
 
@@ -238,6 +240,7 @@ planner_judging(Query *parse, const char *query_string,
 	List	   *verified_under = NIL;
 	List	   *changeable = NIL;
 	List	   *predicted = NIL;
+	List	   *pinned_checks = NIL;
 	bool		function_scans;
 	PlannedStmt *result;
 
@@ -274,7 +277,7 @@ planner_judging(Query *parse, const char *query_string,
 		else if (query_may_update(parse))
 			written = written_rows_known_values(parse);
 		again = citus_is_loaded() ? row_verification_citus_candidate(parse) :
-			row_verification_candidate(parse, &predicted);
+			row_verification_candidate(parse, &predicted, &pinned_checks);
 
 		/*
 		 * Citus plans some single-table statements without PostgreSQL's
@@ -285,6 +288,19 @@ planner_judging(Query *parse, const char *query_string,
 	}
 	else if (!citus_is_loaded() && scoping_guard_in_referential_query(parse))
 		row_verification_referential_checks(parse);
+
+	/*
+	 * A SELECT whose every tenant table its conditions as written pin to a
+	 * constant or parameter: scoped after planning too, by the same values,
+	 * which are its value checks.  Planned without examining each relation.
+	 */
+	if (pinned_checks != NIL && scoping_guard_judges_unexamined(parse))
+	{
+		result = plan_judged(parse, query_string, cursorOptions, boundParams,
+							 NULL, &collected);
+		plan_carrier_attach(result, NIL, NIL, pinned_checks, NIL, NIL, NIL);
+		return result;
+	}
 
 	if (predicted != NIL && row_verification_instrument(again, predicted, NIL, &row_checks))
 	{
