@@ -130,3 +130,19 @@ plan_carrier_verified_under(PlannedStmt *stmt)
 
 	return carrier && carrier->functions ? lfourth(carrier->functions) : NIL;
 }
+
+/*
+ * Does the plan carry findings or row checks, not only value checks (the
+ * common carrier of a scoped statement, which needs no more than them)?
+ */
+bool
+plan_carrier_judges_more_than_values(PlannedStmt *stmt)
+{
+	RangeTblEntry *carrier = plan_carrier(stmt);
+
+	if (carrier == NULL)
+		return false;
+	return carrier->securityQuals != NIL ||
+		(carrier->functions != NIL &&
+		 (lsecond(carrier->functions) != NIL || lthird(carrier->functions) != NIL));
+}

@@ -21,6 +21,7 @@ extern void plan_carrier_attach(PlannedStmt *stmt, List *scope_findings,
 extern List *plan_carrier_scope_findings(PlannedStmt *stmt);
 extern List *plan_carrier_relative_amounts(PlannedStmt *stmt);
 extern List *plan_carrier_value_checks(PlannedStmt *stmt);
+extern bool plan_carrier_judges_more_than_values(PlannedStmt *stmt);
 extern List *plan_carrier_verified_findings(PlannedStmt *stmt);
 extern List *plan_carrier_row_checks(PlannedStmt *stmt);
 extern List *plan_carrier_verified_under(PlannedStmt *stmt);

@@ -298,9 +298,13 @@ row_verification_candidate(Query *parse, List **predicted, List **pinned_checks)
 
 		if (rte->rtekind == RTE_SUBQUERY)
 			return copyObject(parse);
-		if (is_tenant_parent(rte))
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		/* a tenant table, or else one whose children may be (is_tenant_parent) */
+		if (tenant_table_attnum(rte->relid) != InvalidAttrNumber)
+			has_tenant_table = true;
+		else if (rte->inh && !tenant_table_ruled_out(rte->relid))
 			return copyObject(parse);
-		has_tenant_table |= is_tenant_relation(rte);
 	}
 	/*
 	 * INSERT ... VALUES reads no table; MERGE's tables get barriers; a scope

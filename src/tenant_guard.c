@@ -411,9 +411,13 @@ executor_start_checks(QueryDesc *queryDesc, int eflags)
 	}
 	if (plan_carrier_may_be_present(queryDesc->plannedstmt))
 	{
-		scoping_guard_check_execution(queryDesc, eflags);
+		bool		more = plan_carrier_judges_more_than_values(queryDesc->plannedstmt);
+
+		if (more)
+			scoping_guard_check_execution(queryDesc, eflags);
 		scope_values_check_execution(queryDesc, eflags);
-		row_checks_start(queryDesc, eflags);
+		if (more)
+			row_checks_start(queryDesc, eflags);
 	}
 }
 
