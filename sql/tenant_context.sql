@@ -316,6 +316,30 @@ SET tenant_guard.tenant = '2';
 EXECUTE pinned_join(2);
 EXECUTE pinned_join(3);
 RESET plan_cache_mode;
+-- a second term on a pinned column is checked too, whatever the order
+SET plan_cache_mode = force_generic_plan;
+PREPARE two_pins(int, int) AS SELECT count(*) FROM tc.invoices WHERE firm_id = $1 AND firm_id = $2;
+EXECUTE two_pins(2, 3);
+EXECUTE two_pins(3, 2);
+RESET plan_cache_mode;
+SELECT count(*) FROM tc.invoices WHERE firm_id = 2 AND firm_id IN (2, 3);
+SELECT count(*) FROM tc.invoices WHERE firm_id IN (2, 3) AND firm_id = 2;
+-- code that is not leakproof where the planner moves it next to the scope:
+-- a HAVING term without an aggregate, an operator's negator under NOT
+CREATE FUNCTION tc.peek(text) RETURNS bool LANGUAGE plpgsql STABLE COST 0.0001
+ AS $$ BEGIN RAISE NOTICE 'peek saw %', $1; RETURN true; END $$;
+CREATE FUNCTION tc.leaky_ne(int, int) RETURNS bool LANGUAGE plpgsql IMMUTABLE COST 0.0001
+ AS $$ BEGIN RAISE NOTICE 'leaky_ne saw %', $1; RETURN $1 <> $2; END $$;
+CREATE OPERATOR tc.!== (leftarg = int, rightarg = int, function = tc.leaky_ne);
+CREATE OPERATOR tc.=== (leftarg = int, rightarg = int, function = pg_catalog.int4eq,
+ negator = OPERATOR(tc.!==));
+SELECT id FROM tc.invoices WHERE firm_id = 2 AND id < 6 GROUP BY id, firm_id
+ HAVING tc.peek('firm ' || firm_id) ORDER BY id;
+SELECT id FROM tc.invoices WHERE firm_id = 2 AND id < 6 AND NOT (id OPERATOR(tc.===) 0)
+ ORDER BY id;
+SELECT count(*) FROM tc.invoices i JOIN tc.notes n ON n.firm_id = i.firm_id AND n.invoice_id = i.id
+ WHERE i.firm_id = 2 AND i.id < 6 AND NOT (n.id OPERATOR(tc.===) 0 OR i.id < 0);
+SELECT id FROM tc.invoices WHERE id < 6 AND NOT (id OPERATOR(tc.===) 0) ORDER BY id;
 -- and check() sees their constants
 SELECT * FROM tenant_guard.check('SELECT * FROM tc.invoices i JOIN tc.notes n ON n.firm_id = i.firm_id WHERE i.firm_id = 3');
 RESET tenant_guard.tenant;

@@ -71,6 +71,52 @@ function_is_leakproof(Oid funcid)
 	return slot->leakproof;
 }
 
+/*
+ * Is the negator of the operator, if it has one, leakproof?  The planner
+ * replaces an operator under NOT by its negator (NOT (a = b) is a <> b),
+ * whose function is another; a negator may be any function the operator's
+ * owner chose.  Cached by operator, like the functions above.
+ */
+#define NEGATOR_SLOTS 32
+
+typedef struct NegatorSlot
+{
+	Oid			opno;			/* InvalidOid: empty */
+	bool		leakproof;
+} NegatorSlot;
+
+static NegatorSlot negator_slots[NEGATOR_SLOTS];
+static bool negator_callback_registered = false;
+
+static void
+forget_negators(Datum arg, int cacheid, uint32 hashvalue)
+{
+	memset(negator_slots, 0, sizeof(negator_slots));
+}
+
+static bool
+negator_is_leakproof(Oid opno)
+{
+	NegatorSlot *slot = &negator_slots[opno % NEGATOR_SLOTS];
+
+	if (!negator_callback_registered)
+	{
+		CacheRegisterSyscacheCallback(OPEROID, forget_negators, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, forget_negators, (Datum) 0);
+		negator_callback_registered = true;
+	}
+	if (slot->opno != opno)
+	{
+		Oid			negator = get_negator(opno);
+
+		slot->opno = InvalidOid;
+		slot->leakproof = !OidIsValid(negator) ||
+			function_is_leakproof(get_opcode(negator));
+		slot->opno = opno;
+	}
+	return slot->leakproof;
+}
+
 /* A function applied to args: leaky when it or code in its args is not leakproof. */
 static bool
 call_may_leak(Oid funcid, List *args)
@@ -118,11 +164,15 @@ node_runs_code(Node *node)
 			return ((Aggref *) node)->aggfnoid >= FirstNormalObjectId;
 		case T_WindowFunc:
 			return ((WindowFunc *) node)->winfnoid >= FirstNormalObjectId;
-		case T_FuncExpr:
 		case T_OpExpr:
+			return !negator_is_leakproof(((OpExpr *) node)->opno) ||
+				check_functions_in_node(node, function_is_not_leakproof, NULL);
+		case T_ScalarArrayOpExpr:
+			return !negator_is_leakproof(((ScalarArrayOpExpr *) node)->opno) ||
+				check_functions_in_node(node, function_is_not_leakproof, NULL);
+		case T_FuncExpr:
 		case T_DistinctExpr:
 		case T_NullIfExpr:
-		case T_ScalarArrayOpExpr:
 		case T_CoerceViaIO:
 		case T_RowCompareExpr:
 			return check_functions_in_node(node, function_is_not_leakproof, NULL);
@@ -258,12 +308,14 @@ expression_may_leak(Node *node)
 			return false;
 		case T_OpExpr:
 			set_opfuncid((OpExpr *) node);
-			return call_may_leak(((OpExpr *) node)->opfuncid, ((OpExpr *) node)->args);
+			return !negator_is_leakproof(((OpExpr *) node)->opno) ||
+				call_may_leak(((OpExpr *) node)->opfuncid, ((OpExpr *) node)->args);
 		case T_FuncExpr:
 			return call_may_leak(((FuncExpr *) node)->funcid, ((FuncExpr *) node)->args);
 		case T_ScalarArrayOpExpr:
 			set_sa_opfuncid((ScalarArrayOpExpr *) node);
-			return call_may_leak(((ScalarArrayOpExpr *) node)->opfuncid,
+			return !negator_is_leakproof(((ScalarArrayOpExpr *) node)->opno) ||
+				call_may_leak(((ScalarArrayOpExpr *) node)->opfuncid,
 								 ((ScalarArrayOpExpr *) node)->args);
 		case T_ArrayExpr:
 			if (is_constant_array(node))

@@ -234,21 +234,24 @@ jointree_may_leak(Node *node)
 static bool
 scope_may_come_after_leaky_code(Query *parse)
 {
-	return jointree_may_leak((Node *) parse->jointree);
+	/* the planner moves HAVING terms without aggregates into WHERE */
+	return jointree_may_leak((Node *) parse->jointree) ||
+		expression_may_leak(parse->havingQual);
 }
 
 /*
  * A SELECT of tables and joins only, none behind row-level security: the
  * planner scans the tables it names (and their inheritance children,
  * judged through them) under its conditions as written, or under values
- * the planner derives from them.
+ * the planner derives from them.  Without HAVING, whose terms without
+ * aggregates the planner moves into WHERE.
  */
 static bool
 reads_only_named_tables(Query *parse)
 {
 	ListCell   *lc;
 
-	if (parse->commandType != CMD_SELECT)
+	if (parse->commandType != CMD_SELECT || parse->havingQual != NULL)
 		return false;
 	foreach(lc, parse->rtable)
 	{
@@ -318,7 +321,7 @@ row_verification_candidate(Query *parse, List **predicted, List **pinned_checks)
 		(all_pinned || !conditions_are_mutable(parse->jointree->quals)) &&
 		!scope_may_come_after_leaky_code(parse))
 	{
-		if (all_pinned && reads_only_named_tables(parse))
+		if (all_pinned && ws.pinned_alone && reads_only_named_tables(parse))
 			*pinned_checks = written_scopes_value_checks(&ws, parse);
 		return NULL;
 	}

@@ -45,6 +45,26 @@ first_column(Node *node, Index *varno)
 	return expression_tree_walker(node, first_column, varno);
 }
 
+/* A column of a relation of the statement's own level. */
+typedef struct LevelColumn
+{
+	Index		rti;
+	AttrNumber	attnum;
+} LevelColumn;
+
+/* Does the term read the column? */
+static bool
+reads_column(Node *node, LevelColumn *column)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return ((Var *) node)->varno == (int) column->rti &&
+			((Var *) node)->varattno == column->attnum &&
+			((Var *) node)->varlevelsup == 0;
+	return expression_tree_walker(node, reads_column, column);
+}
+
 static bool
 is_tenant_column_of(WrittenScopes *ws, Var *var)
 {
@@ -74,11 +94,22 @@ note_term(Node *term, WrittenScopes *ws)
 		return;
 	}
 	if (!first_column(term, &rti) || rti < 1 || rti > (Index) ws->nrels ||
-		ws->tenant_attnum[rti] == InvalidAttrNumber || ws->scope[rti] == PINNED)
+		ws->tenant_attnum[rti] == InvalidAttrNumber)
 		return;
+	/* a second term on a pinned column may name more values (pinned_alone) */
+	if (ws->scope[rti] == PINNED)
+	{
+		LevelColumn	column = {rti, ws->tenant_attnum[rti]};
+
+		if (reads_column(term, &column))
+			ws->pinned_alone = false;
+		return;
+	}
 	value = clause_pinned_value(term, rti, ws->tenant_attnum[rti]);
 	if (value != NULL)
 	{
+		if (ws->scope[rti] == SCOPED)
+			ws->pinned_alone = false;
 		ws->scope[rti] = PINNED;
 		ws->pinned_to[rti] = value;
 	}
@@ -218,6 +249,7 @@ written_scopes_note(Query *parse, WrittenScopes *ws)
 	}
 	ws->equal_pairs = NIL;
 	ws->outer_pairs = NIL;
+	ws->pinned_alone = true;
 	ws->nullable = NULL;
 	foreach(lc, parse->rtable)
 	{

@@ -37,6 +37,7 @@ typedef struct WrittenScopes
 	List	   *equal_pairs;	/* rti, rti, ... of equal tenant columns */
 	List	   *outer_pairs;	/* rti, rti: the second equals the first where it has a row */
 	Bitmapset  *nullable;		/* rtis on the nullable side of an outer join */
+	bool		pinned_alone;	/* no pinned table's tenant column in another term */
 	AttrNumber	inline_attnum[WRITTEN_SCOPES_INLINE + 1];
 	char		inline_scope[WRITTEN_SCOPES_INLINE + 1];
 	Node	   *inline_pinned_to[WRITTEN_SCOPES_INLINE + 1];
