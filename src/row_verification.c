@@ -118,7 +118,6 @@ findings_name_descendant(List *findings, Oid parent)
 	return false;
 }
 
-
 /* Are all the joins of the FROM list inner joins? */
 static bool
 only_inner_joins(Node *node)
@@ -172,7 +171,6 @@ predicted_findings(Query *parse, WrittenScopes *ws)
 	}
 	return findings;
 }
-
 
 /*
  * Do the conditions call a function that is not immutable?  A term of
@@ -301,12 +299,9 @@ row_verification_candidate(Query *parse, List **predicted, List **pinned_checks)
 
 		if (rte->rtekind == RTE_SUBQUERY)
 			return copyObject(parse);
-		if (rte->rtekind != RTE_RELATION)
-			continue;
-		/* a tenant table, or else one whose children may be (is_tenant_parent) */
-		if (tenant_table_attnum(rte->relid) != InvalidAttrNumber)
+		if (is_tenant_relation(rte))
 			has_tenant_table = true;
-		else if (rte->inh && !tenant_table_ruled_out(rte->relid))
+		else if (is_tenant_parent(rte))
 			return copyObject(parse);
 	}
 	/*
@@ -328,7 +323,6 @@ row_verification_candidate(Query *parse, List **predicted, List **pinned_checks)
 	*predicted = predicted_findings(parse, &ws);
 	return copyObject(parse);
 }
-
 
 /*
  * The outer joins of the tree that can null the relation at rti (the

@@ -138,13 +138,10 @@ static List *
 add_check(List *checks, Oid relid, bool writes, Node *value, bool is_array)
 {
 	TenantTableInfo info;
-	Node	   *bare = value;
 	Expr	   *copy = (Expr *) copyObject(value);
 	Oid			value_type = exprType(value);
 	int			flags = 0;
 
-	while (IsA(bare, RelabelType))
-		bare = (Node *) ((RelabelType *) bare)->arg;
 	tenant_table_describe(relid, &info);
 	if (is_array)
 		value_type = get_element_type(value_type);
@@ -154,18 +151,14 @@ add_check(List *checks, Oid relid, bool writes, Node *value, bool is_array)
 		flags |= CHECK_ARRAY;
 	if (value_type != info.tenant_atttype)
 		flags |= CHECK_OTHER_TYPE;
-	/* a constant or a parameter, most values, has nothing more to tell */
-	if (!IsA(bare, Const) && !IsA(bare, Param))
+	/* constants and parameters, most values, read no initplan and call nothing */
+	if (!is_unchanging_value(value))
 	{
 		fix_opfuncids((Node *) copy);
 		if (reads_exec_param((Node *) copy, NULL))
 			flags |= CHECK_READS_INITPLAN;
-		if (!is_unchanging_value(value))
-			flags |= CHECK_CHANGEABLE;
+		flags |= CHECK_CHANGEABLE;
 	}
-	else if (IsA(bare, Param) && ((Param *) bare)->paramkind != PARAM_EXTERN)
-		flags |= CHECK_CHANGEABLE | (((Param *) bare)->paramkind == PARAM_EXEC ?
-									 CHECK_READS_INITPLAN : 0);
 	return lappend(checks,
 				   list_make3(list_make3_int((int) relid, flags, (int) info.tenant_atttype),
 							  make_string_copy(NameStr(info.tenant_column)),

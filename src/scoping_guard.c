@@ -319,6 +319,18 @@ findings_to_accesses(List *findings)
  *----------
  */
 
+/*
+ * Is a statement planned here judged: the guard active, and not the query
+ * of a referential-integrity check itself (an action a rule added to it
+ * is judged)?
+ */
+static bool
+judges_planned_statement(Query *parse)
+{
+	return guard_active_here() &&
+		!(in_referential_integrity_query() && parse->querySource == QSRC_ORIGINAL);
+}
+
 /* Returns false, and pushes nothing, when the statement is not judged. */
 bool
 scoping_guard_begin_planning(ScopeCollector *collector, Query *parse,
@@ -331,11 +343,7 @@ scoping_guard_begin_planning(ScopeCollector *collector, Query *parse,
 	 */
 	if (citus_internal_planning(query_string) && scoping_guard_collector != NULL)
 		return false;
-	if (!guard_active_here())
-		return false;
-	/* the RI query itself; an action a rule added to it is judged */
-	if (in_referential_integrity_query() &&
-		parse->querySource == QSRC_ORIGINAL)
+	if (!judges_planned_statement(parse))
 		return false;
 	if (altering_table > 0 && is_foreign_key_validation_query(parse))
 		return false;
@@ -362,8 +370,7 @@ bool
 scoping_guard_judges_unexamined(Query *parse)
 {
 	return scoping_guard_collector == NULL && altering_table == 0 &&
-		guard_active_here() &&
-		!(in_referential_integrity_query() && parse->querySource == QSRC_ORIGINAL);
+		judges_planned_statement(parse);
 }
 
 void
