@@ -28,6 +28,7 @@
 #include "access/transam.h"
 #include "catalog/pg_proc.h"
 
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
@@ -72,49 +73,38 @@ function_is_leakproof(Oid funcid)
 }
 
 /*
- * Is the negator of the operator, if it has one, leakproof?  The planner
- * replaces an operator under NOT by its negator (NOT (a = b) is a <> b),
- * whose function is another; a negator may be any function the operator's
- * owner chose.  Cached by operator, like the functions above.
+ * Does what the planner makes of NOT (node) call code that is not
+ * leakproof?  It replaces an operator under NOT by the operator's negator
+ * (NOT (a = b) becomes a <> b), whose function is another, any the
+ * operator's owner chose, and pushes NOT through AND and OR
+ * (negate_clause).  Asked only under NOT, so that the common operator
+ * costs no look-up.
  */
-#define NEGATOR_SLOTS 32
-
-typedef struct NegatorSlot
-{
-	Oid			opno;			/* InvalidOid: empty */
-	bool		leakproof;
-} NegatorSlot;
-
-static NegatorSlot negator_slots[NEGATOR_SLOTS];
-static bool negator_callback_registered = false;
-
-static void
-forget_negators(Datum arg, int cacheid, uint32 hashvalue)
-{
-	memset(negator_slots, 0, sizeof(negator_slots));
-}
-
 static bool
-negator_is_leakproof(Oid opno)
+negation_may_leak(Node *node)
 {
-	NegatorSlot *slot = &negator_slots[opno % NEGATOR_SLOTS];
+	Oid			opno = InvalidOid;
+	Oid			negator;
+	ListCell   *lc;
 
-	if (!negator_callback_registered)
+	check_stack_depth();
+	if (IsA(node, OpExpr))
+		opno = ((OpExpr *) node)->opno;
+	else if (IsA(node, ScalarArrayOpExpr))
+		opno = ((ScalarArrayOpExpr *) node)->opno;
+	else if (is_andclause(node) || is_orclause(node))
 	{
-		CacheRegisterSyscacheCallback(OPEROID, forget_negators, (Datum) 0);
-		CacheRegisterSyscacheCallback(PROCOID, forget_negators, (Datum) 0);
-		negator_callback_registered = true;
+		foreach(lc, ((BoolExpr *) node)->args)
+		{
+			if (negation_may_leak(lfirst(lc)))
+				return true;
+		}
+		return false;
 	}
-	if (slot->opno != opno)
-	{
-		Oid			negator = get_negator(opno);
-
-		slot->opno = InvalidOid;
-		slot->leakproof = !OidIsValid(negator) ||
-			function_is_leakproof(get_opcode(negator));
-		slot->opno = opno;
-	}
-	return slot->leakproof;
+	if (!OidIsValid(opno))
+		return false;
+	negator = get_negator(opno);
+	return OidIsValid(negator) && !function_is_leakproof(get_opcode(negator));
 }
 
 /* A function applied to args: leaky when it or code in its args is not leakproof. */
@@ -164,13 +154,9 @@ node_runs_code(Node *node)
 			return ((Aggref *) node)->aggfnoid >= FirstNormalObjectId;
 		case T_WindowFunc:
 			return ((WindowFunc *) node)->winfnoid >= FirstNormalObjectId;
-		case T_OpExpr:
-			return !negator_is_leakproof(((OpExpr *) node)->opno) ||
-				check_functions_in_node(node, function_is_not_leakproof, NULL);
-		case T_ScalarArrayOpExpr:
-			return !negator_is_leakproof(((ScalarArrayOpExpr *) node)->opno) ||
-				check_functions_in_node(node, function_is_not_leakproof, NULL);
 		case T_FuncExpr:
+		case T_OpExpr:
+		case T_ScalarArrayOpExpr:
 		case T_DistinctExpr:
 		case T_NullIfExpr:
 		case T_CoerceViaIO:
@@ -180,6 +166,9 @@ node_runs_code(Node *node)
 			return ((ArrayExpr *) node)->multidims;
 		case T_MinMaxExpr:
 			return min_max_may_fail((MinMaxExpr *) node);
+		case T_BoolExpr:
+			return ((BoolExpr *) node)->boolop == NOT_EXPR &&
+				negation_may_leak(linitial(((BoolExpr *) node)->args));
 		case T_SubLink:
 			/* more than one row is an error; EXISTS and IN are judged by their query */
 			return ((SubLink *) node)->subLinkType == EXPR_SUBLINK ||
@@ -193,7 +182,6 @@ node_runs_code(Node *node)
 		case T_FromExpr:
 		case T_JoinExpr:
 		case T_RangeTblRef:
-		case T_BoolExpr:
 		case T_RelabelType:
 		case T_CollateExpr:
 		case T_CaseExpr:
@@ -293,6 +281,9 @@ expression_may_leak(Node *node)
 		case T_RelabelType:
 			return expression_may_leak((Node *) ((RelabelType *) node)->arg);
 		case T_BoolExpr:
+			if (((BoolExpr *) node)->boolop == NOT_EXPR &&
+				negation_may_leak(linitial(((BoolExpr *) node)->args)))
+				return true;
 			foreach(lc, ((BoolExpr *) node)->args)
 			{
 				if (expression_may_leak(lfirst(lc)))
@@ -308,14 +299,12 @@ expression_may_leak(Node *node)
 			return false;
 		case T_OpExpr:
 			set_opfuncid((OpExpr *) node);
-			return !negator_is_leakproof(((OpExpr *) node)->opno) ||
-				call_may_leak(((OpExpr *) node)->opfuncid, ((OpExpr *) node)->args);
+			return call_may_leak(((OpExpr *) node)->opfuncid, ((OpExpr *) node)->args);
 		case T_FuncExpr:
 			return call_may_leak(((FuncExpr *) node)->funcid, ((FuncExpr *) node)->args);
 		case T_ScalarArrayOpExpr:
 			set_sa_opfuncid((ScalarArrayOpExpr *) node);
-			return !negator_is_leakproof(((ScalarArrayOpExpr *) node)->opno) ||
-				call_may_leak(((ScalarArrayOpExpr *) node)->opfuncid,
+			return call_may_leak(((ScalarArrayOpExpr *) node)->opfuncid,
 								 ((ScalarArrayOpExpr *) node)->args);
 		case T_ArrayExpr:
 			if (is_constant_array(node))
