@@ -62,6 +62,18 @@ reads_column(Node *node, LevelColumn *column)
 		return ((Var *) node)->varno == (int) column->rti &&
 			((Var *) node)->varattno == column->attnum &&
 			((Var *) node)->varlevelsup == 0;
+	/* "col = X", most terms: the operator's arguments, without the walker */
+	if (IsA(node, OpExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((OpExpr *) node)->args)
+		{
+			if (!IsA(lfirst(lc), Const) && reads_column(lfirst(lc), column))
+				return true;
+		}
+		return false;
+	}
 	return expression_tree_walker(node, reads_column, column);
 }
 
