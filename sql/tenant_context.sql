@@ -316,6 +316,16 @@ SET tenant_guard.tenant = '2';
 EXECUTE pinned_join(2);
 EXECUTE pinned_join(3);
 RESET plan_cache_mode;
+-- a PL/pgSQL statement's saved plan, made under one context, run under another
+CREATE FUNCTION tc.firm3_count() RETURNS bigint LANGUAGE plpgsql
+ AS $$ DECLARE n bigint; BEGIN SELECT count(*) INTO n FROM tc.invoices WHERE firm_id = 3; RETURN n; END $$;
+SET tenant_guard.tenant = '3';
+SELECT tc.firm3_count();
+SET tenant_guard.tenant = '2';
+SELECT tc.firm3_count();
+-- the pinned values ride on the plan's own range-table entries: EXPLAIN
+-- VERBOSE names columns as it does without the extension
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM tc.notes WHERE firm_id = 2 AND id = 2;
 -- a second term on a pinned column is checked too, whatever the order
 SET plan_cache_mode = force_generic_plan;
 PREPARE two_pins(int, int) AS SELECT count(*) FROM tc.invoices WHERE firm_id = $1 AND firm_id = $2;

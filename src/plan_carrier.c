@@ -24,6 +24,20 @@
  * just the fields an RTE_RESULT uses), which is all they read: they never
  * run UPDATE triggers.  Plans with nothing to carry carry nothing.
  *
+ * The commonest scoped statement, a SELECT whose every tenant table its
+ * conditions as written pin to a constant or parameter (written_scopes.c),
+ * needs nothing but those values, and carries each on its table's own
+ * entry instead, in values_lists, as a one-element List: no entry is added
+ * to its range table, and a plan carries pinned tables or such an entry,
+ * never both.  setrefs.c copies the top query's entries to the
+ * same indexes of the final range table (and clears values_lists, which
+ * only RTE_VALUES uses); copyObject copies the field; the serialization
+ * for parallel workers leaves it out, like the carrier's other Lists but
+ * securityQuals.  The value node is the statement's own, not a copy, as
+ * the final range table shares its entries' names with the Query: the
+ * plan lives in the Query's memory or is copied whole (plan caching,
+ * cursors).
+ *
  * This file owns the carrier's shape; it must not interpret what it
  * carries.
  *
@@ -83,6 +97,13 @@ plan_carrier(PlannedStmt *stmt)
 	return last;
 }
 
+/* Does the plan carry an entry of tenant_guard's own? */
+bool
+plan_carrier_is_attached(PlannedStmt *stmt)
+{
+	return plan_carrier(stmt) != NULL;
+}
+
 List *
 plan_carrier_scope_findings(PlannedStmt *stmt)
 {
@@ -129,6 +150,38 @@ plan_carrier_verified_under(PlannedStmt *stmt)
 	RangeTblEntry *carrier = plan_carrier(stmt);
 
 	return carrier && carrier->functions ? lfourth(carrier->functions) : NIL;
+}
+
+/*
+ * Can the plan carry the value of the table at rti of the Query planned:
+ * is that index of its range table the same relation?  Not when a planner
+ * hook of another extension made the plan of something else.
+ */
+bool
+plan_carrier_can_pin(PlannedStmt *stmt, Index rti, Oid relid)
+{
+	RangeTblEntry *rte;
+
+	if (rti < 1 || rti > (Index) list_length(stmt->rtable))
+		return false;
+	rte = rt_fetch(rti, stmt->rtable);
+	return rte->rtekind == RTE_RELATION && rte->relid == relid && rte->values_lists == NIL;
+}
+
+/* After plan_carrier_can_pin: the table at rti is pinned to value. */
+void
+plan_carrier_pin(PlannedStmt *stmt, Index rti, Node *value)
+{
+	rt_fetch(rti, stmt->rtable)->values_lists = list_make1(value);
+}
+
+/* The value a table of the plan is pinned to, or NULL. */
+Node *
+plan_carrier_pinned_value(RangeTblEntry *rte)
+{
+	if (rte->rtekind != RTE_RELATION || rte->values_lists == NIL)
+		return NULL;
+	return linitial(rte->values_lists);
 }
 
 /*

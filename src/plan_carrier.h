@@ -18,6 +18,7 @@ extern void plan_carrier_attach(PlannedStmt *stmt, List *scope_findings,
 								List *relative_amounts, List *value_checks,
 								List *verified_findings, List *row_checks,
 								List *verified_under);
+extern bool plan_carrier_is_attached(PlannedStmt *stmt);
 extern List *plan_carrier_scope_findings(PlannedStmt *stmt);
 extern List *plan_carrier_relative_amounts(PlannedStmt *stmt);
 extern List *plan_carrier_value_checks(PlannedStmt *stmt);
@@ -25,6 +26,9 @@ extern bool plan_carrier_judges_more_than_values(PlannedStmt *stmt);
 extern List *plan_carrier_verified_findings(PlannedStmt *stmt);
 extern List *plan_carrier_row_checks(PlannedStmt *stmt);
 extern List *plan_carrier_verified_under(PlannedStmt *stmt);
+extern bool plan_carrier_can_pin(PlannedStmt *stmt, Index rti, Oid relid);
+extern void plan_carrier_pin(PlannedStmt *stmt, Index rti, Node *value);
+extern Node *plan_carrier_pinned_value(RangeTblEntry *rte);
 
 /*
  * False when the plan surely carries nothing: its range table does not end

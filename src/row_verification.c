@@ -270,21 +270,21 @@ reads_only_named_tables(Query *parse)
  * scribbles on the Query, so the copy is taken before the first planning;
  * it costs several thousand instructions, and more for each table joined,
  * which the common statement, scoped as written, does not pay.
- * *pinned_checks: for a SELECT of tables that its conditions as written
- * pin each to a constant or parameter, next to no code that is not
- * leakproof, the value checks of those values; the planner hook then
- * plans it without examining each relation.
+ * *pinned: true for a SELECT of tables that its conditions as written pin
+ * each to a constant or parameter, next to no code that is not leakproof,
+ * whose values *ws then holds (written_scopes_pin_plan); the planner hook
+ * then plans it without examining each relation.
  */
 Query *
-row_verification_candidate(Query *parse, List **predicted, List **pinned_checks)
+row_verification_candidate(Query *parse, List **predicted, WrittenScopes *ws,
+						   bool *pinned)
 {
 	ListCell   *lc;
 	bool		has_tenant_table = false;
 	bool		all_pinned;
-	WrittenScopes ws;
 
 	*predicted = NIL;
-	*pinned_checks = NIL;
+	*pinned = false;
 
 	if (!tenant_guard_verify_rows || tenant_guard_mode == GUARD_MODE_OFF)
 		return NULL;
@@ -311,16 +311,15 @@ row_verification_candidate(Query *parse, List **predicted, List **pinned_checks)
 	 */
 	if (!has_tenant_table || parse->commandType == CMD_INSERT)
 		return NULL;
-	written_scopes_note(parse, &ws);
-	if (parse->commandType != CMD_MERGE && written_scopes_all_scoped(&ws, &all_pinned) &&
+	written_scopes_note(parse, ws);
+	if (parse->commandType != CMD_MERGE && written_scopes_all_scoped(ws, &all_pinned) &&
 		(all_pinned || !conditions_are_mutable(parse->jointree->quals)) &&
 		!scope_may_come_after_leaky_code(parse))
 	{
-		if (all_pinned && ws.pinned_alone && reads_only_named_tables(parse))
-			*pinned_checks = written_scopes_value_checks(&ws, parse);
+		*pinned = all_pinned && ws->pinned_alone && reads_only_named_tables(parse);
 		return NULL;
 	}
-	*predicted = predicted_findings(parse, &ws);
+	*predicted = predicted_findings(parse, ws);
 	return copyObject(parse);
 }
 

@@ -15,9 +15,10 @@
 #include "nodes/bitmapset.h"
 #include "nodes/parsenodes.h"
 #include "nodes/pathnodes.h"
+#include "written_scopes.h"
 
 extern Query *row_verification_candidate(Query *parse, List **predicted,
-											 List **pinned_checks);
+										 WrittenScopes *ws, bool *pinned);
 extern bool row_verification_instrument(Query *query, List *findings,
 										List *changeable,
 										List **row_checks);

@@ -69,6 +69,7 @@ typedef struct ValueCheck
 	int			flags;
 	const char *column;
 	Expr	   *value;
+	Oid			value_type;		/* InvalidOid: not known yet */
 	Oid			column_type;
 } ValueCheck;
 
@@ -94,6 +95,7 @@ read_check(List *carried, ValueCheck *check)
 	check->column_type = (Oid) lthird_int(numbers);
 	check->column = strVal(lsecond(carried));
 	check->value = (Expr *) lthird(carried);
+	check->value_type = InvalidOid;
 }
 
 /* A String node holding a copy of the text, in one allocation. */
@@ -500,6 +502,12 @@ evaluate(Expr *expr, EState *estate, ExprContext **econtext, bool *isnull)
 	return ExecEvalExprSwitchContext(ExecInitExpr(expr, NULL), *econtext, isnull);
 }
 
+static inline Oid
+value_type_of(const ValueCheck *check)
+{
+	return OidIsValid(check->value_type) ? check->value_type : exprType((Node *) check->value);
+}
+
 /* Check one scope; false when it was reported. */
 static bool
 check_scope(const ValueCheck *check, EState *estate, ExprContext **econtext)
@@ -524,17 +532,65 @@ check_scope(const ValueCheck *check, EState *estate, ExprContext **econtext)
 		/* NULL is outside every context */
 		if (isnull)
 			bad = pstrdup("null");
-		else if (value_in_context(check, exprType((Node *) check->value), value, &bad))
+		else if (value_in_context(check, value_type_of(check), value, &bad))
 			return true;
 		report_cross_tenant(kind, TENANT_VALUE_WRITTEN, check->relid, check->column, bad);
 		return false;
 	}
 	if (isnull && (check->flags & CHECK_NULL_MATCHES))
 		bad = pstrdup("null");
-	else if (isnull || value_in_context(check, exprType((Node *) check->value), value, &bad))
+	else if (isnull || value_in_context(check, value_type_of(check), value, &bad))
 		return true;
 	report_cross_tenant(kind, TENANT_VALUE_SCOPE, check->relid, check->column, bad);
 	return false;
+}
+
+/*
+ * The value check of a table pinned as written, from the value on its
+ * range-table entry (plan_carrier_pin) and the registry: false when the
+ * table is no tenant table any more.
+ */
+static bool
+read_pinned(RangeTblEntry *rte, Node *value, TenantTableInfo *info, ValueCheck *check)
+{
+	tenant_table_describe(rte->relid, info);
+	if (info->tenant_attnum == InvalidAttrNumber)
+		return false;
+	check->relid = rte->relid;
+	check->value = (Expr *) value;
+	check->value_type = exprType(value);
+	check->flags = check->value_type == info->tenant_atttype ? 0 : CHECK_OTHER_TYPE;
+	check->column = NameStr(info->tenant_column);
+	check->column_type = info->tenant_atttype;
+	return true;
+}
+
+/*
+ * Checks every pinned table of the plan, when the scoping guard judges
+ * the statement; stops at the first report.
+ */
+static void
+check_pinned(PlannedStmt *stmt, EState *estate)
+{
+	ExprContext *econtext = NULL;
+	bool		judged = false;
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
+	{
+		Node	   *value = plan_carrier_pinned_value(lfirst(lc));
+		TenantTableInfo info;
+		ValueCheck	check;
+
+		if (value == NULL)
+			continue;
+		if (!judged && !scoping_guard_judges_execution())
+			return;
+		judged = true;
+		if (read_pinned(lfirst(lc), value, &info, &check) &&
+			!check_scope(&check, estate, &econtext))
+			return;				/* reported once per statement */
+	}
 }
 
 static void
@@ -576,19 +632,51 @@ check_all(List *checks, EState *estate)
 void
 scope_values_check_execution(QueryDesc *queryDesc, int eflags)
 {
+	PlannedStmt *stmt;
 	List	   *checks;
+	bool		pinned;
 	MemoryContext old;
 
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
 		tenant_guard_mode == GUARD_MODE_OFF ||
 		!tenant_context_is_set())
 		return;
-	checks = plan_carrier_value_checks(queryDesc->plannedstmt);
-	if (checks == NIL || !scoping_guard_judges_execution())
+	/* a plan carries its value checks or pinned tables, never both */
+	stmt = queryDesc->plannedstmt;
+	pinned = !plan_carrier_is_attached(stmt);
+	checks = pinned ? NIL : plan_carrier_value_checks(stmt);
+	if (!pinned && (checks == NIL || !scoping_guard_judges_execution()))
 		return;
 	old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
-	check_all(checks, queryDesc->estate);
+	if (pinned)
+		check_pinned(stmt, queryDesc->estate);
+	else
+		check_all(checks, queryDesc->estate);
 	MemoryContextSwitchTo(old);
+}
+
+/* A check of a constant value outside the context: appended to result. */
+static List *
+add_constant_violation(List *result, const ValueCheck *check)
+{
+	Const	   *constant = (Const *) check->value;
+	char	   *bad = NULL;
+	ScopeValueViolation *v;
+
+	while (constant != NULL && IsA(constant, RelabelType))
+		constant = (Const *) ((RelabelType *) constant)->arg;
+	if (constant == NULL || !IsA(constant, Const))
+		return result;
+	tenant_context_validate(check->column_type, check->relid, check->column);
+	if (constant->constisnull ||
+		value_in_context(check, constant->consttype, constant->constvalue, &bad))
+		return result;
+	v = palloc(sizeof(ScopeValueViolation));
+	v->relid = check->relid;
+	v->column = check->column;
+	v->writes = (check->flags & CHECK_WRITES) != 0;
+	v->value = bad;
+	return lappend(result, v);
 }
 
 /*
@@ -606,26 +694,20 @@ scope_values_constant_violations(PlannedStmt *stmt)
 	foreach(lc, plan_carrier_value_checks(stmt))
 	{
 		ValueCheck	check;
-		Const	   *constant;
-		char	   *bad = NULL;
 
 		read_check(lfirst(lc), &check);
-		constant = (Const *) check.value;
-		while (constant != NULL && IsA(constant, RelabelType))
-			constant = (Const *) ((RelabelType *) constant)->arg;
-		if (constant == NULL || !IsA(constant, Const))
-			continue;
-		tenant_context_validate(check.column_type, check.relid, check.column);
-		if (!constant->constisnull &&
-			!value_in_context(&check, constant->consttype, constant->constvalue, &bad))
-		{
-			ScopeValueViolation *v = palloc(sizeof(ScopeValueViolation));
+		result = add_constant_violation(result, &check);
+	}
+	foreach(lc, stmt->rtable)
+	{
+		Node	   *value = plan_carrier_pinned_value(lfirst(lc));
+		TenantTableInfo info;
+		ValueCheck	check;
 
-			v->relid = check.relid;
-			v->column = check.column;
-			v->writes = (check.flags & CHECK_WRITES) != 0;
-			v->value = bad;
-			result = lappend(result, v);
+		if (value != NULL && read_pinned(lfirst(lc), value, &info, &check))
+		{
+			check.column = pstrdup(check.column);	/* outlives info */
+			result = add_constant_violation(result, &check);
 		}
 	}
 	return result;

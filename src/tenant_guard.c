@@ -49,6 +49,7 @@
 #include "utils/guc.h"
 #include "values_lists.h"
 #include "written_rows.h"
+#include "written_scopes.h"
 
 PG_MODULE_MAGIC;
 
@@ -240,7 +241,8 @@ planner_judging(Query *parse, const char *query_string,
 	List	   *verified_under = NIL;
 	List	   *changeable = NIL;
 	List	   *predicted = NIL;
-	List	   *pinned_checks = NIL;
+	WrittenScopes pins;
+	bool		pinned = false;
 	bool		function_scans;
 	PlannedStmt *result;
 
@@ -277,7 +279,7 @@ planner_judging(Query *parse, const char *query_string,
 		else if (query_may_update(parse))
 			written = written_rows_known_values(parse);
 		again = citus_is_loaded() ? row_verification_citus_candidate(parse) :
-			row_verification_candidate(parse, &predicted, &pinned_checks);
+			row_verification_candidate(parse, &predicted, &pins, &pinned);
 
 		/*
 		 * Citus plans some single-table statements without PostgreSQL's
@@ -292,13 +294,16 @@ planner_judging(Query *parse, const char *query_string,
 	/*
 	 * A SELECT whose every tenant table its conditions as written pin to a
 	 * constant or parameter: scoped after planning too, by the same values,
-	 * which are its value checks.  Planned without examining each relation.
+	 * which are its value checks, carried on the tables' own range-table
+	 * entries.  Planned without examining each relation.
 	 */
-	if (pinned_checks != NIL && scoping_guard_judges_unexamined(parse))
+	if (pinned && scoping_guard_judges_unexamined(parse))
 	{
 		result = plan_judged(parse, query_string, cursorOptions, boundParams,
 							 NULL, &collected);
-		plan_carrier_attach(result, NIL, NIL, pinned_checks, NIL, NIL, NIL);
+		if (!written_scopes_pin_plan(&pins, parse, result))
+			plan_carrier_attach(result, NIL, NIL, written_scopes_value_checks(&pins, parse),
+								NIL, NIL, NIL);
 		return result;
 	}
 
@@ -409,16 +414,15 @@ executor_start_checks(QueryDesc *queryDesc, int eflags)
 		if (plan_may_update(queryDesc->plannedstmt))
 			amount_guard_skip_for_relative_statement(queryDesc);
 	}
-	if (plan_carrier_may_be_present(queryDesc->plannedstmt))
+	if (plan_carrier_may_be_present(queryDesc->plannedstmt) &&
+		plan_carrier_judges_more_than_values(queryDesc->plannedstmt))
 	{
-		bool		more = plan_carrier_judges_more_than_values(queryDesc->plannedstmt);
-
-		if (more)
-			scoping_guard_check_execution(queryDesc, eflags);
+		scoping_guard_check_execution(queryDesc, eflags);
 		scope_values_check_execution(queryDesc, eflags);
-		if (more)
-			row_checks_start(queryDesc, eflags);
+		row_checks_start(queryDesc, eflags);
 	}
+	else if (tenant_context_may_be_set())
+		scope_values_check_execution(queryDesc, eflags);	/* also of pinned tables */
 }
 
 /*
@@ -427,7 +431,9 @@ executor_start_checks(QueryDesc *queryDesc, int eflags)
  * it, under the snapshot taken once its executor state exists.  A change
  * of the setting that got past the refusals is an error after the call;
  * an error leaving the call has its constraint detail withheld first.
- * PinnedCall holds the arguments of the call to make.
+ * PinnedCall holds the arguments of the call to make; call_pinned takes
+ * them one by one, so that the hooks keep no struct on their stack (and
+ * so need no stack protector) on the common path.
  */
 typedef struct PinnedCall
 {
@@ -440,17 +446,19 @@ typedef struct PinnedCall
 
 static pg_noinline void
 call_pinned(TenantContextSnapshot *snapshot, void (*call) (PinnedCall *),
-			PinnedCall *args)
+			QueryDesc *queryDesc, int eflags, ScanDirection direction,
+			uint64 count, bool execute_once)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	TenantContextPin pin;
+	PinnedCall	args = {queryDesc, eflags, direction, count, execute_once};
 
 	/* a cursor declared before a cross-tenant refusal asks nothing after it */
 	context_rules_check_closed();
 	tenant_context_pin(&pin, snapshot);
 	PG_TRY();
 	{
-		call(args);
+		call(&args);
 	}
 	PG_CATCH();
 	{
@@ -485,11 +493,7 @@ static void
 tenant_guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (statement_context_needed(queryDesc))
-	{
-		PinnedCall	args = {queryDesc, eflags};
-
-		call_pinned(NULL, start_call, &args);
-	}
+		call_pinned(NULL, start_call, queryDesc, eflags, NoMovementScanDirection, 0, false);
 	else
 	{
 		chain_ExecutorStart(queryDesc, eflags);
@@ -596,11 +600,8 @@ tenant_guard_ExecutorRun(TG_EXECUTOR_RUN_PARAMS)
 	if (snapshot == NULL)
 		executor_run_guarded(TG_EXECUTOR_RUN_ARGS);
 	else
-	{
-		PinnedCall	args = {queryDesc, 0, direction, count, TG_EXECUTE_ONCE};
-
-		call_pinned(snapshot, run_guarded_call, &args);
-	}
+		call_pinned(snapshot, run_guarded_call, queryDesc, 0, direction, count,
+					TG_EXECUTE_ONCE);
 	context_rules_check_session_change();
 }
 
@@ -667,11 +668,8 @@ tenant_guard_ExecutorFinish(QueryDesc *queryDesc)
 	if (snapshot == NULL)
 		executor_finish_guarded(queryDesc);
 	else
-	{
-		PinnedCall	args = {queryDesc};
-
-		call_pinned(snapshot, finish_guarded_call, &args);
-	}
+		call_pinned(snapshot, finish_guarded_call, queryDesc, 0, NoMovementScanDirection, 0,
+					false);
 	context_rules_check_session_change();
 }
 

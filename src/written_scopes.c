@@ -10,7 +10,8 @@
  * checks, and the planner hook (tenant_guard.c) which statements it can
  * plan without examining each relation: a plain SELECT whose every tenant
  * table is pinned as written is scoped after planning too, by the same
- * values, which become its value checks (scope_values.c) here.  One walk
+ * values, which become its value checks (scope_values.c), carried on the
+ * tables' own entries of the plan (written_scopes_pin_plan).  One walk
  * of the conditions, linear in the statement's size; conservative:
  * anything it does not recognize counts as not scoped.
  *
@@ -23,6 +24,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
+#include "plan_carrier.h"
 #include "scope_analysis.h"
 #include "scope_values.h"
 #include "tenant_catalog.h"
@@ -355,6 +357,28 @@ written_scopes_value_checks(WrittenScopes *ws, Query *parse)
 										 ws->pinned_to[rti]);
 	}
 	return checks;
+}
+
+/*
+ * After planning, each pinned table's value on its own entry of the plan
+ * (plan_carrier_pin), the value check the executor makes of it.  False,
+ * with nothing changed, when the plan's range table is not the Query's.
+ */
+bool
+written_scopes_pin_plan(WrittenScopes *ws, Query *parse, PlannedStmt *stmt)
+{
+	for (Index rti = 1; rti <= (Index) ws->nrels; rti++)
+	{
+		if (ws->tenant_attnum[rti] != InvalidAttrNumber &&
+			!plan_carrier_can_pin(stmt, rti, rt_fetch(rti, parse->rtable)->relid))
+			return false;
+	}
+	for (Index rti = 1; rti <= (Index) ws->nrels; rti++)
+	{
+		if (ws->tenant_attnum[rti] != InvalidAttrNumber)
+			plan_carrier_pin(stmt, rti, ws->pinned_to[rti]);
+	}
+	return true;
 }
 
 /*

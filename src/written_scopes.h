@@ -13,6 +13,7 @@
 
 #include "nodes/bitmapset.h"
 #include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
 
 /*
  * By range-table index: not scoped, scoped by a term of its own, or pinned
@@ -46,6 +47,7 @@ typedef struct WrittenScopes
 extern void written_scopes_note(Query *parse, WrittenScopes *ws);
 extern bool written_scopes_all_scoped(WrittenScopes *ws, bool *all_pinned);
 extern List *written_scopes_value_checks(WrittenScopes *ws, Query *parse);
+extern bool written_scopes_pin_plan(WrittenScopes *ws, Query *parse, PlannedStmt *stmt);
 extern void jointree_relations(Node *node, bool nullable, Bitmapset **in_tree,
 							   Bitmapset **nullable_rtis);
 
