@@ -97,11 +97,17 @@ plan_carrier(PlannedStmt *stmt)
 	return last;
 }
 
-/* Does the plan carry an entry of tenant_guard's own? */
+/*
+ * Does the plan carry an entry of tenant_guard's own?  If so, *value_checks
+ * is what plan_carrier_value_checks returns, found with the same look.
+ */
 bool
-plan_carrier_is_attached(PlannedStmt *stmt)
+plan_carrier_is_attached(PlannedStmt *stmt, List **value_checks)
 {
-	return plan_carrier(stmt) != NULL;
+	RangeTblEntry *carrier = plan_carrier(stmt);
+
+	*value_checks = carrier && carrier->functions ? linitial(carrier->functions) : NIL;
+	return carrier != NULL;
 }
 
 List *
@@ -123,9 +129,10 @@ plan_carrier_relative_amounts(PlannedStmt *stmt)
 List *
 plan_carrier_value_checks(PlannedStmt *stmt)
 {
-	RangeTblEntry *carrier = plan_carrier(stmt);
+	List	   *value_checks;
 
-	return carrier && carrier->functions ? linitial(carrier->functions) : NIL;
+	(void) plan_carrier_is_attached(stmt, &value_checks);
+	return value_checks;
 }
 
 List *

@@ -18,7 +18,7 @@ extern void plan_carrier_attach(PlannedStmt *stmt, List *scope_findings,
 								List *relative_amounts, List *value_checks,
 								List *verified_findings, List *row_checks,
 								List *verified_under);
-extern bool plan_carrier_is_attached(PlannedStmt *stmt);
+extern bool plan_carrier_is_attached(PlannedStmt *stmt, List **value_checks);
 extern List *plan_carrier_scope_findings(PlannedStmt *stmt);
 extern List *plan_carrier_relative_amounts(PlannedStmt *stmt);
 extern List *plan_carrier_value_checks(PlannedStmt *stmt);

@@ -548,11 +548,15 @@ check_scope(const ValueCheck *check, EState *estate, ExprContext **econtext)
 /*
  * The value check of a table pinned as written, from the value on its
  * range-table entry (plan_carrier_pin) and the registry: false when the
- * table is no tenant table any more.
+ * entry carries no value, or the table is no tenant table any more.
  */
 static bool
-read_pinned(RangeTblEntry *rte, Node *value, TenantTableInfo *info, ValueCheck *check)
+read_pinned(RangeTblEntry *rte, TenantTableInfo *info, ValueCheck *check)
 {
+	Node	   *value = plan_carrier_pinned_value(rte);
+
+	if (value == NULL)
+		return false;
 	tenant_table_describe(rte->relid, info);
 	if (info->tenant_attnum == InvalidAttrNumber)
 		return false;
@@ -578,17 +582,15 @@ check_pinned(PlannedStmt *stmt, EState *estate)
 
 	foreach(lc, stmt->rtable)
 	{
-		Node	   *value = plan_carrier_pinned_value(lfirst(lc));
 		TenantTableInfo info;
 		ValueCheck	check;
 
-		if (value == NULL)
+		if (!read_pinned(lfirst(lc), &info, &check))
 			continue;
 		if (!judged && !scoping_guard_judges_execution())
 			return;
 		judged = true;
-		if (read_pinned(lfirst(lc), value, &info, &check) &&
-			!check_scope(&check, estate, &econtext))
+		if (!check_scope(&check, estate, &econtext))
 			return;				/* reported once per statement */
 	}
 }
@@ -643,8 +645,7 @@ scope_values_check_execution(QueryDesc *queryDesc, int eflags)
 		return;
 	/* a plan carries its value checks or pinned tables, never both */
 	stmt = queryDesc->plannedstmt;
-	pinned = !plan_carrier_is_attached(stmt);
-	checks = pinned ? NIL : plan_carrier_value_checks(stmt);
+	pinned = !plan_carrier_is_attached(stmt, &checks);
 	if (!pinned && (checks == NIL || !scoping_guard_judges_execution()))
 		return;
 	old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
@@ -700,11 +701,10 @@ scope_values_constant_violations(PlannedStmt *stmt)
 	}
 	foreach(lc, stmt->rtable)
 	{
-		Node	   *value = plan_carrier_pinned_value(lfirst(lc));
 		TenantTableInfo info;
 		ValueCheck	check;
 
-		if (value != NULL && read_pinned(lfirst(lc), value, &info, &check))
+		if (read_pinned(lfirst(lc), &info, &check))
 		{
 			check.column = pstrdup(check.column);	/* outlives info */
 			result = add_constant_violation(result, &check);
